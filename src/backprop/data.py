@@ -1,0 +1,233 @@
+"""Data sets for the course: MNIST, read from its original IDX files, and small toy sets.
+
+MNIST comes as four gzip-compressed IDX files. ``load_mnist`` either reads them from a folder you
+name (``BACKPROP_MNIST_DIR``, used offline and in CI) or downloads them once into a per-user cache,
+checking each file's SHA-256 so that a corrupt or half-finished download is never trusted.
+
+The IDX format is tiny: a 4-byte *magic number* whose last byte is the number of dimensions, one
+4-byte big-endian size per dimension, then the raw ``uint8`` values. Reading it by hand takes a
+dozen lines and shows exactly what the arrays the chapters use are made of.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MNIST_DIR_VARIABLE = "BACKPROP_MNIST_DIR"
+MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions (count, rows, columns)
+LABELS_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension (count)
+
+
+class MNISTError(RuntimeError):
+    """MNIST could not be read or downloaded; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class MnistFile:
+    """One of the four canonical MNIST files, with the size and SHA-256 of the original."""
+
+    name: str
+    size: int
+    sha256: str
+    magic: int
+
+
+MNIST_FILES = {
+    "train_images": MnistFile(
+        "train-images-idx3-ubyte.gz",
+        9_912_422,
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+        IMAGES_MAGIC,
+    ),
+    "train_labels": MnistFile(
+        "train-labels-idx1-ubyte.gz",
+        28_881,
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+        LABELS_MAGIC,
+    ),
+    "test_images": MnistFile(
+        "t10k-images-idx3-ubyte.gz",
+        1_648_877,
+        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+        IMAGES_MAGIC,
+    ),
+    "test_labels": MnistFile(
+        "t10k-labels-idx1-ubyte.gz",
+        4_542,
+        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+        LABELS_MAGIC,
+    ),
+}
+
+_HOW_TO_FIX = (
+    f"Delete the file so it is downloaded again, or set {MNIST_DIR_VARIABLE} to a folder that "
+    "holds the four original MNIST .gz files."
+)
+
+
+def load_mnist(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    base_url: str = MNIST_URL,
+    verbose: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return MNIST as ``(x_train, y_train, x_test, y_test)``.
+
+    Images are float32 in [0, 1] with shape (N, 784), one row per 28x28 image; labels are int64
+    digits 0-9 with shape (N,).
+
+    Where the files come from, in order:
+
+    1. ``data_dir``, or else the folder named by the environment variable ``BACKPROP_MNIST_DIR``:
+       the four files are read as they are (a folder may hold a subset of MNIST, so no checksum),
+       and the number of examples found is printed, because it need not be 60,000.
+    2. Otherwise a per-user cache (``cache_dir``, default ``~/.cache/backprop`` or your OS's
+       equivalent), downloading from ``base_url`` any file that is missing or whose SHA-256 does
+       not match the original. A download that fails half-way leaves nothing in the cache.
+    """
+    paths = mnist_files(data_dir, cache_dir=cache_dir, base_url=base_url, progressbar=verbose)
+    x_train, y_train = _read_pair(paths["train_images"], paths["train_labels"])
+    x_test, y_test = _read_pair(paths["test_images"], paths["test_labels"])
+    if verbose:
+        folder = paths["train_images"].parent
+        print(f"MNIST from {folder}: {len(x_train):,} training and {len(x_test):,} test images.")
+    return x_train, y_train, x_test, y_test
+
+
+def mnist_files(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    base_url: str = MNIST_URL,
+    progressbar: bool = True,
+) -> dict[str, Path]:
+    """Paths of the four MNIST files (keys ``train_images``, ``train_labels``, ``test_images``,
+    ``test_labels``), found the way ``load_mnist`` finds them: in ``data_dir`` or
+    ``BACKPROP_MNIST_DIR`` if set, else in the cache, downloaded and verified if needed."""
+    folder = data_dir if data_dir is not None else os.environ.get(MNIST_DIR_VARIABLE)
+    if folder:
+        return _files_in_folder(Path(folder))
+    return _download_all(cache_dir, base_url, progressbar)
+
+
+def _files_in_folder(folder: Path) -> dict[str, Path]:
+    """Map each MNIST part to its file in ``folder``, or explain which file is missing."""
+    if not folder.is_dir():
+        raise MNISTError(
+            f"MNIST folder {folder} does not exist (it was given as data_dir or as "
+            f"{MNIST_DIR_VARIABLE}). Point it at a folder holding the four MNIST .gz files, "
+            f"or unset {MNIST_DIR_VARIABLE} to download MNIST into the cache."
+        )
+    paths = {part: folder / spec.name for part, spec in MNIST_FILES.items()}
+    for path in paths.values():
+        if not path.is_file():
+            expected = ", ".join(spec.name for spec in MNIST_FILES.values())
+            raise MNISTError(
+                f"MNIST file {path} is missing. The folder must hold all four files: {expected}."
+            )
+    return paths
+
+
+def _download_all(
+    cache_dir: str | os.PathLike | None, base_url: str, progressbar: bool
+) -> dict[str, Path]:
+    """Download (or find in the cache) each MNIST file, verified by its SHA-256."""
+    import pooch  # imported here: reading a local folder must not need it
+
+    folder = Path(cache_dir) if cache_dir is not None else Path(pooch.os_cache("backprop"))
+    paths = {}
+    for part, spec in MNIST_FILES.items():
+        url = base_url.rstrip("/") + "/" + spec.name
+        try:
+            found = pooch.retrieve(
+                url,
+                known_hash=f"sha256:{spec.sha256}",
+                fname=spec.name,
+                path=folder / "mnist",
+                progressbar=progressbar,
+            )
+        except ValueError as error:  # pooch's checksum mismatch; it already deleted the file
+            raise MNISTError(
+                f"Downloaded {spec.name} from {url}, but its SHA-256 does not match the "
+                f"original MNIST file, so it was discarded ({error}). Try again later or from "
+                f"another mirror (base_url=...), or set {MNIST_DIR_VARIABLE} to a folder "
+                "holding the four files."
+            ) from error
+        except Exception as error:  # network failures: requests raises many kinds
+            raise MNISTError(
+                f"Could not download {spec.name} from {url}: {error}. Check your internet "
+                f"connection, or download the four MNIST files yourself and set "
+                f"{MNIST_DIR_VARIABLE} to their folder. Nothing partial was kept in the cache."
+            ) from error
+        paths[part] = Path(found)
+    return paths
+
+
+def _read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read matching image and label files into (float32 images, int64 labels)."""
+    images = read_idx(images_path, IMAGES_MAGIC)
+    labels = read_idx(labels_path, LABELS_MAGIC)
+    if images.shape[1:] != (28, 28):
+        raise MNISTError(
+            f"{images_path} holds images of shape {images.shape[1:]}, not (28, 28). {_HOW_TO_FIX}"
+        )
+    if len(images) != len(labels):
+        raise MNISTError(
+            f"{images_path} holds {len(images):,} images but {labels_path} holds "
+            f"{len(labels):,} labels; they must come from the same set. {_HOW_TO_FIX}"
+        )
+    if labels.size and labels.max() > 9:
+        raise MNISTError(f"{labels_path} holds a label {labels.max()}, not a digit. {_HOW_TO_FIX}")
+    x = images.reshape(len(images), 28 * 28).astype(np.float32) / np.float32(255.0)
+    return x, labels.astype(np.int64)
+
+
+def read_idx(path: str | os.PathLike, expected_magic: int) -> np.ndarray:
+    """Read one gzip-compressed IDX file into a ``uint8`` array, checking every size it claims."""
+    path = Path(path)
+    raw = _gunzip(path)
+    if len(raw) < 4:
+        raise MNISTError(f"{path} is too short to be an IDX file. {_HOW_TO_FIX}")
+    (magic,) = struct.unpack(">I", raw[:4])
+    if magic != expected_magic:
+        kind = "images" if expected_magic == IMAGES_MAGIC else "labels"
+        raise MNISTError(
+            f"{path} has IDX magic number {magic}, but MNIST {kind} files start with "
+            f"{expected_magic}: it is not the file its name says. {_HOW_TO_FIX}"
+        )
+    ndim = magic & 0xFF
+    header_size = 4 + 4 * ndim
+    if len(raw) < header_size:
+        raise MNISTError(f"{path} ends inside its header: it is truncated. {_HOW_TO_FIX}")
+    shape = struct.unpack(f">{ndim}I", raw[4:header_size])
+    expected_size = header_size + int(np.prod(shape))
+    if len(raw) != expected_size:
+        problem = "truncated" if len(raw) < expected_size else "longer than its header says"
+        raise MNISTError(
+            f"{path} is {problem}: its header promises {shape} values "
+            f"({expected_size:,} bytes in all) but it holds {len(raw):,} bytes. {_HOW_TO_FIX}"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape)
+
+
+def _gunzip(path: Path) -> bytes:
+    """Decompress a whole gzip file, turning every way it can be broken into one clear error."""
+    try:
+        with gzip.open(path, "rb") as stream:
+            return stream.read()
+    except FileNotFoundError:
+        raise MNISTError(f"MNIST file {path} is missing. {_HOW_TO_FIX}") from None
+    except (EOFError, OSError, zlib.error) as error:  # BadGzipFile is an OSError
+        raise MNISTError(
+            f"{path} is not a complete gzip file ({error}); it is truncated or corrupt. "
+            f"{_HOW_TO_FIX}"
+        ) from error
