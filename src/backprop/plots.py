@@ -41,7 +41,10 @@ def digit_grid(
 
 
 def class_counts(
-    counts: Mapping[str, np.ndarray], ax: plt.Axes | None = None, title: str | None = None
+    counts: Mapping[str, np.ndarray],
+    ax: plt.Axes | None = None,
+    title: str | None = None,
+    ylabel: str = "examples",
 ) -> plt.Figure:
     """Bar chart of how many examples each digit has, one group of bars per named split."""
     ax = _new_axes(ax, (7, 3))
@@ -51,7 +54,7 @@ def class_counts(
         ax.bar(positions, values, width=width, label=name)
     ax.set_xticks(range(10))
     ax.set_xlabel("digit")
-    ax.set_ylabel("examples")
+    ax.set_ylabel(ylabel)
     ax.legend()
     if title:
         ax.set_title(title)

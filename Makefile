@@ -1,0 +1,35 @@
+# Backprop from Scratch. Every target bootstraps .venv on its own, so on a new machine
+#   make book   builds the site into _build/html
+#   make test   runs every test: library tests, each notebook executed by nbval, the strict site build
+# Needs only Python 3.11+ and make. Set BACKPROP_MNIST_DIR to read MNIST from a local folder.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test lab clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --path-output .
+	@echo "The site is in _build/html/index.html"
+
+# The strict build (-W: warnings are errors, -n: every reference must resolve) runs first, so the
+# browser tests in tests/ see the site it builds; pytest then runs tests/ and every notebook.
+test: $(STAMP)
+	$(BIN)/jupyter-book build . --path-output . -W -n --keep-going
+	$(BIN)/python -m pytest
+
+lab: $(STAMP)
+	$(BIN)/python -m pip install --quiet jupyterlab
+	$(BIN)/jupyter lab chapters/
+
+clean:
+	rm -rf _build .hypothesis
+	find . -name __pycache__ -not -path "./$(VENV)/*" -prune -exec rm -rf {} +

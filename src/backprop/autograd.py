@@ -1,0 +1,624 @@
+"""A tensor autograd engine: reverse-mode automatic differentiation on NumPy arrays.
+
+The idea is micrograd's, scaled up from single numbers to arrays:
+
+1. Every operation on ``Tensor`` objects computes its result with NumPy *and*, in the same
+   place, a ``_backward`` closure that knows how to turn the gradient of the result into
+   gradients of the inputs (the op's local derivative times the incoming gradient: the chain
+   rule). The result remembers its inputs in ``_prev`` and the op's name in ``_op``, so the
+   tensors form a graph of the computation.
+2. ``loss.backward()`` orders that graph so every tensor comes after everything computed from
+   it (reverse topological order), seeds dL/dL = 1 and calls each ``_backward`` in turn. When a
+   tensor's turn comes, every use of it has already sent its share of the gradient.
+
+Three array-specific facts shape the code:
+
+- Broadcasting. ``x + b`` with ``x`` of shape (4, 3) and ``b`` of shape (3,) uses each element of
+  ``b`` four times, so its gradient is the *sum* of four gradients. ``unbroadcast`` does that
+  summing, and every broadcasting op calls it, so ``t.grad.shape == t.shape`` always holds.
+- Accumulation. A tensor used twice gets a gradient from each use; gradients are *added*
+  into ``.grad``. Calling ``backward()`` again adds again, exactly like PyTorch; clear
+  gradients with ``zero_grad()`` (or an optimiser's ``zero_grad()``) between steps.
+- Constants. Only tensors created with ``requires_grad=True`` (and results computed from
+  them) are tracked. Data, targets and numbers mixed into an expression are constants: they
+  appear in ``_prev`` (so a drawn graph shows them) but never receive a ``.grad``.
+
+To write a new op, follow any method below: compute the output array, create
+``Tensor(data, _children=inputs, _op="name")``, define ``_backward(grad)`` that calls
+``input._accumulate(...)`` with a gradient shaped like that input, attach it, return the output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = ["Tensor", "no_grad", "is_grad_enabled", "unbroadcast", "stable_sigmoid"]
+
+_grad_enabled = True
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Inside ``with no_grad():`` results are plain constants: no parents, no ``_backward``.
+
+    Use it for evaluation and for parameter updates written with Tensors: the graph is
+    what costs memory, and nothing there will be differentiated. Also works as a decorator,
+    ``@no_grad()``.
+    """
+    global _grad_enabled
+    previous = _grad_enabled
+    _grad_enabled = False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """True unless we are inside ``no_grad()``."""
+    return _grad_enabled
+
+
+def unbroadcast(grad: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` down to ``shape``, undoing NumPy broadcasting.
+
+    If an input of shape ``shape`` was broadcast to make the output, each of its elements fed
+    several output elements, so (chain rule) its gradient is the SUM of their gradients.
+    Broadcasting does two things, and we undo both by summing:
+
+    1. it prepends axes: (3,) acts like (1, 3) -> sum over the extra leading axes;
+    2. it stretches axes of length 1: (4, 1) becomes (4, 3) -> sum those axes, keeping them.
+    """
+    grad = np.asarray(grad)
+    extra_leading_axes = grad.ndim - len(shape)
+    if extra_leading_axes > 0:
+        grad = grad.sum(axis=tuple(range(extra_leading_axes)))
+    stretched_axes = tuple(
+        axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1
+    )
+    if stretched_axes:
+        grad = grad.sum(axis=stretched_axes, keepdims=True)
+    return np.asarray(grad).reshape(shape)
+
+
+def stable_sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-x) on an array, without overflow for any x.
+
+    The textbook formula computes e^-x, which overflows for x = -1000. Both branches below only
+    ever compute e^-|x| <= 1: for x >= 0 use 1 / (1 + e^-x), for x < 0 the equal e^x / (1 + e^x).
+    """
+    small_exp = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + small_exp), small_exp / (1.0 + small_exp))
+
+
+def _as_float_array(data: ArrayLike, copy: bool) -> np.ndarray:
+    """Convert ``data`` to a floating-point array: floats keep their dtype, integers become float64.
+
+    Gradients are fractional even when data are integers, so integer tensors would be useless.
+    """
+    array = np.asarray(data)
+    if array.dtype.kind == "f":
+        return array.astype(array.dtype, copy=copy)
+    if array.dtype.kind in "iub":  # signed, unsigned, bool
+        return array.astype(np.float64)
+    raise TypeError(
+        f"Tensor data must be numbers, got {type(data).__name__} with dtype {array.dtype}"
+    )
+
+
+def _no_backward(grad: np.ndarray) -> None:
+    """The ``_backward`` of a leaf: there is nobody further back to send the gradient to."""
+
+
+def _expand_reduced(
+    grad: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool
+) -> np.ndarray:
+    """Stretch the gradient of a reduction (sum, max) back over the axes it reduced."""
+    if not keepdims:
+        grad = np.expand_dims(grad, axes)
+    return np.broadcast_to(grad, shape)
+
+
+def _normalize_axes(axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:
+    """``axis`` as a sorted tuple of non-negative axes (``None`` means all of them)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(a, ndim)
+    return tuple(sorted(int(a) % ndim for a in axes))
+
+
+def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` with an error message that names both shapes."""
+    try:
+        return a @ b
+    except ValueError as error:
+        raise ValueError(
+            f"@ cannot multiply shapes {a.shape} and {b.shape}: the last axis of the left "
+            "operand must equal the second-to-last axis of the right one (its only axis if "
+            "it is 1-D), and any leading batch axes must broadcast"
+        ) from error
+
+
+def _as_matrices(
+    a: np.ndarray, b: np.ndarray, grad: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """View 1-D operands of ``a @ b`` as matrices, as np.matmul does, and reshape ``grad`` to match.
+
+    A 1-D left operand (k,) acts as a row (1, k) whose row axis is dropped from the result; a
+    1-D right operand (k,) acts as a column (k, 1) whose column axis is dropped. Putting those
+    axes back lets one matrix formula cover every case.
+    """
+    if b.ndim == 1:
+        b, grad = b[:, np.newaxis], np.expand_dims(grad, -1)
+    if a.ndim == 1:
+        a, grad = a[np.newaxis, :], np.expand_dims(grad, -2)
+    return a, b, grad
+
+
+def _reverse_topological_order(root: Tensor) -> list[Tensor]:
+    """Every tracked tensor ``root`` depends on, ``root`` first, each before its inputs.
+
+    A depth-first search with an explicit stack instead of recursion, so a graph 10,000 ops
+    deep does not hit Python's recursion limit. A node is appended after all its inputs
+    (post-order); reversing that list puts every node before the inputs it was computed from.
+    """
+    post_order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            post_order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))  # comes back to it once everything pushed below is done
+        for parent in node._prev:
+            if parent.requires_grad and id(parent) not in visited:
+                stack.append((parent, False))
+    return post_order[::-1]
+
+
+class Tensor:
+    """An array that remembers how it was computed, so ``backward()`` can differentiate it.
+
+    ``data`` is the NumPy array (integers are cast to float64; float32 stays float32).
+    ``grad`` is dL/d(data) after ``backward()``, same shape and dtype as ``data``, or ``None``.
+    Only tensors with ``requires_grad=True`` get a ``grad``.
+
+    For drawing the graph: ``_prev`` is the tuple of input tensors (constants included, a
+    tensor used twice appears twice), ``_op`` the op's name ("+", "@", "relu", ...). Both are
+    empty for a leaf, for a constant and for anything computed inside ``no_grad()``.
+
+    Update parameters through ``.data`` (``w.data -= lr * w.grad``): ``w -= ...`` would make a
+    new tensor that is part of the graph instead of changing ``w``.
+    """
+
+    # Tell NumPy to leave Tensors alone: `ndarray + Tensor` and `ndarray @ Tensor` then call
+    # our reflected methods (__radd__, __rmatmul__) instead of NumPy's own loops.
+    __array_ufunc__ = None
+
+    def __init__(
+        self,
+        data: ArrayLike,
+        requires_grad: bool = False,
+        _children: tuple[Tensor, ...] = (),
+        _op: str = "",
+    ) -> None:
+        """Wrap ``data`` (copied, like ``torch.tensor``). ``_children``/``_op`` are for ops only.
+
+        An op passes the inputs it was computed from; the result is tracked (records them and
+        requires grad) when grad mode is on and at least one input requires grad.
+        """
+        # An op's output array is freshly made, so only data from outside is copied.
+        self.data: np.ndarray = _as_float_array(data, copy=not _children)
+        tracked = _grad_enabled and any(child.requires_grad for child in _children)
+        self.requires_grad: bool = bool(requires_grad) or tracked
+        self.grad: np.ndarray | None = None
+        self._prev: tuple[Tensor, ...] = tuple(_children) if tracked else ()
+        self._op: str = _op if tracked else ""
+        self._backward: Callable[[np.ndarray], None] = _no_backward
+
+    # ----------------------------------------------------------------- basic properties
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of ``data``."""
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        """The number of axes of ``data``."""
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        """The number of elements of ``data``."""
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype of ``data`` (float64 unless you passed float32 or float16 data)."""
+        return self.data.dtype
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        values = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extras = "" if self.dtype == np.float64 else f", dtype={self.dtype}"
+        extras += ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({values}{extras})"
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python float (e.g. for logging a loss)."""
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied, like PyTorch's ``.numpy()``)."""
+        return self.data
+
+    def detach(self) -> Tensor:
+        """A constant with a copy of this tensor's values, cut from the graph.
+
+        Gradients do not flow through it. (PyTorch's ``detach`` shares memory instead; a copy
+        means changing one can never silently change the other.)
+        """
+        return Tensor(self.data)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (``grad = None``, as PyTorch's optimisers do)."""
+        self.grad = None
+
+    # ------------------------------------------------------------------ backpropagation
+    def backward(self, grad: ArrayLike | None = None) -> None:
+        """Backpropagate from this tensor: add dThis/dx into ``x.grad`` for every tracked input x.
+
+        ``grad`` is dL/dThis. Leave it out for a one-element tensor (a loss), where it is 1;
+        pass it, shaped like this tensor, to start from a non-scalar.
+
+        Gradients ACCUMULATE, like PyTorch: calling ``backward()`` twice leaves twice the
+        gradient in the leaves (the tensors you created with ``requires_grad=True``). That is
+        what lets a tensor used in two places, or two losses, sum their contributions; it is
+        also why a training step calls ``zero_grad()`` first. Intermediate results keep the
+        gradient of the latest ``backward()`` only. The graph is not freed, so you may call
+        ``backward()`` again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() on a tensor that does not require grad: none of the tensors it "
+                "was computed from has requires_grad=True, or it was computed inside no_grad()"
+            )
+        seed = self._seed_gradient(grad)
+        order = _reverse_topological_order(self)
+        for node in order:
+            if node._prev:  # an intermediate result: it holds this call's gradient only
+                node.grad = None
+        self._accumulate(seed)
+        for node in order:
+            if node.grad is not None:
+                node._backward(node.grad)
+
+    def _seed_gradient(self, grad: ArrayLike | None) -> np.ndarray:
+        """dL/dThis to start from: 1 for a one-element tensor, else the ``grad`` given."""
+        if grad is None:
+            if self.size != 1:
+                raise RuntimeError(
+                    f"backward() needs grad= for a tensor of shape {self.shape}: the gradient "
+                    "can be implied only for a one-element tensor (a loss). Pass grad= an "
+                    "array of that shape, or reduce first, e.g. t.sum().backward()"
+                )
+            return np.ones_like(self.data)
+        seed = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+        if seed.shape != self.shape:
+            raise ValueError(f"grad= has shape {seed.shape} but the tensor has shape {self.shape}")
+        return seed
+
+    def _accumulate(self, grad: np.ndarray) -> None:
+        """Add ``grad`` into ``.grad``: a tensor used twice gets a gradient from each use.
+
+        Constants (``requires_grad=False``) ignore it. A wrongly shaped gradient is a bug in
+        an op's ``_backward`` (usually a missing ``unbroadcast``), so it fails loudly here.
+        """
+        if not self.requires_grad:
+            return
+        grad = np.asarray(grad)
+        if grad.shape != self.shape:
+            raise RuntimeError(
+                f"gradient of shape {grad.shape} for a tensor of shape {self.shape}: an op's "
+                "_backward must send each input a gradient shaped like it (use unbroadcast)"
+            )
+        if self.grad is None:
+            self.grad = np.array(grad, dtype=self.dtype)  # our own writable copy
+        else:
+            self.grad += grad
+
+    # ------------------------------------------------------------------ binary operators
+    def _lift(self, other: object, symbol: str) -> Tensor:
+        """Make the other operand of a binary op a Tensor (a constant unless it already is one).
+
+        A Python number takes this tensor's dtype, so ``float32_tensor * 2`` stays float32.
+        """
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, numbers.Real):
+            return Tensor(np.asarray(other, dtype=self.dtype))
+        if isinstance(other, np.ndarray):
+            return Tensor(other)
+        raise TypeError(
+            f"unsupported operand for {symbol}: Tensor and {type(other).__name__} "
+            "(use a Tensor, a NumPy array or a number)"
+        )
+
+    def __add__(self, other: Tensor | ArrayLike) -> Tensor:
+        other = self._lift(other, "+")
+        out = Tensor(self.data + other.data, _children=(self, other), _op="+")
+
+        def _backward(grad: np.ndarray) -> None:  # d(a+b)/da = d(a+b)/db = 1
+            if self.requires_grad:
+                self._accumulate(unbroadcast(grad, self.shape))
+            if other.requires_grad:
+                other._accumulate(unbroadcast(grad, other.shape))
+
+        out._backward = _backward
+        return out
+
+    def __sub__(self, other: Tensor | ArrayLike) -> Tensor:
+        other = self._lift(other, "-")
+        out = Tensor(self.data - other.data, _children=(self, other), _op="-")
+
+        def _backward(grad: np.ndarray) -> None:  # d(a-b)/da = 1, d(a-b)/db = -1
+            if self.requires_grad:
+                self._accumulate(unbroadcast(grad, self.shape))
+            if other.requires_grad:
+                other._accumulate(unbroadcast(-grad, other.shape))
+
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other: Tensor | ArrayLike) -> Tensor:
+        other = self._lift(other, "*")
+        out = Tensor(self.data * other.data, _children=(self, other), _op="*")
+
+        def _backward(grad: np.ndarray) -> None:  # d(ab)/da = b, d(ab)/db = a
+            if self.requires_grad:
+                self._accumulate(unbroadcast(grad * other.data, self.shape))
+            if other.requires_grad:
+                other._accumulate(unbroadcast(grad * self.data, other.shape))
+
+        out._backward = _backward
+        return out
+
+    def __truediv__(self, other: Tensor | ArrayLike) -> Tensor:
+        other = self._lift(other, "/")
+        out = Tensor(self.data / other.data, _children=(self, other), _op="/")
+
+        def _backward(grad: np.ndarray) -> None:  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+            if self.requires_grad:
+                self._accumulate(unbroadcast(grad / other.data, self.shape))
+            if other.requires_grad:
+                other._accumulate(unbroadcast(-grad * self.data / other.data**2, other.shape))
+
+        out._backward = _backward
+        return out
+
+    def __pow__(self, exponent: Tensor | ArrayLike) -> Tensor:
+        exponent = self._lift(exponent, "**")
+        out_data = self.data**exponent.data
+        out = Tensor(out_data, _children=(self, exponent), _op="**")
+
+        def _backward(grad: np.ndarray) -> None:
+            if self.requires_grad:  # d(a^b)/da = b a^(b-1)
+                local = exponent.data * self.data ** (exponent.data - 1)
+                self._accumulate(unbroadcast(grad * local, self.shape))
+            if exponent.requires_grad:  # d(a^b)/db = a^b ln(a), only defined for a > 0
+                exponent._accumulate(unbroadcast(grad * out_data * np.log(self.data), exponent.shape))
+
+        out._backward = _backward
+        return out
+
+    def __matmul__(self, other: Tensor | ArrayLike) -> Tensor:
+        other = self._lift(other, "@")
+        out = Tensor(_matmul(self.data, other.data), _children=(self, other), _op="@")
+
+        def _backward(grad: np.ndarray) -> None:  # for matrices: dA = G B^T, dB = A^T G
+            a, b, g = _as_matrices(self.data, other.data, grad)
+            if self.requires_grad:
+                grad_a = unbroadcast(g @ np.swapaxes(b, -1, -2), a.shape)
+                self._accumulate(grad_a.reshape(self.shape))
+            if other.requires_grad:
+                grad_b = unbroadcast(np.swapaxes(a, -1, -2) @ g, b.shape)
+                other._accumulate(grad_b.reshape(other.shape))
+
+        out._backward = _backward
+        return out
+
+    # Reflected forms: `2 * t`, `1 - t`, `ndarray @ t` end up here.
+    def __radd__(self, other: ArrayLike) -> Tensor:
+        return self._lift(other, "+") + self
+
+    def __rsub__(self, other: ArrayLike) -> Tensor:
+        return self._lift(other, "-") - self
+
+    def __rmul__(self, other: ArrayLike) -> Tensor:
+        return self._lift(other, "*") * self
+
+    def __rtruediv__(self, other: ArrayLike) -> Tensor:
+        return self._lift(other, "/") / self
+
+    def __rpow__(self, other: ArrayLike) -> Tensor:
+        return self._lift(other, "**") ** self
+
+    def __rmatmul__(self, other: ArrayLike) -> Tensor:
+        return self._lift(other, "@") @ self
+
+    # ---------------------------------------------------------------- elementwise functions
+    def __neg__(self) -> Tensor:
+        out = Tensor(-self.data, _children=(self,), _op="neg")
+
+        def _backward(grad: np.ndarray) -> None:  # d(-a)/da = -1
+            self._accumulate(-grad)
+
+        out._backward = _backward
+        return out
+
+    def exp(self) -> Tensor:
+        """e to the power of each element."""
+        out_data = np.exp(self.data)
+        out = Tensor(out_data, _children=(self,), _op="exp")
+
+        def _backward(grad: np.ndarray) -> None:  # d(e^a)/da = e^a: reuse the output
+            self._accumulate(grad * out_data)
+
+        out._backward = _backward
+        return out
+
+    def log(self) -> Tensor:
+        """Natural logarithm of each element."""
+        out = Tensor(np.log(self.data), _children=(self,), _op="log")
+
+        def _backward(grad: np.ndarray) -> None:  # d(ln a)/da = 1/a
+            self._accumulate(grad / self.data)
+
+        out._backward = _backward
+        return out
+
+    def relu(self) -> Tensor:
+        """max(0, x) elementwise. Its gradient at exactly 0 is taken as 0, as in PyTorch."""
+        out = Tensor(np.maximum(self.data, 0), _children=(self,), _op="relu")
+
+        def _backward(grad: np.ndarray) -> None:  # 1 where the input was positive, else 0
+            self._accumulate(grad * (self.data > 0))
+
+        out._backward = _backward
+        return out
+
+    def sigmoid(self) -> Tensor:
+        """1 / (1 + e^-x) elementwise, computed without overflow (see ``stable_sigmoid``)."""
+        out_data = stable_sigmoid(self.data)
+        out = Tensor(out_data, _children=(self,), _op="sigmoid")
+
+        def _backward(grad: np.ndarray) -> None:  # s'(a) = s(a) (1 - s(a))
+            self._accumulate(grad * out_data * (1 - out_data))
+
+        out._backward = _backward
+        return out
+
+    def tanh(self) -> Tensor:
+        """Hyperbolic tangent elementwise."""
+        out_data = np.tanh(self.data)
+        out = Tensor(out_data, _children=(self,), _op="tanh")
+
+        def _backward(grad: np.ndarray) -> None:  # tanh'(a) = 1 - tanh(a)^2
+            self._accumulate(grad * (1 - out_data**2))
+
+        out._backward = _backward
+        return out
+
+    def abs(self) -> Tensor:
+        """|x| elementwise. Its gradient at exactly 0 is taken as 0, as in PyTorch."""
+        out = Tensor(np.abs(self.data), _children=(self,), _op="abs")
+
+        def _backward(grad: np.ndarray) -> None:  # d|a|/da = sign(a)
+            self._accumulate(grad * np.sign(self.data))
+
+        out._backward = _backward
+        return out
+
+    # ------------------------------------------------------------------------ reductions
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (all axes if None). Every summed element gets the output's gradient."""
+        out = Tensor(self.data.sum(axis=axis, keepdims=keepdims), _children=(self,), _op="sum")
+        axes = _normalize_axes(axis, self.ndim)
+
+        def _backward(grad: np.ndarray) -> None:  # d(sum)/d(each element) = 1
+            self._accumulate(_expand_reduced(grad, self.shape, axes, keepdims))
+
+        out._backward = _backward
+        return out
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis`` (all axes if None), built as sum / count, so it needs no backward."""
+        axes = _normalize_axes(axis, self.ndim)
+        count = int(np.prod([self.shape[a] for a in axes]))
+        return self.sum(axis=axis, keepdims=keepdims) / count
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Maximum over ``axis`` (all axes if None).
+
+        The gradient flows only to the element(s) that were the maximum; if several tie, they
+        share it equally (as ``torch.amax`` does), which keeps the total gradient right.
+        """
+        axes = _normalize_axes(axis, self.ndim)
+        peak = self.data.max(axis=axis, keepdims=True)
+        out_data = peak if keepdims else np.squeeze(peak, axis=axes)
+        out = Tensor(out_data, _children=(self,), _op="max")
+
+        def _backward(grad: np.ndarray) -> None:
+            is_peak = self.data == peak
+            share = is_peak / is_peak.sum(axis=axes, keepdims=True)
+            self._accumulate(share * _expand_reduced(grad, self.shape, axes, keepdims))
+
+        out._backward = _backward
+        return out
+
+    # ------------------------------------------------------------------------ reshaping
+    def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
+        """The same elements in a new shape: ``t.reshape(2, 3)`` or ``t.reshape((2, -1))``."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        out = Tensor(self.data.reshape(shape), _children=(self,), _op="reshape")
+
+        def _backward(grad: np.ndarray) -> None:  # move each gradient back to its element
+            self._accumulate(grad.reshape(self.shape))
+
+        out._backward = _backward
+        return out
+
+    def permute(self, *dims: int) -> Tensor:
+        """Reorder the axes: output axis i is input axis ``dims[i]`` (NumPy's ``transpose``)."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        out = Tensor(self.data.transpose(dims), _children=(self,), _op="permute")
+
+        def _backward(grad: np.ndarray) -> None:  # the inverse permutation undoes it
+            self._accumulate(grad.transpose(np.argsort(dims)))
+
+        out._backward = _backward
+        return out
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """Swap two axes, as ``torch.transpose`` does (for every axis order use ``permute``)."""
+        dims = list(range(self.ndim))
+        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        return self.permute(*dims)
+
+    @property
+    def T(self) -> Tensor:
+        """All axes reversed; for a matrix, the transpose."""
+        return self.permute(*reversed(range(self.ndim)))
+
+    def __getitem__(self, index: Any) -> Tensor:
+        """``t[i]``, ``t[1:3]``, ``t[[0, 0, 2]]``, ``t[rows, cols]``: anything NumPy accepts.
+
+        The backward scatters the gradient into zeros with ``np.add.at``, which (unlike
+        ``zeros[index] += grad``) adds once per occurrence, so repeated indices accumulate.
+        """
+        out = Tensor(self.data[index], _children=(self,), _op="index")
+
+        def _backward(grad: np.ndarray) -> None:
+            full_grad = np.zeros_like(self.data)
+            np.add.at(full_grad, index, grad)
+            self._accumulate(full_grad)
+
+        out._backward = _backward
+        return out

@@ -1,0 +1,178 @@
+"""Optimisers from scratch: SGD (with momentum) and Adam, with PyTorch's exact update rules.
+
+An optimiser only needs two attributes of each parameter: ``.data``, a NumPy array it updates
+in place, and ``.grad``, the gradient array (or ``None`` when the parameter got no gradient,
+which is then skipped). Autograd ``Tensor``s and ManualGrad's ``Parameter``s both qualify, so
+the same optimiser trains networks whose gradients come from either.
+
+Each optimiser keeps per-parameter state (momentum buffers, Adam's moment estimates) in lists
+aligned with its parameter list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+import numpy as np
+
+__all__ = ["Optimizer", "SGD", "Adam", "clip_grad_norm_", "clip_grad_value_"]
+
+
+class HasGrad(Protocol):
+    """What an optimiser needs of a parameter: values to update and their gradient."""
+
+    data: np.ndarray
+    grad: np.ndarray | None
+
+
+class Optimizer:
+    """Holds the parameters; subclasses define ``step`` (one update from the current grads)."""
+
+    def __init__(self, params: Iterable[HasGrad], lr: float) -> None:
+        self.params: list[HasGrad] = list(params)
+        if not self.params:
+            raise ValueError("the optimiser got no parameters (an empty list or a used-up generator)")
+        if lr < 0:
+            raise ValueError(f"learning rate must be non-negative, got {lr}")
+        self.lr = lr
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every gradient before the next backward pass, which would otherwise add to it.
+
+        ``set_to_none=True`` (PyTorch's default) sets ``grad = None``; ``False`` fills the
+        existing arrays with zeros instead.
+        """
+        for param in self.params:
+            if set_to_none:
+                param.grad = None
+            elif param.grad is not None:
+                param.grad[...] = 0
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient."""
+        raise NotImplementedError(f"{type(self).__name__} must define step()")
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent: p <- p - lr * d, where d is the gradient or its momentum.
+
+    With ``momentum`` mu, d is a running buffer b <- mu * b + g (b = g on the first step), so
+    steps along a direction the gradient keeps pointing to grow, and zig-zags cancel out.
+    ``weight_decay`` lambda adds lambda * p to the gradient (L2 regularisation).
+    """
+
+    def __init__(
+        self,
+        params: Iterable[HasGrad],
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.momentum_buffers: list[np.ndarray | None] = [None] * len(self.params)
+
+    def step(self) -> None:
+        """p <- p - lr * (momentum buffer or gradient), for every parameter with a gradient."""
+        for index, param in enumerate(self.params):
+            if param.grad is None:
+                continue
+            grad = param.grad
+            if self.weight_decay:
+                grad = grad + self.weight_decay * param.data
+            if self.momentum:
+                grad = self._update_buffer(index, grad)
+            param.data -= self.lr * grad
+
+    def _update_buffer(self, index: int, grad: np.ndarray) -> np.ndarray:
+        """b <- mu * b + g, starting from b = g."""
+        buffer = self.momentum_buffers[index]
+        buffer = grad.copy() if buffer is None else self.momentum * buffer + grad
+        self.momentum_buffers[index] = buffer
+        return buffer
+
+
+class Adam(Optimizer):
+    """Adam: a step along a running mean of gradients, scaled per element by their running size.
+
+    m <- b1 m + (1 - b1) g and v <- b2 v + (1 - b2) g^2 average the gradient and its square.
+    Both start at 0, which biases them towards 0 early on; dividing by (1 - b^t) after t steps
+    removes that bias. Then p <- p - lr * m_hat / (sqrt(v_hat) + eps): each element moves about
+    ``lr`` per step however large or small its gradient is. ``weight_decay`` adds lambda * p to
+    the gradient, as PyTorch's ``Adam`` does (not the decoupled ``AdamW``).
+    """
+
+    def __init__(
+        self,
+        params: Iterable[HasGrad],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        if not all(0.0 <= beta < 1.0 for beta in betas):
+            raise ValueError(f"betas must lie in [0, 1), got {betas}")
+        self.betas = betas
+        self.eps = eps
+        self.weight_decay = weight_decay
+        self.steps: list[int] = [0] * len(self.params)
+        self.first_moments: list[np.ndarray | None] = [None] * len(self.params)
+        self.second_moments: list[np.ndarray | None] = [None] * len(self.params)
+
+    def step(self) -> None:
+        """One Adam update for every parameter with a gradient (each counts its own steps)."""
+        beta1, beta2 = self.betas
+        for index, param in enumerate(self.params):
+            if param.grad is None:
+                continue
+            grad = param.grad
+            if self.weight_decay:
+                grad = grad + self.weight_decay * param.data
+            m, v = self._update_moments(index, grad)
+            self.steps[index] += 1
+            m_hat = m / (1 - beta1 ** self.steps[index])
+            v_hat = v / (1 - beta2 ** self.steps[index])
+            param.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+    def _update_moments(self, index: int, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Running averages of the gradient (m) and of its square (v), starting from zeros."""
+        beta1, beta2 = self.betas
+        m = self.first_moments[index]
+        v = self.second_moments[index]
+        m = np.zeros_like(grad) if m is None else m
+        v = np.zeros_like(grad) if v is None else v
+        m = beta1 * m + (1 - beta1) * grad
+        v = beta2 * v + (1 - beta2) * grad * grad
+        self.first_moments[index], self.second_moments[index] = m, v
+        return m, v
+
+
+def clip_grad_norm_(params: Iterable[HasGrad], max_norm: float) -> float:
+    """Scale all gradients together so their joint L2 norm is at most ``max_norm``.
+
+    The norm is taken over every gradient element of every parameter, as if they formed one
+    vector, so the update keeps its direction and only its length shrinks. Returns the norm
+    BEFORE clipping (as PyTorch does), handy to log exploding gradients. Like PyTorch, the
+    scale is max_norm / (norm + 1e-6), applied only when that is below 1. Changes ``.grad``
+    in place (the trailing underscore says so); parameters without a gradient are skipped.
+    """
+    grads = [param.grad for param in params if param.grad is not None]
+    total_norm = float(np.sqrt(sum(float(np.sum(np.square(grad, dtype=np.float64))) for grad in grads)))
+    scale = max_norm / (total_norm + 1e-6)
+    if scale < 1.0:
+        for grad in grads:
+            grad *= scale
+    return total_norm
+
+
+def clip_grad_value_(params: Iterable[HasGrad], clip_value: float) -> None:
+    """Clip every gradient element into [-clip_value, clip_value], in place.
+
+    Cruder than ``clip_grad_norm_``: it changes the gradient's direction, not just its length.
+    """
+    for param in params:
+        if param.grad is not None:
+            np.clip(param.grad, -clip_value, clip_value, out=param.grad)
