@@ -29,6 +29,8 @@ def test_first_cell_installs_the_library_from_the_configured_repository(path):
     assert f"git+{CONFIG['repository']['url']}" in first.source, (
         f"{path.name}: the set-up cell must install from repository.url in _config.yml"
     )
+    # Figures must be embedded whatever MPLBACKEND the environment sets.
+    assert "%matplotlib inline" in first.source
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

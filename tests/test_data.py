@@ -193,7 +193,13 @@ class MirrorHandler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def mirror():
+def no_local_folder(monkeypatch):
+    """Downloads happen only when BACKPROP_MNIST_DIR is unset (CI sets it)."""
+    monkeypatch.delenv("BACKPROP_MNIST_DIR", raising=False)
+
+
+@pytest.fixture
+def mirror(no_local_folder):
     """A local HTTP server holding the canonical test-set files (and the offline train files)."""
     if not OFFLINE.is_dir():
         pytest.skip(f"offline MNIST folder {OFFLINE} not found")
@@ -256,7 +262,7 @@ def test_corrupt_cached_file_is_downloaded_again(mirror, offline_train_hashes, t
     assert len(y_test) == 10000 and _sha256(cached) == MNIST_FILES["test_labels"].sha256
 
 
-def test_download_when_offline_says_what_to_do(tmp_path):
+def test_download_when_offline_says_what_to_do(no_local_folder, tmp_path):
     closed = _closed_port()
     with pytest.raises(MNISTError, match="Could not download train-images.*BACKPROP_MNIST_DIR"):
         load_mnist(cache_dir=tmp_path, base_url=f"http://127.0.0.1:{closed}", verbose=False)

@@ -421,7 +421,8 @@ class Tensor:
                 local = exponent.data * self.data ** (exponent.data - 1)
                 self._accumulate(unbroadcast(grad * local, self.shape))
             if exponent.requires_grad:  # d(a^b)/db = a^b ln(a), only defined for a > 0
-                exponent._accumulate(unbroadcast(grad * out_data * np.log(self.data), exponent.shape))
+                local = out_data * np.log(self.data)
+                exponent._accumulate(unbroadcast(grad * local, exponent.shape))
 
         out._backward = _backward
         return out

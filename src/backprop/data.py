@@ -231,3 +231,50 @@ def _gunzip(path: Path) -> bytes:
             f"{path} is not a complete gzip file ({error}); it is truncated or corrupt. "
             f"{_HOW_TO_FIX}"
         ) from error
+
+
+# --- toy data sets -----------------------------------------------------------------------------
+# Small, seeded regression problems for the ManualGrad chapter: cheap enough to train in a second,
+# with a known answer, so a network that fails to learn them is the network's fault. Each returns
+# inputs shaped (n, features) and targets shaped (n, 1): batch first, like MNIST, and the target
+# keeps its feature axis so MSELoss never broadcasts (n,) against (n, 1).
+
+
+def quadratic_1d(
+    n: int, seed: int, noise: float = 0.1, low: float = -2.0, high: float = 2.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A noisy parabola: x ~ U(low, high) and y = x² + noise · N(0, 1), as float64 arrays
+    ``(x, y)`` of shape (n, 1) each.
+
+    The simplest curve a straight line cannot fit: a network needs a hidden layer to bend it.
+    ``noise`` (the standard deviation of the added Gaussian noise) keeps the fit honest, since
+    no model can get below a mean squared error of about ``noise**2``.
+    """
+    _check_count(n)
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(low, high, size=(n, 1))
+    y = x**2 + noise * rng.normal(size=(n, 1))
+    return x, y
+
+
+def paraboloid(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """z = 5a² + 3b² with a, b ~ N(0, 1): returns ``(inputs, z)`` as float64 arrays of shape
+    (n, 2) (columns a and b) and (n, 1).
+
+    No noise: the target is an exact function of the inputs, so the best possible error is 0.
+    Its statistics are known in closed form, E[z] = 5 + 3 = 8 and
+    Var[z] = 25 Var[a²] + 9 Var[b²] = 2 (25 + 9) = 68 (Var[a²] = E[a⁴] - 1 = 2), which is the
+    error of the best constant prediction: a network whose loss sits at 68 has learned nothing
+    but the mean.
+    """
+    _check_count(n)
+    rng = np.random.default_rng(seed)
+    inputs = rng.normal(size=(n, 2))
+    z = 5.0 * inputs[:, :1] ** 2 + 3.0 * inputs[:, 1:] ** 2
+    return inputs, z
+
+
+def _check_count(n: int) -> None:
+    """A toy set needs at least one example; a float or negative count is a mistake."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"the number of examples n must be a positive integer, got {n!r}")

@@ -107,7 +107,9 @@ def _class_indices(targets: Tensor | ArrayLike, logits: Tensor) -> np.ndarray:
     NumPy would accept -1 or a float silently (-1 picks the last class), so we refuse them.
     """
     if logits.ndim != 2:
-        raise ValueError(f"cross_entropy expects logits of shape (batch, classes), got {logits.shape}")
+        raise ValueError(
+            f"cross_entropy expects logits of shape (batch, classes), got {logits.shape}"
+        )
     indices = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
     batch, classes = logits.shape
     if indices.shape != (batch,):
@@ -119,7 +121,8 @@ def _class_indices(targets: Tensor | ArrayLike, logits: Tensor) -> np.ndarray:
         raise ValueError("cross_entropy targets must be integer class indices")
     if batch and (indices.min() < 0 or indices.max() >= classes):
         raise ValueError(
-            f"cross_entropy targets must lie in [0, {classes - 1}], got {indices.min()}..{indices.max()}"
+            f"cross_entropy targets must lie in [0, {classes - 1}], "
+            f"got values from {indices.min()} to {indices.max()}"
         )
     return indices.astype(np.intp)
 

@@ -32,7 +32,7 @@ class Optimizer:
     def __init__(self, params: Iterable[HasGrad], lr: float) -> None:
         self.params: list[HasGrad] = list(params)
         if not self.params:
-            raise ValueError("the optimiser got no parameters (an empty list or a used-up generator)")
+            raise ValueError("the optimiser got no parameters (an empty list or a spent generator)")
         if lr < 0:
             raise ValueError(f"learning rate must be non-negative, got {lr}")
         self.lr = lr
@@ -160,7 +160,8 @@ def clip_grad_norm_(params: Iterable[HasGrad], max_norm: float) -> float:
     in place (the trailing underscore says so); parameters without a gradient are skipped.
     """
     grads = [param.grad for param in params if param.grad is not None]
-    total_norm = float(np.sqrt(sum(float(np.sum(np.square(grad, dtype=np.float64))) for grad in grads)))
+    squares = sum(float(np.sum(np.square(grad, dtype=np.float64))) for grad in grads)
+    total_norm = float(np.sqrt(squares))
     scale = max_norm / (total_norm + 1e-6)
     if scale < 1.0:
         for grad in grads:

@@ -91,3 +91,73 @@ def check_gradient(
         raise ValueError(f"{len(wrts)} variables but {len(claimed)} claimed derivatives")
     names = names or [None] * len(wrts)
     return Verdicts(check_derivative(expr, w, c, n) for w, c, n in zip(wrts, claimed, names))
+
+
+def substitute_definitions(expr: sp.Expr, where: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
+    """Replace every named intermediate quantity in ``expr`` by its definition, repeatedly, until
+    none is left: ``where`` may define ``a_o1`` in terms of ``o1``, and ``o1`` in terms of ``a_h1``.
+
+    A hand derivation names its intermediates; this turns a formula written with those names back
+    into one in the original variables, which is what SymPy can differentiate and compare.
+    """
+    expr = sp.sympify(expr)
+    for _ in range(len(where) + 1):
+        expanded = expr.xreplace(where)
+        if expanded == expr:
+            return expr
+        expr = expanded
+    raise ValueError("The definitions are circular: a quantity is defined in terms of itself.")
+
+
+def _difference_vanishes(difference: sp.Expr) -> bool:
+    """A fast, sound test that ``difference`` is identically 0: put it over one denominator and
+    expand the numerator. Nested sigmoids make ``simplify`` take seconds; this takes
+    milliseconds. False means "not shown to be 0", not "different"."""
+    numerator, _ = sp.together(difference).as_numer_denom()
+    return sp.expand(numerator) == 0
+
+
+def check_gradient_where(
+    expr: sp.Expr,
+    wrts: list[sp.Symbol],
+    claimed: list[sp.Expr],
+    where: dict[sp.Symbol, sp.Expr],
+    names: list[str] | None = None,
+) -> Verdicts:
+    """``check_gradient`` for formulas written the way a person writes them: in named
+    intermediate quantities (``a_h1``, ``a_o1``, ...) whose definitions ``where`` holds.
+
+    ``expr`` and each ``claimed`` formula may use those names. Both are expanded into the
+    original variables (``substitute_definitions``); SymPy differentiates the expanded ``expr``
+    by each variable in ``wrts`` and the result must equal the expanded formula. The verdict
+    shows each formula as written, names and all. A wrong formula raises an AssertionError that
+    gives both values at a sample point.
+    """
+    if len(wrts) != len(claimed):
+        raise ValueError(f"{len(wrts)} variables but {len(claimed)} claimed derivatives")
+    defined = [wrt for wrt in wrts if wrt in where]
+    if defined:
+        raise ValueError(f"Differentiate by the original variables, not defined names: {defined}")
+    full = substitute_definitions(expr, where)
+    names = names or [rf"\frac{{\partial f}}{{\partial {sp.latex(wrt)}}}" for wrt in wrts]
+    verdicts = Verdicts()
+    for wrt, formula, name in zip(wrts, claimed, names):
+        derived = sp.diff(full, wrt)
+        by_hand = substitute_definitions(formula, where)
+        if not (_difference_vanishes(by_hand - derived) or are_equal(by_hand, derived)):
+            raise AssertionError(_mismatch_report(name, formula, by_hand, derived))
+        verdicts.append(Verdict(name, sp.sympify(formula), derived))
+    return verdicts
+
+
+def _mismatch_report(name: str, formula: sp.Expr, by_hand: sp.Expr, derived: sp.Expr) -> str:
+    """Say which formula is wrong and show both sides' values at one sample point, which is
+    readable where the full expressions (nested sigmoids) are not."""
+    symbols = sorted((by_hand - derived).free_symbols, key=str)
+    point = {symbol: sp.Rational(index % 7 + 2, 10) for index, symbol in enumerate(symbols)}
+    at = ", ".join(f"{symbol}={value}" for symbol, value in point.items())
+    return (
+        f"The hand result for {name} does not match SymPy.\n  by hand: {formula}\n"
+        f"  at {at}:\n    by hand {sp.N(by_hand.subs(point), 10)}\n"
+        f"    SymPy   {sp.N(derived.subs(point), 10)}"
+    )

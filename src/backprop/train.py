@@ -11,9 +11,12 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 from tqdm.std import tqdm
+
+from backprop.optim import Optimizer, clip_grad_norm_, clip_grad_value_
 
 
 class History:
@@ -112,3 +115,52 @@ def accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
             f"and {labels.shape}"
         )
     return float(np.mean(scores.argmax(axis=1) == labels))
+
+
+def manual_step(
+    model: Any,
+    loss: Any,
+    optimizer: Optimizer,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    *,
+    clip_value: float | None = None,
+    clip_norm: float | None = None,
+    log: History | None = None,
+) -> Callable[[np.ndarray], float]:
+    """Build the ``train_step`` that ``fit`` calls, for a ManualGrad model (``backprop.manual``).
+
+    One step on the mini-batch ``inputs[indices]``, ``targets[indices]``: forward through
+    ``model``, ``loss.forward``, then the chain rule backwards (``model.backward(loss.backward())``
+    leaves every parameter's ``.grad`` set), optional clipping, one ``optimizer.step()``. It
+    returns the batch loss, measured before the update.
+
+    - ``clip_value``: clip every gradient element into [-clip_value, clip_value] first;
+    - ``clip_norm``: then scale all gradients together so their joint norm is at most clip_norm;
+    - ``log``: a ``History`` that records, every step, ``grad_norm``, the joint gradient norm
+      before clipping: the number to watch when training stalls or explodes.
+
+    ManualGrad layers *set* their gradients on each backward instead of adding to them, so no
+    ``zero_grad()`` is needed between steps.
+    """
+    parameters = model.parameters()
+
+    def train_step(indices: np.ndarray) -> float:
+        value = loss.forward(model.forward(inputs[indices]), targets[indices])
+        model.backward(loss.backward())
+        if log is not None:
+            log.log(grad_norm=_joint_norm(parameters))
+        if clip_value is not None:
+            clip_grad_value_(parameters, clip_value)
+        if clip_norm is not None:
+            clip_grad_norm_(parameters, clip_norm)
+        optimizer.step()
+        return value
+
+    return train_step
+
+
+def _joint_norm(parameters: Iterable[Any]) -> float:
+    """The L2 norm of all gradients taken together, as one long vector."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    return float(np.sqrt(sum(np.sum(np.square(g)) for g in grads)))

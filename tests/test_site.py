@@ -1,0 +1,163 @@
+"""The built site, opened page by page in a real browser (headless Chromium), with no network.
+
+`make test` builds the site before running pytest; this module serves `_build/html` on 127.0.0.1
+and, for every page, checks what a reader would notice: the page loads, nothing fails in the
+console, every image has loaded, every equation was typeset by the site's own MathJax (any request
+that leaves 127.0.0.1 is blocked, so math that needs a CDN fails here), and no raw TeX is left in
+the text. A full-page screenshot of each page is saved under `_build/screenshots/`.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SITE = REPO / "_build" / "html"
+SCREENSHOTS = REPO / "_build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SKIP_DIRS = {"_static", "_sources", "_images", "reports", "_sphinx_design_static"}
+SKIP_PAGES = {"genindex.html", "search.html", "index.html"}  # index.html only redirects to intro
+
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed: pip install -r requirements.txt"
+)
+if not Path(CHROMIUM).exists():
+    pytest.skip(
+        "Chromium is not installed: run `apt-get install chromium` (Debian/Ubuntu) to test the "
+        "site in a real browser",
+        allow_module_level=True,
+    )
+
+
+def site_pages() -> list[str]:
+    """Every content page of the built site, as paths relative to `_build/html`."""
+    pages = []
+    for path in sorted(SITE.rglob("*.html")):
+        relative = path.relative_to(SITE)
+        if relative.parts[0] not in SKIP_DIRS and str(relative) not in SKIP_PAGES:
+            pages.append(relative.as_posix())
+    return pages
+
+
+@pytest.fixture(scope="module")
+def server():
+    """Serve the built site on a free port of 127.0.0.1 for the duration of the module."""
+    if not (SITE / "intro.html").is_file():
+        pytest.fail(f"No built site in {SITE}: run `make test` (it builds the site first) or "
+                    "`make book`.")
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page whose requests may only reach 127.0.0.1; the rest are blocked and recorded."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.blocked = []
+    page.console_errors = []
+
+    def only_local(route):
+        if urlparse(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            page.blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    yield page
+    context.close()
+
+
+def test_the_site_has_its_pages():
+    pages = site_pages()
+    assert "intro.html" in pages and "chapters/00_mnist.html" in pages, pages
+
+
+@pytest.mark.parametrize("path", site_pages())
+def test_page_renders_offline(server, page, path):
+    response = page.goto(f"{server}/{path}", wait_until="load")
+    assert response is not None and response.status == 200
+
+    math_sources = page.locator(".math").count()
+    if math_sources:
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+        page.evaluate("() => MathJax.startup.promise")
+    typeset = page.locator("mjx-container").count()
+    assert typeset >= math_sources, f"{path}: {math_sources} equations but {typeset} typeset"
+    text = page.evaluate(  # the visible prose: code listings may show TeX on purpose
+        "() => { const m = document.querySelector('main').cloneNode(true);"
+        " m.querySelectorAll('pre, code').forEach(e => e.remove()); return m.innerText; }"
+    )
+    for raw in ("$$", "\\(", "\\begin{"):
+        assert raw not in text, f"{path}: raw TeX {raw!r} left in the visible text"
+
+    broken = page.evaluate(
+        "() => [...document.images].filter(i => !i.complete || i.naturalWidth === 0)"
+        ".map(i => i.src)"
+    )
+    assert broken == [], f"{path}: images that did not load: {broken}"
+    assert page.console_errors == [], f"{path}: console errors: {page.console_errors}"
+    assert page.blocked == [], f"{path}: requests that needed the internet: {page.blocked}"
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / (path.replace("/", "_").removesuffix(".html") + ".png"),
+                    full_page=True)
+    record_equations(path, typeset)
+
+
+def record_equations(path: str, count: int) -> None:
+    """Keep each page's count of rendered equations in `_build/screenshots/equations.json`."""
+    record = SCREENSHOTS / "equations.json"
+    counts = json.loads(record.read_text()) if record.is_file() else {}
+    counts[path] = count
+    record.write_text(json.dumps(counts, indent=1, sort_keys=True))
+
+
+def test_search_finds_the_chain_rule(server, page):
+    page.goto(f"{server}/search.html?q=chain+rule", wait_until="load")
+    results = page.locator("#search-results ul.search li")
+    results.first.wait_for(timeout=15_000)
+    assert results.count() >= 1
+    assert page.console_errors == [], page.console_errors
+
+
+def test_every_chapter_offers_download_and_launch(server, page):
+    for path in [p for p in site_pages() if p.startswith("chapters/0")]:
+        page.goto(f"{server}/{path}", wait_until="load")
+        html = page.content()
+        assert path.replace(".html", ".ipynb").split("/")[-1] in html, f"{path}: no .ipynb download"
+        assert "colab.research.google.com" in html, f"{path}: no Colab launch button"
+        assert "mybinder.org" in html, f"{path}: no Binder launch button"
