@@ -50,7 +50,7 @@ def run_both(
     upstream = np.random.default_rng(seed).standard_normal(our_out.shape)
     our_out.backward(upstream)
     torch_out.backward(torch.tensor(upstream, dtype=torch.float64))
-    for position, (mine, reference) in enumerate(zip(our_leaves, torch_leaves)):
+    for position, (mine, reference) in enumerate(zip(our_leaves, torch_leaves, strict=True)):
         assert mine.grad.shape == mine.shape
         assert_matches(mine.grad, reference.grad, f"gradient of input {position}")
 
@@ -197,9 +197,10 @@ def test_losses_match_torch_at_logits_of_1e4():
         [logits],
     )
     binary_targets = np.array([[0.0, 1.0, 0.5], [1.0, 0.0, 1.0]])
+    torch_targets = torch.tensor(binary_targets)
     run_both(
         lambda a: F.binary_cross_entropy_with_logits(a, binary_targets),
-        lambda a: torch_functional.binary_cross_entropy_with_logits(a, torch.tensor(binary_targets)),
+        lambda a: torch_functional.binary_cross_entropy_with_logits(a, torch_targets),
         [logits],
     )
 
@@ -212,7 +213,7 @@ def make_twin_networks(seed: int = 0) -> tuple[Sequential, torch.nn.Sequential]:
     theirs = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
     theirs = theirs.double()
     with torch.no_grad():
-        for mine, reference in zip(ours.parameters(), theirs.parameters()):
+        for mine, reference in zip(ours.parameters(), theirs.parameters(), strict=True):
             reference.copy_(torch.tensor(mine.data))
     return ours, theirs
 
@@ -230,7 +231,8 @@ def torch_loss(net: torch.nn.Sequential) -> torch.Tensor:
 
 
 def assert_networks_match(ours: Sequential, theirs: torch.nn.Sequential, what: str) -> None:
-    for position, (mine, reference) in enumerate(zip(ours.parameters(), theirs.parameters())):
+    pairs = zip(ours.parameters(), theirs.parameters(), strict=True)
+    for position, (mine, reference) in enumerate(pairs):
         assert mine.shape == tuple(reference.shape)
         assert_matches(mine.data, reference, f"{what}: parameter {position}")
         if reference.grad is not None:

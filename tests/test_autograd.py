@@ -32,18 +32,28 @@ Build = Callable[..., Tensor]
 def assert_grads_match_finite_differences(build: Build, *arrays: np.ndarray, seed: int = 0) -> None:
     """Backprop a random upstream gradient R through ``build`` and compare every input's grad
     with finite differences of sum(build(...) * R), whose gradient it must equal."""
-    upstream = np.random.default_rng(seed).standard_normal(np.shape(build(*map(Tensor, arrays)).data))
+    output_shape = build(*map(Tensor, arrays)).shape
+    upstream = np.random.default_rng(seed).standard_normal(output_shape)
     leaves = [Tensor(array, requires_grad=True) for array in arrays]
     build(*leaves).backward(upstream)
     for position, leaf in enumerate(leaves):
-
-        def projected(x: np.ndarray) -> float:
-            values = [Tensor(x if i == position else a) for i, a in enumerate(arrays)]
-            return float(np.sum(build(*values).data * upstream))
-
-        numeric = numerical_grad(projected, arrays[position])
+        numeric = numerical_grad(projection(build, arrays, position, upstream), arrays[position])
         assert leaf.grad is not None and leaf.grad.shape == np.shape(arrays[position])
-        np.testing.assert_allclose(leaf.grad, numeric, rtol=1e-5, atol=1e-7, err_msg=f"input {position}")
+        np.testing.assert_allclose(
+            leaf.grad, numeric, rtol=1e-5, atol=1e-7, err_msg=f"input {position}"
+        )
+
+
+def projection(
+    build: Build, arrays: tuple[np.ndarray, ...], position: int, upstream: np.ndarray
+) -> Callable[[np.ndarray], float]:
+    """x -> sum(build(inputs with input ``position`` set to x) * upstream), a scalar function."""
+
+    def projected(x: np.ndarray) -> float:
+        values = [Tensor(x if i == position else array) for i, array in enumerate(arrays)]
+        return float(np.sum(build(*values).data * upstream))
+
+    return projected
 
 
 def normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -125,7 +135,7 @@ def test_unbroadcast_undoes_prepended_and_stretched_axes():
         lambda t: np.array([[1.0, -2.0], [0.5, 3.0], [1.5, 0.25]]) @ t,
         lambda t: np.float64(2.0) * t,
     ],
-    ids=["number*t", "number-t", "number/t", "number**t", "array+t", "array*t", "array@t", "npfloat*t"],
+    ids=["num*t", "num-t", "num/t", "num**t", "array+t", "array*t", "array@t", "np.float64*t"],
 )
 def test_reflected_operators_give_tensors_with_correct_gradients(build):
     x = np.random.default_rng(1).uniform(0.5, 2.0, (2, 2))
@@ -245,7 +255,8 @@ def test_permute_transpose_and_T_gradients(shape, data, seed):
     assert_grads_match_finite_differences(lambda t: t.T, x, seed=seed)
     if len(shape) >= 2:
         dim0, dim1 = data.draw(st.lists(st.integers(0, len(shape) - 1), min_size=2, max_size=2))
-        np.testing.assert_array_equal(Tensor(x).transpose(dim0, dim1).data, np.swapaxes(x, dim0, dim1))
+        swapped = np.swapaxes(x, dim0, dim1)
+        np.testing.assert_array_equal(Tensor(x).transpose(dim0, dim1).data, swapped)
         assert_grads_match_finite_differences(lambda t: t.transpose(dim0, dim1), x, seed=seed)
 
 
@@ -431,8 +442,8 @@ def test_no_grad_records_nothing_and_restores_afterwards():
     with pytest.raises(RuntimeError):
         y.backward()
 
-    with pytest.raises(ZeroDivisionError), no_grad():
-        1 / 0
+    with pytest.raises(ValueError), no_grad():
+        raise ValueError("an error inside no_grad() must not leave grad mode off")
     assert is_grad_enabled()
 
 
@@ -462,7 +473,8 @@ def test_one_element_non_scalar_can_start_backward():
 
 
 @pytest.mark.parametrize(
-    ("other", "type_name"), [("a", "str"), ([1.0, 2.0], "list"), (None, "NoneType"), (1j, "complex")]
+    ("other", "type_name"),
+    [("a", "str"), ([1.0, 2.0], "list"), (None, "NoneType"), (1j, "complex")],
 )
 def test_ops_with_unsupported_operands_raise_type_error_naming_the_type(other, type_name):
     t = Tensor([1.0, 2.0])

@@ -1,4 +1,4 @@
-"""Tests for backprop.gradcheck: the referee itself must be right, and must catch wrong gradients."""
+"""Tests for backprop.gradcheck: the referee must be right itself, and catch wrong gradients."""
 
 from __future__ import annotations
 
@@ -35,6 +35,28 @@ def test_numerical_grad_handles_scalars_and_leaves_the_input_alone():
     original = x.copy()
     numerical_grad(lambda v: float(np.prod(v)), x)
     np.testing.assert_array_equal(x, original)
+
+
+def test_numerical_grad_perturbs_one_element_at_a_time_and_restores_it():
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    seen = []
+
+    def record(v: np.ndarray) -> float:
+        seen.append(v.copy())
+        return 0.0
+
+    numerical_grad(record, x, eps=0.5)
+    assert len(seen) == 2 * x.size
+    for point in seen:
+        changed = np.flatnonzero(point != x)
+        assert len(changed) == 1
+        assert abs(point.flat[changed[0]] - x.flat[changed[0]]) == 0.5
+
+
+def test_numerical_grad_of_a_function_coupling_its_inputs():
+    x = np.array([1.5, -2.0, 0.5])
+    products_of_others = np.array([-1.0, 0.75, -3.0])
+    np.testing.assert_allclose(numerical_grad(np.prod, x), products_of_others, rtol=1e-9)
 
 
 def test_numerical_grad_works_in_float64_even_for_float32_input():

@@ -15,9 +15,8 @@ from backprop.optim import SGD, Adam, clip_grad_norm_, clip_grad_value_
 
 def bare_param(data, grad=None) -> SimpleNamespace:
     """A parameter as ManualGrad provides it: only ``.data`` and ``.grad``, no Tensor."""
-    return SimpleNamespace(
-        data=np.array(data, dtype=np.float64), grad=None if grad is None else np.array(grad, dtype=float)
-    )
+    grad = None if grad is None else np.array(grad, dtype=np.float64)
+    return SimpleNamespace(data=np.array(data, dtype=np.float64), grad=grad)
 
 
 # --------------------------------------------------------------------------- modules
@@ -146,7 +145,11 @@ def test_sgd_weight_decay_adds_to_the_gradient():
 def test_optimisers_update_in_place_and_skip_params_without_grad():
     with_grad = bare_param([1.0, 1.0], grad=[1.0, 1.0])
     without_grad = bare_param([5.0])
-    for optimizer in (SGD([with_grad, without_grad], lr=0.1, momentum=0.5), Adam([with_grad, without_grad])):
+    # With weight decay, a parameter that was not skipped would move even with a zero gradient.
+    for optimizer in (
+        SGD([with_grad, without_grad], lr=0.1, momentum=0.5, weight_decay=0.1),
+        Adam([with_grad, without_grad], weight_decay=0.1),
+    ):
         array_before = with_grad.data
         optimizer.step()
         assert with_grad.data is array_before  # same array, changed in place

@@ -45,11 +45,11 @@ _grad_enabled = True
 
 @contextlib.contextmanager
 def no_grad() -> Iterator[None]:
-    """Inside ``with no_grad():`` results are plain constants: no parents, no ``_backward``.
+    """Inside ``with no_grad():`` results are constants: ``requires_grad=False``, no parents.
 
-    Use it for evaluation and for parameter updates written with Tensors: the graph is
-    what costs memory, and nothing there will be differentiated. Also works as a decorator,
-    ``@no_grad()``.
+    Use it for evaluation and for parameter updates written with Tensors: nothing there will
+    be differentiated, so recording a graph would only cost time and memory. Also works as a
+    decorator, ``@no_grad()``.
     """
     global _grad_enabled
     previous = _grad_enabled
@@ -281,10 +281,10 @@ class Tensor:
 
     # ------------------------------------------------------------------ backpropagation
     def backward(self, grad: ArrayLike | None = None) -> None:
-        """Backpropagate from this tensor: add dThis/dx into ``x.grad`` for every tracked input x.
+        """Backpropagate: add dL/dx into ``x.grad`` for every tracked x this was computed from.
 
-        ``grad`` is dL/dThis. Leave it out for a one-element tensor (a loss), where it is 1;
-        pass it, shaped like this tensor, to start from a non-scalar.
+        L is this tensor when it holds one number (a loss); then leave ``grad`` out (dL/dL = 1).
+        To start from a non-scalar, pass ``grad`` = dL/d(this tensor), shaped like it.
 
         Gradients ACCUMULATE, like PyTorch: calling ``backward()`` twice leaves twice the
         gradient in the leaves (the tensors you created with ``requires_grad=True``). That is
