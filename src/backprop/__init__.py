@@ -6,6 +6,7 @@ The chapters import these modules and show their source, so what you read is wha
 - ``backprop.show``      display a library object's source in a notebook or on the site
 - ``backprop.symbolic``  SymPy checks of derivations written by hand
 - ``backprop.gradcheck`` finite-difference gradient checks
+- ``backprop.tinynet``   chapter 1's 2-2-2 sigmoid network, every gradient derived by hand
 - ``backprop.manual``    ManualGrad: layers whose backward pass is written by hand
 - ``backprop.autograd``  a tensor autograd engine (``Tensor``, ``loss.backward()``)
 - ``backprop.functional``, ``backprop.nn``, ``backprop.optim``  losses, modules, optimisers

@@ -102,19 +102,20 @@ def graph_layers(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> list
             raise ValueError(f"edge ({source!r}, {target!r}) names a node that is not in nodes")
     depth = dict.fromkeys(nodes, 0)
     waiting = dict.fromkeys(nodes, 0)  # how many inputs of each node are not yet placed
-    for _, target in edges:
+    outputs: dict[str, list[str]] = {node: [] for node in nodes}
+    for source, target in edges:
         waiting[target] += 1
+        outputs[source].append(target)
     ready = [node for node in nodes if waiting[node] == 0]
     placed = 0
     while ready:
         node = ready.pop()
         placed += 1
-        for source, target in edges:
-            if source == node:
-                depth[target] = max(depth[target], depth[node] + 1)
-                waiting[target] -= 1
-                if waiting[target] == 0:
-                    ready.append(target)
+        for target in outputs[node]:
+            depth[target] = max(depth[target], depth[node] + 1)
+            waiting[target] -= 1
+            if waiting[target] == 0:
+                ready.append(target)
     if placed < len(depth):
         raise ValueError("the graph has a cycle, so it has no left-to-right layout")
     columns: list[list[str]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
@@ -138,6 +139,7 @@ def draw_graph(
     fontsize: float = 12,
     ax: plt.Axes | None = None,
     title: str | None = None,
+    label_offset: float = 0.0,
 ) -> plt.Figure:
     """Draw a directed graph left to right, one column per layer: a computational graph (values
     and the operations between them) or a network (units and the weights that join them).
@@ -148,12 +150,16 @@ def draw_graph(
     - ``layers``: the columns, left to right, each listing node ids top to bottom; by default
       ``graph_layers`` computes them.
     - ``edge_labels``: text beside an edge (a weight, a local derivative), placed at
-      ``label_position`` along it (0 at the source, 1 at the target).
+      ``label_position`` along it (0 at the source, 1 at the target). With ``label_offset``
+      (in points) the label moves off the line, to the left of the arrow's direction
+      (above a left-to-right arrow), and the line stays whole.
     - ``highlight``: edges drawn thick and in colour, e.g. the paths from a weight to the loss.
     - ``colors``: fill colour per node; ``shapes``: box style per node (``"circle"``,
       ``"round"``, ``"square"``), ``shape`` for the rest.
     - ``spacing``: distance between columns and between rows, in inches when a new figure is made.
     """
+    from matplotlib.transforms import offset_copy
+
     labels = dict(nodes) if isinstance(nodes, Mapping) else {node: node for node in nodes}
     columns = [list(column) for column in layers] if layers is not None else graph_layers(
         list(labels), edges)
@@ -193,8 +199,13 @@ def draw_graph(
         if label is not None:
             (x0, y0), (x1, y1) = position[source], position[target]
             t = label_position
-            ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), label, ha="center", va="center",
-                    fontsize=fontsize - 2, color=color, zorder=4,
+            at = (x0 + t * (x1 - x0), y0 + t * (y1 - y0))
+            length = max(float(np.hypot(x1 - x0, y1 - y0)), 1e-12)
+            shifted = offset_copy(ax.transData, fig=ax.figure, units="points",
+                                  x=-(y1 - y0) / length * label_offset,
+                                  y=(x1 - x0) / length * label_offset)
+            ax.text(*at, label, ha="center", va="center", fontsize=fontsize - 2, color=color,
+                    zorder=4, transform=shifted,
                     bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
 
     ax.set_xlim(-0.9, (len(columns) - 1) * dx + 0.9)
@@ -229,3 +240,204 @@ def draw_network(
     options.setdefault("shape", "circle")
     return draw_graph(names, edges, layers=layers, edge_labels=weights,
                       label_position=label_position, spacing=spacing, **options)
+
+
+def _format_number(value: float) -> str:
+    """A short label for a scalar: 2, -0.5, 1.2e+03."""
+    return f"{float(value):.4g}"
+
+
+def _tensor_label(tensor, name: str | None, grads: bool) -> str:
+    """``name = value`` (and the gradient) for a one-element tensor, ``name (shape)`` otherwise."""
+    if tensor.size == 1:
+        text = _format_number(tensor.data.item())
+        text = f"{name} = {text}" if name else text
+        if grads and tensor.grad is not None:
+            text += f"\ngrad {_format_number(np.asarray(tensor.grad).item())}"
+        return text
+    return f"{name or 'tensor'}\n{tuple(tensor.shape)}"
+
+
+def autograd_graph(
+    root, names: Mapping[str, object] | None = None, *, grads: bool = True
+) -> tuple[dict[str, str], list[tuple[str, str]], dict[str, str], dict[tuple[str, str], str]]:
+    """The graph an autograd ``Tensor`` recorded, as nodes and edges ``draw_graph`` can draw.
+
+    Walks back from ``root`` through each tensor's inputs (``_prev``) and operation (``_op``),
+    with an explicit stack and a set of visited ids, so each tensor appears once however often
+    it is used. Every operation becomes a node of its own between its inputs and its result,
+    as in micrograd's drawings. ``names`` maps a name to a tensor (``{"a": a}``) to label it;
+    one-element tensors show their value and, if ``grads``, their gradient.
+
+    Returns ``(labels, edges, kinds, edge_labels)``: node id -> text; (source, target) pairs,
+    inputs first; node id -> "leaf" (requires grad), "constant", "value" (an op's result) or
+    "op"; and "×2" on an edge that an input takes twice (``x * x``).
+    """
+    name_of = {id(tensor): name for name, tensor in (names or {}).items()}
+    labels: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for tensor in _inputs_first(root):
+        node = f"t{id(tensor)}"
+        if tensor._prev:
+            op = f"op{id(tensor)}"
+            labels[op], kinds[op] = tensor._op, "op"
+            for parent in tensor._prev:
+                edge = (f"t{id(parent)}", op)
+                counts[edge] = counts.get(edge, 0) + 1
+            counts[(op, node)] = 1
+            kinds[node] = "value"
+        else:
+            kinds[node] = "leaf" if tensor.requires_grad else "constant"
+        labels[node] = _tensor_label(tensor, name_of.get(id(tensor)), grads)
+    edge_labels = {edge: f"×{count}" for edge, count in counts.items() if count > 1}
+    return labels, list(counts), kinds, edge_labels
+
+
+def _inputs_first(root) -> list:
+    """Every tensor ``root`` was computed from, each once, inputs before results and in the
+    order an op lists them (a post-order walk with an explicit stack: no recursion limit)."""
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(tensor)
+        elif id(tensor) not in seen:
+            seen.add(id(tensor))
+            stack.append((tensor, True))
+            stack.extend((parent, False) for parent in reversed(tensor._prev))
+    return order
+
+
+def _sources_late(labels: Mapping[str, str], edges: Sequence[tuple[str, str]]) -> list[list[str]]:
+    """``graph_layers``, then each node without inputs moved right to just before its first use,
+    so a constant such as the 2 in ``d ** 2`` sits beside its operation."""
+    columns = graph_layers(list(labels), edges)
+    column_of = {node: index for index, column in enumerate(columns) for node in column}
+    has_input = {target for _, target in edges}
+    for node in labels:
+        uses = [column_of[target] for source, target in edges if source == node]
+        if node not in has_input and uses:
+            column_of[node] = min(uses) - 1
+    layers: list[list[str]] = [[] for _ in columns]
+    for node in labels:
+        layers[column_of[node]].append(node)
+    return layers
+
+
+_KIND_COLORS = {"leaf": "#d6e9f8", "constant": "#eeeeee", "value": "#ffffff", "op": "#fdebc8"}
+
+
+def draw_autograd_graph(
+    root, names: Mapping[str, object] | None = None, *, grads: bool = True, **options
+) -> plt.Figure:
+    """Draw the graph behind an autograd ``Tensor``: values in boxes, operations in circles.
+
+    Leaves that require grad are blue, constants grey, operations orange. See
+    ``autograd_graph`` for ``names`` and ``grads``; other keyword arguments (``title``,
+    ``spacing``, ``highlight``, ``ax``, ...) go to ``draw_graph``.
+    """
+    labels, edges, kinds, edge_labels = autograd_graph(root, names, grads=grads)
+    options.setdefault("spacing", (1.6, 1.3))
+    options.setdefault("fontsize", 11)
+    options.setdefault("layers", _sources_late(labels, edges))
+    return draw_graph(
+        labels, edges, edge_labels={**edge_labels, **options.pop("edge_labels", {})},
+        colors={node: _KIND_COLORS[kind] for node, kind in kinds.items()},
+        shapes={node: "circle" for node, kind in kinds.items() if kind == "op"},
+        **options,
+    )
+
+
+def _as_grid_shape(shape: Sequence[int]) -> tuple[int, int]:
+    """(rows, columns) of a shape with at most two axes: () -> (1, 1), (n,) -> (1, n)."""
+    shape = tuple(shape)
+    if len(shape) > 2:
+        raise ValueError(f"can only draw shapes with at most 2 axes, got {shape}")
+    return (1,) * (2 - len(shape)) + shape
+
+
+def _draw_cells(ax, origin, rows, columns, color_of, *, ghost=None, values=None):
+    """Draw a rows x columns grid of unit squares with its top-left corner at ``origin``."""
+    from matplotlib.patches import Rectangle
+
+    x0, y0 = origin
+    for r in range(rows):
+        for c in range(columns):
+            faded = ghost is not None and ghost(r, c)
+            ax.add_patch(Rectangle((x0 + c, y0 - r - 1), 1, 1, fc=color_of(r, c),
+                                   ec="#2c3e50", lw=1.0, ls="--" if faded else "-",
+                                   alpha=0.45 if faded else 1.0))
+            if values is not None:
+                ax.text(x0 + c + 0.5, y0 - r - 0.5, values(r, c), ha="center", va="center",
+                        fontsize=10, alpha=0.5 if faded else 1.0)
+
+
+def draw_broadcast(
+    shape_a: Sequence[int],
+    shape_b: Sequence[int],
+    *,
+    op: str = "+",
+    names: tuple[str, str] = ("a", "b"),
+    title: str | None = None,
+) -> plt.Figure:
+    """Picture broadcasting and its backward for two shapes with at most 2 axes each.
+
+    Top row, forward: ``a op b``, each operand drawn at the output's shape, its real cells
+    solid and the copies broadcasting makes dashed and faded. Cells are coloured by the element
+    of ``b`` they come from. Bottom row, backward: the gradient that reaches each copy of ``b``
+    (example numbers 1, 2, 3, ...; for ``+`` it is the output's gradient itself), coloured the
+    same way, and ``b``'s gradient, whose every element is the sum of the cells of its colour:
+    the un-broadcast rule. ``names`` are the operands' names in the labels.
+    """
+    a, b = names
+    out_shape = np.broadcast_shapes(tuple(shape_a), tuple(shape_b))
+    (ra, ca), (rb, cb), (ro, co) = (_as_grid_shape(s) for s in (shape_a, shape_b, out_shape))
+    palette = plt.get_cmap("Pastel1" if rb * cb <= 9 else "tab20")
+
+    def source_in_b(r: int, c: int) -> int:  # which element of b feeds output cell (r, c)
+        return (r % rb if rb > 1 else 0) * cb + (c % cb if cb > 1 else 0)
+
+    def b_color(r: int, c: int) -> str:
+        return palette(source_in_b(r, c) % palette.N)
+
+    grad = np.arange(1, ro * co + 1).reshape(ro, co)
+    sums = np.zeros(rb * cb, dtype=int)
+    for r in range(ro):
+        for c in range(co):
+            sums[source_in_b(r, c)] += grad[r, c]
+
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.62 * (3 * co + 6)), 0.62 * (2 * ro + 5)))
+    gap = 1.4
+    xs = [0, co + gap, 2 * (co + gap)]
+    top, bottom = 0.0, -(ro + 1.8)
+    a_label = f"{a} {tuple(shape_a)}" + (" → " + str(out_shape) if (ra, ca) != (ro, co) else "")
+    b_label = f"{b} {tuple(shape_b)}" + (" → " + str(out_shape) if (rb, cb) != (ro, co) else "")
+    _draw_cells(ax, (xs[0], top), ro, co, lambda r, c: "#d6e9f8",
+                ghost=lambda r, c: (ra == 1 and r > 0) or (ca == 1 and c > 0))
+    _draw_cells(ax, (xs[1], top), ro, co, b_color,
+                ghost=lambda r, c: (rb == 1 and r > 0) or (cb == 1 and c > 0))
+    _draw_cells(ax, (xs[2], top), ro, co, b_color)
+    _draw_cells(ax, (xs[0], bottom), ro, co, b_color, values=lambda r, c: str(grad[r, c]))
+    _draw_cells(ax, (xs[2], bottom), rb, cb, lambda r, c: palette((r * cb + c) % palette.N),
+                values=lambda r, c: str(sums[r * cb + c]))
+    for x, text, y in [(xs[0], a_label, top), (xs[1], b_label, top),
+                       (xs[2], f"{a} {op} {b} {out_shape}", top),
+                       (xs[0], f"gradient reaching each copy of {b}", bottom),
+                       (xs[2], f"gradient of {b} {tuple(shape_b)}", bottom)]:
+        ax.text(x, y + 0.25, text, ha="left", va="bottom", fontsize=10)
+    middle = top - ro / 2
+    ax.text(xs[1] - gap / 2, middle, op, ha="center", va="center", fontsize=16)
+    ax.text(xs[2] - gap / 2, middle, "=", ha="center", va="center", fontsize=16)
+    ax.annotate("sum the cells\nof each colour", xy=(xs[2] - 0.2, bottom - rb / 2),
+                xytext=(xs[0] + co + 0.2, bottom - rb / 2), ha="left", va="center", fontsize=9,
+                arrowprops=dict(arrowstyle="-|>", color="#555555"))
+    ax.set_xlim(-0.3, xs[2] + co + 0.3)
+    ax.set_ylim(bottom - ro - 0.3, top + 0.9)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
