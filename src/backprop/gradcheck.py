@@ -93,14 +93,22 @@ def gradcheck(
 
     for position, leaf in enumerate(leaves):
         analytic = np.zeros_like(arrays[position]) if leaf.grad is None else leaf.grad
-
-        def f_of_one_input(x: np.ndarray) -> float:  # vary this input, hold the others
-            values = [Tensor(x if i == position else a) for i, a in enumerate(arrays)]
-            return _scalar(f(*values))
-
-        numeric = numerical_grad(f_of_one_input, arrays[position], eps)
+        numeric = _numerical_grad_of_input(f, arrays, position, eps)
         _assert_close(position, analytic, numeric, atol, rtol)
     return True
+
+
+def _numerical_grad_of_input(
+    f: Callable[..., Any], arrays: list[np.ndarray], position: int, eps: float
+) -> np.ndarray:
+    """Finite differences of ``f`` with respect to input ``position``, the others held fixed."""
+    from backprop.autograd import Tensor
+
+    def f_of_one_input(x: np.ndarray) -> float:
+        values = [Tensor(x if i == position else array) for i, array in enumerate(arrays)]
+        return _scalar(f(*values))
+
+    return numerical_grad(f_of_one_input, arrays[position], eps)
 
 
 def _assert_close(

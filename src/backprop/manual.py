@@ -22,9 +22,11 @@ it belongs to.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from backprop.gradcheck import compare, numerical_grad
 
 __all__ = [
     "Parameter",
@@ -38,6 +40,12 @@ __all__ = [
     "Loss",
     "MSELoss",
     "SoftmaxCrossEntropy",
+    "check_layer",
+    "named_parameters",
+    "GradCheckRow",
+    "GradCheckTable",
+    "GRADCHECK_ATOL",
+    "GRADCHECK_RTOL",
 ]
 
 Array = NDArray[np.float64]
@@ -486,3 +494,163 @@ class SoftmaxCrossEntropy(Loss):
                 f"targets must lie in [0, {logits.shape[1]}) for {logits.shape[1]} classes, "
                 f"got values from {targets.min()} to {targets.max()}"
             )
+
+
+# --- checking a hand-written backward ------------------------------------------------------
+
+# ``check_layer`` passes a gradient when every element has
+# |analytic - numeric| <= GRADCHECK_ATOL + GRADCHECK_RTOL * |numeric|, the tolerances of
+# ``backprop.gradcheck.gradcheck`` (and of PyTorch's). Central differences in float64 agree with a
+# correct backward to about 1e-9; a real mistake (a missing factor, a transposed matrix, a mean
+# instead of a sum) is off by a sizeable fraction of the gradient itself, so the margin between
+# the two is wide. The relative error is reported but not used for the verdict: where a gradient
+# element is itself almost 0, its relative error is rounding noise divided by almost nothing.
+GRADCHECK_ATOL = 1e-5
+GRADCHECK_RTOL = 1e-3
+
+
+class GradCheckRow:
+    """One gradient compared with central differences: which layer, which gradient, how far apart."""
+
+    def __init__(
+        self, layer: str, gradient: str, max_abs: float, rel_error: float, passed: bool
+    ) -> None:
+        self.layer = layer
+        self.gradient = gradient
+        self.max_abs = max_abs
+        self.rel_error = rel_error
+        self.passed = passed
+
+    def __repr__(self) -> str:
+        return (
+            f"GradCheckRow({self.layer!r}, {self.gradient!r}, max_abs={self.max_abs:.2e}, "
+            f"rel_error={self.rel_error:.2e}, passed={self.passed})"
+        )
+
+
+class GradCheckTable(list):
+    """Rows of ``GradCheckRow``, displayed in a notebook as a table with a verdict per row."""
+
+    @property
+    def passed(self) -> bool:
+        """True when every row passed."""
+        return all(row.passed for row in self)
+
+    @property
+    def max_rel_error(self) -> float:
+        """The worst relative error in the table."""
+        return max((row.rel_error for row in self), default=0.0)
+
+    def _repr_markdown_(self) -> str:
+        lines = [
+            "| layer | gradient | max abs difference | relative error | verdict |",
+            "| --- | --- | ---: | ---: | --- |",
+        ]
+        for row in self:
+            verdict = "✓ agrees" if row.passed else "✗ **wrong**"
+            lines.append(
+                f"| `{row.layer}` | {row.gradient} | {row.max_abs:.1e} | {row.rel_error:.1e} "
+                f"| {verdict} |"
+            )
+        return "\n".join(lines) + "\n"
+
+    def __repr__(self) -> str:
+        lines = [f"{'layer':32} {'gradient':10} {'max abs':>9} {'rel error':>9}  verdict"]
+        for row in self:
+            verdict = "agrees" if row.passed else "WRONG"
+            lines.append(
+                f"{row.layer:32} {row.gradient:10} {row.max_abs:9.1e} {row.rel_error:9.1e}  "
+                f"{verdict}"
+            )
+        return "\n".join(lines)
+
+
+def check_layer(
+    layer: Layer | Loss,
+    x: ArrayLike,
+    target: ArrayLike | None = None,
+    *,
+    seed: int = 0,
+    eps: float = 1e-6,
+    name: str | None = None,
+) -> GradCheckTable:
+    """Compare every gradient a layer's hand-written backward computes with central differences.
+
+    For a ``Layer``, the check needs a number to differentiate, so it builds one that depends on
+    every output: L = sum(layer(x) * R), with R a fixed random array (seeded by ``seed``). Then
+    dL/d(output) = R, and ``backward(R)`` must return dL/dx and set each parameter's ``.grad``;
+    ``backprop.gradcheck.numerical_grad`` computes the same derivatives from L alone.
+    For a ``Loss``, L = loss(x, target) and ``backward()`` must return dL/dx.
+
+    Returns one row per gradient (dL/dx, then one per parameter) with the largest absolute
+    difference and the relative error of ``backprop.gradcheck.compare``, and a verdict (see
+    ``GRADCHECK_ATOL``); ``table.passed`` is True when every row passed. Keep ``x`` away from
+    kinks such as ReLU's at 0: there the derivative does not exist and the two methods may
+    rightly disagree. Runs in float64; the parameters are left as they were.
+    """
+    x = np.array(x, dtype=np.float64)  # a copy: the check perturbs it in place
+    label = name or (repr(layer) if "\n" not in repr(layer) else type(layer).__name__)
+    parameters = named_parameters(layer)
+    for _, parameter in parameters:
+        parameter.grad = None  # a gradient backward forgets to set must not pass as a stale one
+    if isinstance(layer, Loss):
+        if target is None:
+            raise ValueError(f"check_layer({label}) needs the target the loss compares x with")
+        target = _as_float_array(target)
+        layer.forward(x, target)
+        analytic = {"dL/dx": layer.backward()}
+
+        def loss_value() -> float:
+            return layer.forward(x, target)
+    else:
+        projection = np.random.default_rng(seed).normal(size=layer.forward(x).shape)
+        analytic = {"dL/dx": layer.backward(projection)}
+
+        def loss_value() -> float:
+            return float(np.sum(layer.forward(x) * projection))
+
+    for key, parameter in parameters:
+        grad = parameter.grad
+        analytic[f"dL/d{key}"] = np.zeros_like(parameter.data) if grad is None else grad.copy()
+    numeric = {"dL/dx": _numeric_grad_of(loss_value, x, eps)}
+    for key, parameter in parameters:
+        numeric[f"dL/d{key}"] = _numeric_grad_of(loss_value, parameter, eps)
+    return GradCheckTable(
+        GradCheckRow(
+            label,
+            key,
+            **compare(analytic[key], numeric[key]),
+            passed=bool(np.allclose(analytic[key], numeric[key], GRADCHECK_RTOL, GRADCHECK_ATOL)),
+        )
+        for key in analytic
+    )
+
+
+def named_parameters(layer: Layer | Loss) -> list[tuple[str, Parameter]]:
+    """``(name, parameter)`` pairs, named as PyTorch does: ``weight``, or ``0.weight`` for the
+    first layer of a ``Sequential``, so every parameter of a network has its own name."""
+    if isinstance(layer, Sequential):
+        return [
+            (f"{index}.{name}", parameter)
+            for index, inner in enumerate(layer.layers)
+            for name, parameter in named_parameters(inner)
+        ]
+    return [(parameter.name, parameter) for parameter in layer.parameters()]
+
+
+def _numeric_grad_of(
+    loss_value: Callable[[], float], values: Array | Parameter, eps: float
+) -> Array:
+    """Central differences of ``loss_value()`` with respect to an input array (changed in place)
+    or a parameter's data, restoring the original values afterwards."""
+    array = values.data if isinstance(values, Parameter) else values
+    original = array.copy()
+
+    def loss_at(point: Array) -> float:
+        array[...] = point
+        return loss_value()
+
+    try:
+        return numerical_grad(loss_at, original, eps)
+    finally:
+        array[...] = original

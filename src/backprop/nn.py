@@ -14,9 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from backprop import functional as F
 from backprop.autograd import Tensor
 
-__all__ = ["Module", "Linear", "ReLU", "Sigmoid", "Tanh", "Sequential"]
+__all__ = [
+    "Module", "Linear", "ReLU", "Sigmoid", "Tanh", "Softmax", "Sequential", "copy_parameters",
+]
 
 
 def _attribute_items(owner: object) -> Iterator[tuple[str, Any]]:
@@ -154,6 +157,24 @@ class Tanh(Module):
         return x.tanh()
 
 
+class Softmax(Module):
+    """softmax along ``dim`` (the last axis by default): each slice becomes positive and sums to 1.
+
+    ``F.softmax`` subtracts the maximum first, so large inputs cannot overflow. Autograd
+    differentiates it through exp, sum and divide; ManualGrad's ``Softmax`` writes the same
+    Jacobian-vector product, s * (g - sum(g * s)), by hand.
+    """
+
+    def __init__(self, dim: int = -1) -> None:
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softmax(x, axis=self.dim)
+
+    def __repr__(self) -> str:
+        return f"Softmax(dim={self.dim})"
+
+
 class Sequential(Module):
     """Modules applied one after the other: ``Sequential(Linear(2, 8), ReLU(), Linear(8, 1))``.
 
@@ -183,3 +204,30 @@ class Sequential(Module):
     def __repr__(self) -> str:
         lines = [f"  ({position}): {layer!r}" for position, layer in enumerate(self.layers)]
         return "Sequential(\n" + "\n".join(lines) + "\n)" if lines else "Sequential()"
+
+
+def copy_parameters(source: Any, target: Module) -> Module:
+    """Copy the values of ``source``'s parameters into ``target``'s, in order; return ``target``.
+
+    ``source`` is anything whose ``parameters()`` lists objects with a ``.data`` array: another
+    ``Module``, or a ManualGrad network (``backprop.manual``), whose ``Linear`` also stores
+    ``weight`` (out, in) then ``bias``. Two engines started from the same numbers must compute
+    the same gradients, which is how the chapters compare them. Values are copied, never
+    shared, so training one network leaves the other alone. A different number of parameters
+    or a shape mismatch raises ``ValueError`` naming the parameter.
+    """
+    sources, targets = list(source.parameters()), target.named_parameters()
+    if len(sources) != len(targets):
+        raise ValueError(
+            f"copy_parameters: the source has {len(sources)} parameters, the target "
+            f"{len(targets)}; the two networks must have the same layers"
+        )
+    for position, (values, (name, tensor)) in enumerate(zip(sources, targets)):
+        data = np.asarray(values.data)
+        if data.shape != tensor.shape:
+            raise ValueError(
+                f"copy_parameters: parameter {position} ({name}) has shape {tensor.shape} in "
+                f"the target but {data.shape} in the source"
+            )
+        tensor.data[...] = data
+    return target

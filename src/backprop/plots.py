@@ -7,6 +7,7 @@ figure, so a notebook cell can show it and a test can inspect it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Callable
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -358,7 +359,16 @@ def _as_grid_shape(shape: Sequence[int]) -> tuple[int, int]:
     return (1,) * (2 - len(shape)) + shape
 
 
-def _draw_cells(ax, origin, rows, columns, color_of, *, ghost=None, values=None):
+def _draw_cells(
+    ax: plt.Axes,
+    origin: tuple[float, float],
+    rows: int,
+    columns: int,
+    color_of: Callable[[int, int], object],
+    *,
+    ghost: Callable[[int, int], bool] | None = None,
+    values: Callable[[int, int], str] | None = None,
+) -> None:
     """Draw a rows x columns grid of unit squares with its top-left corner at ``origin``."""
     from matplotlib.patches import Rectangle
 

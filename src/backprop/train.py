@@ -164,3 +164,46 @@ def _joint_norm(parameters: Iterable[Any]) -> float:
     """The L2 norm of all gradients taken together, as one long vector."""
     grads = [p.grad for p in parameters if p.grad is not None]
     return float(np.sqrt(sum(np.sum(np.square(g)) for g in grads)))
+
+
+def autograd_step(
+    model: Any,
+    loss_fn: Callable[[Any, Any], Any],
+    optimizer: Optimizer,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    *,
+    clip_value: float | None = None,
+    clip_norm: float | None = None,
+    log: History | None = None,
+) -> Callable[[np.ndarray], float]:
+    """Build the ``train_step`` that ``fit`` calls, for an autograd model (``backprop.nn``).
+
+    The autograd twin of ``manual_step``, with the same options: one step on the mini-batch
+    ``inputs[indices]``, ``targets[indices]`` is ``optimizer.zero_grad()``, the forward pass,
+    ``loss = loss_fn(model(x), y)`` (e.g. ``backprop.functional.mse_loss``),
+    ``loss.backward()``, optional clipping, ``optimizer.step()``. It returns the batch loss,
+    measured before the update.
+
+    Unlike ManualGrad's layers, autograd ADDS each backward's gradients to ``.grad`` (like
+    PyTorch), so the step must clear them first: without ``zero_grad()`` every update would use
+    the sum of all gradients so far. Inputs and targets enter the graph as constants.
+    """
+    from backprop.autograd import Tensor  # imported here: the loop itself needs no autograd
+
+    parameters = model.parameters()
+
+    def train_step(indices: np.ndarray) -> float:
+        optimizer.zero_grad()
+        loss = loss_fn(model(Tensor(inputs[indices])), Tensor(targets[indices]))
+        loss.backward()
+        if log is not None:
+            log.log(grad_norm=_joint_norm(parameters))
+        if clip_value is not None:
+            clip_grad_value_(parameters, clip_value)
+        if clip_norm is not None:
+            clip_grad_norm_(parameters, clip_norm)
+        optimizer.step()
+        return loss.item()
+
+    return train_step
