@@ -148,16 +148,28 @@ def manual_step(
     def train_step(indices: np.ndarray) -> float:
         value = loss.forward(model.forward(inputs[indices]), targets[indices])
         model.backward(loss.backward())
-        if log is not None:
-            log.log(grad_norm=_joint_norm(parameters))
-        if clip_value is not None:
-            clip_grad_value_(parameters, clip_value)
-        if clip_norm is not None:
-            clip_grad_norm_(parameters, clip_norm)
-        optimizer.step()
+        _clip_and_step(parameters, optimizer, clip_value, clip_norm, log)
         return value
 
     return train_step
+
+
+def _clip_and_step(
+    parameters: list[Any],
+    optimizer: Optimizer,
+    clip_value: float | None,
+    clip_norm: float | None,
+    log: History | None,
+) -> None:
+    """The end of every training step, whatever computed the gradients: record their joint
+    norm, clip by value, then by norm, then update the parameters."""
+    if log is not None:
+        log.log(grad_norm=_joint_norm(parameters))
+    if clip_value is not None:
+        clip_grad_value_(parameters, clip_value)
+    if clip_norm is not None:
+        clip_grad_norm_(parameters, clip_norm)
+    optimizer.step()
 
 
 def _joint_norm(parameters: Iterable[Any]) -> float:
@@ -197,13 +209,7 @@ def autograd_step(
         optimizer.zero_grad()
         loss = loss_fn(model(Tensor(inputs[indices])), Tensor(targets[indices]))
         loss.backward()
-        if log is not None:
-            log.log(grad_norm=_joint_norm(parameters))
-        if clip_value is not None:
-            clip_grad_value_(parameters, clip_value)
-        if clip_norm is not None:
-            clip_grad_norm_(parameters, clip_norm)
-        optimizer.step()
+        _clip_and_step(parameters, optimizer, clip_value, clip_norm, log)
         return loss.item()
 
     return train_step
