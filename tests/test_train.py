@@ -47,3 +47,12 @@ def test_accuracy_and_its_shape_check():
     assert accuracy(scores, np.array([1, 0, 0])) == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="shape"):
         accuracy(scores[:, 0], np.array([1, 0, 0]))
+
+
+def test_progress_bar_always_ends_with_its_final_state(capsys):
+    from backprop.train import progress
+
+    for _ in progress(range(3), desc="quick"):
+        pass
+    out = capsys.readouterr().out
+    assert out.count("quick") == 1 and "3/3" in out and out.endswith("\n")

@@ -322,7 +322,7 @@ class Softmax(Layer):
         """ds_i/dx_k = s_i (δ_ik - s_k): every output depends on every input.
 
         Multiplying by this Jacobian row by row without building it
-        (a Jacobian-vector product):
+        (a vector-Jacobian product):
         grad_in = s * (g - Σ_i g_i s_i),
         i.e. ``s * (g - sum(g * s, axis=1, keepdims=True))``.
         """

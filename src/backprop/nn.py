@@ -162,7 +162,7 @@ class Softmax(Module):
 
     ``F.softmax`` subtracts the maximum first, so large inputs cannot overflow. Autograd
     differentiates it through exp, sum and divide; ManualGrad's ``Softmax`` writes the same
-    Jacobian-vector product, s * (g - sum(g * s)), by hand.
+    vector-Jacobian product, s * (g - sum(g * s)), by hand.
     """
 
     def __init__(self, dim: int = -1) -> None:

@@ -451,3 +451,60 @@ def draw_broadcast(
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def weight_grid(
+    weights: np.ndarray, columns: int = 16, title: str | None = None, size: float = 0.75
+) -> plt.Figure:
+    """Draw each row of a first-layer weight matrix (out, 784) as a 28x28 image.
+
+    A hidden unit's 784 weights say how much each pixel pushes it up (red) or down (blue), so
+    its image shows the pattern the unit responds to. Each image is scaled symmetrically to its
+    own largest |weight|, so white is always zero.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim != 2 or weights.shape[1] != 784:
+        raise ValueError(f"weight_grid expects weights of shape (units, 784), got {weights.shape}")
+    rows = int(np.ceil(len(weights) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * size), squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index < len(weights):
+            limit = float(np.abs(weights[index]).max()) or 1.0
+            ax.imshow(weights[index].reshape(28, 28), cmap="RdBu_r", vmin=-limit, vmax=limit)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def confusion_heatmap(
+    counts: np.ndarray, ax: plt.Axes | None = None, title: str | None = None
+) -> plt.Figure:
+    """Draw a (classes, classes) confusion matrix: rows the true class, columns the prediction.
+
+    Every count is written in its cell; the colour scale is logarithmic so that the few
+    off-diagonal mistakes stay visible next to the large diagonal.
+    """
+    from matplotlib.colors import LogNorm
+
+    counts = np.asarray(counts)
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
+        raise ValueError(f"confusion_heatmap expects a square matrix, got shape {counts.shape}")
+    ax = _new_axes(ax, (6.5, 5.5))
+    image = ax.imshow(np.maximum(counts, 0.5), cmap="Blues", norm=LogNorm(vmin=0.5, vmax=counts.max() or 1))
+    threshold = np.sqrt(max(counts.max(), 1))  # white text on dark cells (log scale's middle)
+    for (row, column), value in np.ndenumerate(counts):
+        if value:
+            ax.text(column, row, str(value), ha="center", va="center", fontsize=7,
+                    color="white" if value > threshold else "black")
+    classes = range(len(counts))
+    ax.set_xticks(classes)
+    ax.set_yticks(classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.figure.colorbar(image, ax=ax, label="examples (log scale)")
+    if title:
+        ax.set_title(title)
+    ax.figure.tight_layout()
+    return ax.figure

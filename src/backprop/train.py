@@ -43,14 +43,27 @@ class History:
         return f"History({lasts})"
 
 
+class ProgressBar(tqdm):
+    """A text progress bar that always shows its final state when it closes.
+
+    It waits a second before its first update and then redraws at most every two seconds, so a
+    saved notebook (and the site built from it) keeps one or a few lines per run rather than a
+    snapshot per redraw; closing shows the final line even for a run shorter than that delay.
+    """
+
+    def close(self) -> None:
+        self.delay = 0
+        super().close()
+
+
 def progress(
     iterable: Iterable | None = None, desc: str = "", total: int | None = None, enabled: bool = True
-) -> tqdm:
+) -> ProgressBar:
     """A text progress bar on standard output (plain text renders the same in Jupyter and on
     the static site, where a widget would not)."""
-    return tqdm(
+    return ProgressBar(
         iterable, desc=desc, total=total, disable=not enabled, file=sys.stdout,
-        ncols=90, ascii=True, mininterval=0.5,
+        ascii=True, delay=1.0, mininterval=2.0,
     )
 
 
