@@ -10,6 +10,8 @@ The chapters import these modules and show their source, so what you read is wha
 - ``backprop.manual``    ManualGrad: layers whose backward pass is written by hand
 - ``backprop.autograd``  a tensor autograd engine (``Tensor``, ``loss.backward()``)
 - ``backprop.functional``, ``backprop.nn``, ``backprop.optim``  losses, modules, optimisers
+- ``backprop.logistic``  chapter 4's logistic regression, its gradient derived by hand
+- ``backprop.metrics``   confusion matrix, precision and recall
 - ``backprop.train``     the training loop the chapters share
 - ``backprop.plots``     the figures the chapters draw
 """
