@@ -492,7 +492,8 @@ def confusion_heatmap(
     if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
         raise ValueError(f"confusion_heatmap expects a square matrix, got shape {counts.shape}")
     ax = _new_axes(ax, (6.5, 5.5))
-    image = ax.imshow(np.maximum(counts, 0.5), cmap="Blues", norm=LogNorm(vmin=0.5, vmax=counts.max() or 1))
+    norm = LogNorm(vmin=0.5, vmax=max(counts.max(), 1))  # zeros drawn at 0.5: the palest blue
+    image = ax.imshow(np.maximum(counts, 0.5), cmap="Blues", norm=norm)
     threshold = np.sqrt(max(counts.max(), 1))  # white text on dark cells (log scale's middle)
     for (row, column), value in np.ndenumerate(counts):
         if value:

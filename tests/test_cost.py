@@ -1,0 +1,95 @@
+"""Tests for backprop.cost: exact memory accounting of a recorded graph, and the timing helper."""
+
+import numpy as np
+import pytest
+
+from backprop import functional as F
+from backprop import nn
+from backprop.autograd import Tensor, no_grad
+from backprop.cost import GraphMemory, graph_memory, time_forward_backward
+
+
+def _mlp(hidden: list[int], seed: int = 0) -> nn.Sequential:
+    rng = np.random.default_rng(seed)
+    sizes = [784, *hidden, 10]
+    layers: list[nn.Module] = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(fan_in, fan_out, rng=rng), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
+
+
+def _loss(model: nn.Module, batch: int) -> Tensor:
+    rng = np.random.default_rng(1)
+    x = Tensor(rng.random((batch, 784), dtype=np.float32))
+    return F.cross_entropy(model(x), rng.integers(0, 10, size=batch))
+
+
+def test_single_op_counts_output_and_leaves():
+    a = Tensor(np.ones((3, 4)), requires_grad=True)
+    b = Tensor(np.ones((3, 4)))
+    memory = graph_memory(a * b)
+    assert memory == GraphMemory(activations=96, inputs=96, parameters=96, tensors=3)
+    assert memory.saved_for_backward == 192
+
+
+def test_views_are_counted_once():
+    w = Tensor(np.ones((5, 2)), requires_grad=True)
+    memory = graph_memory((w.T * 2.0).sum())
+    # w.T shares w's buffer: only the product (80 bytes), the sum (8) and the constant 2.0 (8)
+    assert memory.parameters == 80
+    assert memory.activations == 80 + 8
+    assert memory.inputs == 8
+
+
+def test_shared_tensor_counted_once():
+    x = Tensor(np.ones(10), requires_grad=True)
+    assert graph_memory((x * x).sum()).parameters == 80
+
+
+def test_parameters_match_the_model():
+    model = _mlp([128, 64])
+    memory = graph_memory(_loss(model, 8))
+    assert memory.parameters == sum(p.data.nbytes for p in model.parameters())
+    assert memory.parameters == (784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10) * 8
+
+
+def test_activations_grow_linearly_with_batch():
+    model = _mlp([128, 64])
+    sizes = [graph_memory(_loss(model, b)).activations for b in (16, 32, 48, 64)]
+    steps = np.diff(sizes)
+    assert np.all(steps == steps[0]) and steps[0] > 0
+    per_example = steps[0] // 16
+    # 128 * 3 + 64 * 3 + 10 * 2 activations in the layers, 33 doubles in the loss
+    assert per_example == (384 + 192 + 20 + 33) * 8
+
+
+def test_each_hidden_layer_adds_the_same_activations():
+    batch = 32
+    sizes = [graph_memory(_loss(_mlp([64] * depth), batch)).activations for depth in (1, 2, 3)]
+    assert sizes[2] - sizes[1] == sizes[1] - sizes[0] == 3 * batch * 64 * 8
+
+
+def test_no_grad_keeps_nothing():
+    model = _mlp([32])
+    with no_grad():
+        loss = _loss(model, 8)
+    memory = graph_memory(loss)
+    assert memory.tensors == 1 and memory.inputs == 8 and memory.activations == 0
+
+
+def test_deep_chain_has_no_recursion_error():
+    x = Tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(5000):
+        y = y * 1.0
+    assert graph_memory(y).activations == 5000 * 8
+
+
+def test_time_forward_backward_reports_positive_times():
+    model = _mlp([16])
+    result = time_forward_backward(lambda: _loss(model, 4), repeats=3, warmup=1)
+    assert set(result) == {"forward", "forward_backward", "backward", "ratio"}
+    assert result["forward"] > 0 and result["forward_backward"] > 0
+    assert result["ratio"] == pytest.approx(result["forward_backward"] / result["forward"])
+    with pytest.raises(ValueError, match="repeats"):
+        time_forward_backward(lambda: _loss(model, 4), repeats=0)
