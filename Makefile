@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lab: $(STAMP)
-	$(BIN)/python -m pip install --quiet jupyterlab
+	$(BIN)/python -m pip install --quiet jupyterlab==4.6.6
 	$(BIN)/jupyter lab chapters/
 
 clean:
