@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """Report the notebooks executed as tests, next to pytest's own count of tests."""
@@ -14,7 +16,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if notebooks:
         cells = sum(len(outcomes) for outcomes in notebooks.values())
         clean = sum(all(o == "passed" for o in outcomes) for outcomes in notebooks.values())
+        lax = config.getoption("nbval_lax", False)
+        what = "cells run, outputs not compared (--nbval-lax)" if lax else "cells compared"
+        seed = os.environ.get("BACKPROP_SEED", "0")
         terminalreporter.write_line(
-            f"nbval: {len(notebooks)} notebooks executed ({cells} cells compared), "
+            f"nbval: {len(notebooks)} notebooks executed at seed {seed} ({cells} {what}), "
             f"{clean} with every cell passing"
         )
