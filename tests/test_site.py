@@ -161,3 +161,41 @@ def test_every_chapter_offers_download_and_launch(server, page):
         assert path.replace(".html", ".ipynb").split("/")[-1] in html, f"{path}: no .ipynb download"
         assert "colab.research.google.com" in html, f"{path}: no Colab launch button"
         assert "mybinder.org" in html, f"{path}: no Binder launch button"
+
+
+# Pages with a step-through or an explorable figure (backprop.interactive): frames made when the
+# book was built, played by the page itself. Each must exist and respond, offline.
+INTERACTIVE_PAGES = {
+    "chapters/01_chain_rule.html": 2,  # the backward step-through, the learning-rate slider
+    "chapters/04_autograd.html": 1,  # the step-through of a graph with a reused node
+    "chapters/07_mlp.html": 1,  # the optimisers' race
+}
+
+
+def shown_frame(page, player):
+    return player.locator("img").first.get_attribute("src")
+
+
+@pytest.mark.parametrize("path", sorted(INTERACTIVE_PAGES))
+def test_interactive_figures_respond_offline(server, page, path):
+    page.goto(f"{server}/{path}", wait_until="load")
+    players = page.locator("div.animation")
+    assert players.count() >= INTERACTIVE_PAGES[path], f"{path}: missing interactive figures"
+    for index in range(players.count()):
+        player = players.nth(index)
+        player.scroll_into_view_if_needed()
+        first = shown_frame(page, player)
+        player.locator("button[title='Next frame']").click()
+        after_next = shown_frame(page, player)
+        assert after_next != first, f"{path}, figure {index}: 'next' did not change the frame"
+        player.locator("button[title='Previous frame']").click()
+        assert shown_frame(page, player) == first, f"{path}, figure {index}: 'previous' failed"
+        slider = player.locator("input[type=range]")
+        last = slider.get_attribute("max")
+        slider.evaluate("(s, v) => { s.value = v; s.dispatchEvent(new Event('input')); }", last)
+        assert shown_frame(page, player) not in (first, after_next) or last == "1", (
+            f"{path}, figure {index}: moving the slider did not change the frame")
+        player.locator("button[title='Play']").click()
+    page.wait_for_timeout(300)
+    assert page.console_errors == [], f"{path}: console errors: {page.console_errors}"
+    assert page.blocked == [], f"{path}: requests that needed the internet: {page.blocked}"

@@ -7,7 +7,7 @@ import pytest
 
 from backprop import tinynet
 from backprop.autograd import Tensor
-from backprop.stepthrough import (backward_stepthrough, explorable, network_stepthrough,
+from backprop.interactive import (backward_stepthrough, explorable, network_stepthrough,
                                   record_backward, tinynet_tensors)
 
 

@@ -24,7 +24,8 @@ from matplotlib.animation import FuncAnimation
 from backprop.autograd import Tensor
 from backprop.plots import _inputs_first, _sources_late, autograd_graph, draw_graph
 
-__all__ = ["Step", "record_backward", "backward_stepthrough", "explorable"]
+__all__ = ["Step", "record_backward", "backward_stepthrough", "network_stepthrough",
+           "explorable", "learning_rate_explorer", "optimizer_paths", "optimizer_race"]
 
 
 @dataclass
@@ -230,7 +231,7 @@ def _player(animation: FuncAnimation, figure: plt.Figure) -> HTML:
         html = html.replace(f'<i class="fa {icon}"></i>', text)
     if "fa fa-" in html or "://" in html:
         raise RuntimeError("matplotlib's player changed: an icon or a link to the internet is "
-                           "left in it; update backprop.stepthrough._ICONS")
+                           "left in it; update backprop.interactive._ICONS")
     return HTML(html)
 
 
@@ -353,3 +354,103 @@ def _weight_panel(panel: plt.Axes, tensors: Mapping[str, Tensor],
         panel.text(0.0, 0.97 - 0.1 * row, f"{name} = {_number(tensors[name].data, 2):<5} {grad}",
                    family="monospace", fontsize=9, va="top",
                    color="#c0392b" if shares[name] else "#555555")
+
+
+def learning_rate_explorer(rates: Sequence[float], steps: int, *, dpi: int = 72) -> HTML:
+    """A slider over learning rates for the 2-2-2 network: E_total and the two outputs per step.
+
+    Each rate is trained with ``backprop.tinynet`` (plain gradient descent from the chapter's
+    starting weights) when the book is built; the slider picks which run is drawn in colour.
+    """
+    from backprop import tinynet
+
+    runs = {}
+    for rate in rates:
+        weights, errors, outputs = np.array(tinynet.WEIGHTS), [], []
+        for _ in range(steps + 1):
+            state = tinynet.forward(weights)
+            errors.append(state.E_total)
+            outputs.append((state.a_o1, state.a_o2))
+            weights = tinynet.sgd_step(weights, rate)
+        runs[rate] = (np.array(errors), np.array(outputs))
+
+    def draw(figure: plt.Figure, rate: float) -> None:
+        left, right = figure.subplots(1, 2)
+        for other, (errors, _) in runs.items():
+            left.plot(errors, color="#cccccc", lw=1)
+        errors, outputs = runs[rate]
+        left.plot(errors, color="#c0392b", lw=2)
+        left.set(yscale="log", xlabel="step", ylabel="E_total", title=f"lr = {rate:g}")
+        for k, target in enumerate(tinynet.TARGETS):
+            right.plot(outputs[:, k], lw=2, label=f"a_o{k + 1}")
+            right.axhline(target, color="#555555", ls=":", lw=1)
+        right.set(ylim=(-0.05, 1.05), xlabel="step", ylabel="output",
+                  title="outputs (dotted: targets)")
+        right.legend(loc="center right")
+        figure.tight_layout()
+
+    return explorable(draw, list(rates), dpi=dpi)
+
+
+VALLEY_STEEPNESS = 100.0
+
+
+def _valley(point: Tensor) -> Tensor:
+    """f(x, y) = (x^2 + 100 y^2) / 2: a long, narrow valley, 100 times steeper across than along
+    (curvatures 1 and 100), the shape that makes plain gradient descent zigzag."""
+    return 0.5 * (point * point * Tensor([1.0, VALLEY_STEEPNESS])).sum()
+
+
+def optimizer_paths(
+    optimizers: Mapping[str, Callable[[list[Tensor]], object]],
+    *,
+    start: tuple[float, float] = (-4.0, 0.4),
+    steps: int = 50,
+) -> dict[str, np.ndarray]:
+    """Where each optimiser goes on the valley f(x, y) = (x^2 + 100 y^2) / 2, step by step.
+
+    ``optimizers`` maps a name to a function that makes the optimiser from a parameter list,
+    e.g. ``{"SGD": lambda params: optim.SGD(params, lr=0.09)}``. Each path has shape
+    (steps + 1, 2) and starts at ``start``; the minimum is at (0, 0).
+    """
+    paths = {}
+    for name, make in optimizers.items():
+        point = Tensor(np.array(start, dtype=np.float64), requires_grad=True)
+        optimizer = make([point])
+        path = [point.data.copy()]
+        for _ in range(steps):
+            optimizer.zero_grad()
+            _valley(point).backward()
+            optimizer.step()
+            path.append(np.array(point.data, copy=True))
+        paths[name] = np.array(path)
+    return paths
+
+
+def optimizer_race(paths: Mapping[str, np.ndarray], *, frames: int = 21, dpi: int = 64) -> HTML:
+    """A slider over steps: each optimiser's path on the valley so far, and its loss."""
+    steps = len(next(iter(paths.values()))) - 1
+    shown = np.unique(np.linspace(0, steps, frames).round().astype(int))
+    x, y = np.meshgrid(np.linspace(-4.5, 1.5, 121), np.linspace(-1.6, 1.6, 81))
+    surface = 0.5 * (x**2 + VALLEY_STEEPNESS * y**2)
+    losses = {name: 0.5 * (path[:, 0] ** 2 + VALLEY_STEEPNESS * path[:, 1] ** 2)
+              for name, path in paths.items()}
+    colors = dict(zip(paths, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+
+    def draw(figure: plt.Figure, step: int) -> None:
+        left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
+        left.contour(x, y, surface, levels=np.geomspace(0.05, 150, 12), colors="#bbbbbb",
+                     linewidths=0.8)
+        for name, path in paths.items():
+            left.plot(path[: step + 1, 0], path[: step + 1, 1], "-o", ms=2.5, lw=1.2,
+                      color=colors[name], label=name)
+            right.semilogy(losses[name][: step + 1], color=colors[name], lw=1.8)
+        left.plot(0, 0, "k*", ms=10)
+        left.set(xlim=(-4.5, 1.5), ylim=(-1.6, 1.6), xlabel="x", ylabel="y",
+                 title=f"after {step} steps")
+        left.legend(loc="lower right", fontsize=8)
+        right.set(xlim=(0, steps), ylim=(1e-6, 150), xlabel="step", ylabel="f(x, y)",
+                  title="loss")
+        figure.tight_layout()
+
+    return explorable(draw, [int(step) for step in shown], figsize=(9.0, 3.4), dpi=dpi)
