@@ -93,3 +93,27 @@ def test_explorable_makes_one_frame_per_value_and_refuses_none():
     assert_offline(html)
     with pytest.raises(ValueError, match="at least one"):
         explorable(lambda figure, value: None, [])
+
+
+def test_gradient_descent_on_the_valley_follows_the_closed_form():
+    from backprop import optim
+    from backprop.interactive import VALLEY_STEEPNESS, optimizer_paths
+
+    paths = optimizer_paths({"SGD": lambda params: optim.SGD(params, lr=0.015)},
+                            start=(-4.0, 0.4), steps=30)
+    k = np.arange(31)
+    expected = np.stack([-4.0 * (1 - 0.015) ** k, 0.4 * (1 - 0.015 * VALLEY_STEEPNESS) ** k], 1)
+    assert paths["SGD"].shape == (31, 2)
+    assert np.allclose(paths["SGD"], expected, rtol=1e-12, atol=1e-15)
+
+
+def test_the_race_and_the_learning_rate_explorer_are_offline_players():
+    from backprop import optim
+    from backprop.interactive import learning_rate_explorer, optimizer_paths, optimizer_race
+
+    paths = optimizer_paths({"SGD": lambda params: optim.SGD(params, lr=0.01)}, steps=10)
+    race = optimizer_race(paths, frames=4, dpi=30).data
+    rates = learning_rate_explorer([0.5, 5.0], steps=5, dpi=30).data
+    assert len(frames_of(race)) == 4 and len(frames_of(rates)) == 2
+    assert_offline(race)
+    assert_offline(rates)
