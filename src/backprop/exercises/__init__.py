@@ -18,18 +18,35 @@ a notebook with unsolved exercises still runs to the end. The result is truthy o
 answer is right: ``assert check.linear_backward(linear_backward)``.
 """
 
-from backprop.exercises._core import CheckResult
+from backprop.exercises._core import CheckResult, distinguish_exact
 from backprop.exercises.chain_rule import tinynet_backward
 from backprop.exercises.manualgrad import (
     linear_backward,
     sigmoid_backward,
     softmax_cross_entropy_backward,
 )
+from backprop.exercises.training_fails import clip_grad_norm, grad_norm
+from backprop.exercises.engine import mul_backward, sum_backward, tensor_sqrt, topological_order
+from backprop.exercises.logistic import bce_gradient, logistic_step
+from backprop.exercises.mlp import mlp_backward, mlp_training
+from backprop.exercises.cost import backprop_cost
 
 __all__ = [
     "CheckResult",
+    "distinguish_exact",
     "tinynet_backward",
     "linear_backward",
     "sigmoid_backward",
     "softmax_cross_entropy_backward",
+    "grad_norm",
+    "clip_grad_norm",
+    "mul_backward",
+    "sum_backward",
+    "tensor_sqrt",
+    "topological_order",
+    "bce_gradient",
+    "logistic_step",
+    "mlp_backward",
+    "mlp_training",
+    "backprop_cost",
 ]

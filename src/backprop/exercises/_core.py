@@ -29,7 +29,24 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CheckResult", "Row", "Mistake", "NotDone", "BadReturn", "NOT_DONE", "run_check"]
+__all__ = [
+    "CheckResult", "Row", "Mistake", "NotDone", "BadReturn", "NOT_DONE", "run_check",
+    "distinguish_exact",
+]
+
+# Whether a float result equal to the reference bit for bit says "✓ exact" rather than
+# "✓ within 1e-8". Off by default: two formulas that differ only in the order of operations
+# (or a matrix product on another CPU) agree bit for bit on one machine and not on the next, so
+# the word would make a saved notebook's output differ between machines. Integer results (the
+# cost exercise) are always "exact". Turn on with ``distinguish_exact(True)`` to explore.
+DISTINGUISH_EXACT = False
+
+
+def distinguish_exact(on: bool = True) -> None:
+    """Show "✓ exact" for float results equal to the reference bit for bit (see above)."""
+    global DISTINGUISH_EXACT
+    DISTINGUISH_EXACT = on
+
 
 # Hints are matched more loosely than a verdict is given: a known mistake computed in a different
 # order still matches, while two different mistakes stay far apart.
@@ -60,7 +77,7 @@ class Mistake:
     """A typical mistake: the wrong solution a learner would write, and the hint it deserves.
 
     ``solution`` has the learner's signature. ``quantities`` limits the match to some rows
-    (e.g. only the bias gradient); empty means any row.
+    (e.g. only the bias gradient; a row "db, case 2" counts as "db"); empty means any row.
     """
 
     hint: str
@@ -208,8 +225,8 @@ def tol_text(tol: float) -> str:
 
 def verdict(received: Any, expected: np.ndarray, tol: float) -> tuple[str, bool]:
     """The verdict text and whether it passes. Passing verdicts hold no digits but the
-    tolerance; a wrong value shows its largest difference (2 significant digits) when that
-    is large enough not to be rounding noise."""
+    tolerance (``tol`` = 0 asks for equality: "✓ exact"); a wrong value shows its largest
+    difference (2 significant digits) when that is large enough not to be rounding noise."""
     if received is NOT_DONE:
         return "… not done", False
     array = as_array(received)
@@ -217,7 +234,7 @@ def verdict(received: Any, expected: np.ndarray, tol: float) -> tuple[str, bool]
         return f"✗ not an array ({type(received).__name__})", False
     if array.shape != expected.shape:
         return "✗ wrong shape", False
-    if np.array_equal(array, expected):
+    if np.array_equal(array, expected) and (tol == 0 or DISTINGUISH_EXACT):
         return "✓ exact", True
     if close(array, expected, tol):
         return f"✓ within {tol_text(tol)}", True
@@ -350,7 +367,8 @@ def run_check(
         return CheckResult(exercise, "not done", rows,
                            f"not done yet: {done} of {len(rows)} quantities filled in, all right "
                            f"so far; still missing {', '.join(missing)}.")
-    return CheckResult(exercise, "passed", rows, f"all {len(rows)} quantities right.")
+    what = "the one quantity is" if len(rows) == 1 else f"all {len(rows)} quantities are"
+    return CheckResult(exercise, "passed", rows, f"{what} right.")
 
 
 def _not_done(exercise: str, name: str, expected: dict[str, Any]) -> CheckResult:
@@ -366,7 +384,7 @@ def _known_mistake(run: Callable, mistakes: Sequence[Mistake], key: str, got: An
     if array is None:
         return None
     for mistake in mistakes:
-        if mistake.quantities and key not in mistake.quantities:
+        if mistake.quantities and key.split(",")[0] not in mistake.quantities:
             continue
         try:
             wrong = run(mistake.solution).get(key, NOT_DONE)
