@@ -1,0 +1,123 @@
+"""Chapter 1, the chain rule: the four deltas and the eight dE/dw of the 2-2-2 network.
+
+The learner writes ``tinynet_backward(weights, inputs, targets)`` returning a dict with the keys
+``delta_o1, delta_o2, delta_h1, delta_h2`` (each dE/d of that unit's weighted sum) and
+``grads`` (the eight dE/dw1 ... dE/dw8, in order). The reference is ``backprop.tinynet.gradient``;
+the deltas, which that function keeps to itself, are the same two lines it starts with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from backprop import tinynet
+from backprop.exercises._core import BadReturn, CheckResult, Mistake, NotDone, run_check
+
+__all__ = ["tinynet_backward"]
+
+DELTAS = ("delta_o1", "delta_o2", "delta_h1", "delta_h2")
+# Backward order: the output deltas, the weights they reach, then the hidden layer.
+ORDER = ("delta_o1", "delta_o2", "dE/dw5", "dE/dw6", "dE/dw7", "dE/dw8",
+         "delta_h1", "delta_h2", "dE/dw1", "dE/dw2", "dE/dw3", "dE/dw4")
+
+
+def _reference(weights: np.ndarray, inputs: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
+    f = tinynet.forward(weights, inputs, targets)
+    (t1, t2), w = targets, weights
+    delta_o1 = (f.a_o1 - t1) * f.a_o1 * (1 - f.a_o1)
+    delta_o2 = (f.a_o2 - t2) * f.a_o2 * (1 - f.a_o2)
+    delta_h1 = (delta_o1 * w[4] + delta_o2 * w[6]) * f.a_h1 * (1 - f.a_h1)
+    delta_h2 = (delta_o1 * w[5] + delta_o2 * w[7]) * f.a_h2 * (1 - f.a_h2)
+    return {"delta_o1": delta_o1, "delta_o2": delta_o2, "delta_h1": delta_h1,
+            "delta_h2": delta_h2, "grads": tinynet.gradient(weights, inputs, targets)}
+
+
+def _run(solution: Callable[..., Any]) -> dict[str, Any]:
+    result = solution(tinynet.WEIGHTS.copy(), tinynet.INPUTS.copy(), tinynet.TARGETS.copy())
+    if result is None or result is Ellipsis:
+        raise NotDone
+    if not isinstance(result, dict) or not set(DELTAS + ("grads",)) <= set(result):
+        raise BadReturn("must return a dict with the keys delta_o1, delta_o2, delta_h1, "
+                        "delta_h2 and grads (the eight dE/dw, in order).")
+    out = {name: result[name] for name in DELTAS}
+    grads = result["grads"]
+    if grads is None or grads is Ellipsis:
+        grads = [None] * 8
+    grads = list(np.asarray(grads, dtype=object).ravel()) if not isinstance(grads, list) else grads
+    if len(grads) != 8:
+        raise BadReturn(f"returned {len(grads)} values under 'grads'; expected eight, "
+                        "dE/dw1 ... dE/dw8.")
+    out.update({f"dE/dw{k + 1}": g for k, g in enumerate(grads)})
+    return {name: out[name] for name in ORDER}
+
+
+def _variant(output_delta: Callable, hidden: Callable, value_of: Callable) -> Callable:
+    """A wrong solution built from the right one with one piece swapped: the mistake catalogue."""
+
+    def solution(weights: np.ndarray, inputs: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
+        f = tinynet.forward(weights, inputs, targets)
+        w, (i1, i2) = weights, inputs
+        d_o1 = output_delta(f.a_o1, targets[0])
+        d_o2 = output_delta(f.a_o2, targets[1])
+        d_h1, d_h2 = hidden(d_o1, d_o2, w, f)
+        a_h1, a_h2 = value_of(f)
+        grads = [d_h1 * i1, d_h1 * i2, d_h2 * i1, d_h2 * i2,
+                 d_o1 * a_h1, d_o1 * a_h2, d_o2 * a_h1, d_o2 * a_h2]
+        return {"delta_o1": d_o1, "delta_o2": d_o2, "delta_h1": d_h1, "delta_h2": d_h2,
+                "grads": grads}
+
+    return solution
+
+
+def _right_delta(a: float, t: float) -> float:
+    return (a - t) * a * (1 - a)
+
+
+def _right_hidden(d_o1: float, d_o2: float, w: np.ndarray, f: Any) -> tuple[float, float]:
+    return ((d_o1 * w[4] + d_o2 * w[6]) * f.a_h1 * (1 - f.a_h1),
+            (d_o1 * w[5] + d_o2 * w[7]) * f.a_h2 * (1 - f.a_h2))
+
+
+def _right_values(f: Any) -> tuple[float, float]:
+    return f.a_h1, f.a_h2
+
+
+MISTAKES = (
+    Mistake("dE/da_o is right but da_o/do is not: the derivative of the sigmoid is "
+            "a_o (1 - a_o), not a_o itself.",
+            _variant(lambda a, t: (a - t) * a, _right_hidden, _right_values)),
+    Mistake("the factor da_o/do, the sigmoid's slope, is missing: a delta is dE/d(weighted "
+            "sum), so it goes through the sigmoid.",
+            _variant(lambda a, t: a - t, _right_hidden, _right_values)),
+    Mistake("the sigmoid's slope is missing in the hidden delta: after summing what comes "
+            "back from the outputs, multiply by da_h/dh = a_h (1 - a_h).",
+            _variant(_right_delta, lambda d1, d2, w, f: (d1 * w[4] + d2 * w[6],
+                                                         d1 * w[5] + d2 * w[7]), _right_values)),
+    Mistake("a hidden unit reaches E_total through BOTH outputs: its delta sums two paths, "
+            "one through o1 and one through o2.",
+            _variant(_right_delta, lambda d1, d2, w, f: (d1 * w[4] * f.a_h1 * (1 - f.a_h1),
+                                                         d2 * w[7] * f.a_h2 * (1 - f.a_h2)),
+                     _right_values)),
+    Mistake("the right paths with the wrong weights: h1 reaches o1 through w5 and o2 through w7 "
+            "(the weights are transposed). Look at which weight connects which pair of units.",
+            _variant(_right_delta, lambda d1, d2, w, f: (
+                (d1 * w[4] + d2 * w[5]) * f.a_h1 * (1 - f.a_h1),
+                (d1 * w[6] + d2 * w[7]) * f.a_h2 * (1 - f.a_h2)), _right_values)),
+    Mistake("dE/dw is the delta of the unit the weight feeds times the value the weight "
+            "multiplies: that is the hidden unit's output a_h, not its weighted sum h.",
+            _variant(_right_delta, _right_hidden, lambda f: (f.h1, f.h2))),
+)
+
+
+def tinynet_backward(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(weights, inputs, targets) -> dict`` for the 2-2-2 network of chapter 1.
+
+    The dict holds ``delta_o1, delta_o2, delta_h1, delta_h2`` (dE/do1, dE/do2, dE/dh1, dE/dh2)
+    and ``grads``, the eight dE/dw1 ... dE/dw8. Checked at the chapter's weights, inputs and
+    targets (``backprop.tinynet``), against ``tinynet.gradient``.
+    """
+    return run_check("Chain rule: the 2-2-2 network's backward pass", solution, _run,
+                     _reference, mistakes=MISTAKES)

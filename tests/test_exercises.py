@@ -1,0 +1,168 @@
+"""The "Your turn" checkers: the reference solution passes, a skeleton is "not done yet" without
+raising, and typical wrong answers are rejected with the intended hint."""
+
+import re
+
+import numpy as np
+import pytest
+
+from backprop import exercises as check
+from backprop.exercises import _core
+
+from exercise_answers import EXERCISES
+
+NAMES = sorted(EXERCISES)
+WRONG = [(name, index) for name in NAMES for index in range(len(EXERCISES[name][1]))]
+
+
+def test_every_exercise_is_answered_here():
+    checkers = {name for name in check.__all__ if name not in ("CheckResult", "distinguish_exact")}
+    assert checkers - {"mlp_training"} == set(EXERCISES) and "mlp_training" in checkers
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_reference_solution_passes(name):
+    result = getattr(check, name)(EXERCISES[name][0])
+    assert result.passed, repr(result)
+    assert bool(result) and result.hint is None
+    assert all(row.ok for row in result.rows) and result.rows
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_passing_output_holds_no_rounding_noise(name):
+    """Saved outputs are compared byte for byte on other machines: no digits but tolerances."""
+    result = getattr(check, name)(EXERCISES[name][0])
+    verdicts = {row.verdict for row in result.rows}
+    assert verdicts <= {"✓ exact", "✓ within 1e-8", "✓ within 1e-6"}, verdicts
+    assert not re.search(r"\d\.\d+e-\d", repr(result) + result._repr_html_())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_skeleton_is_not_done_yet(name):
+    def skeleton(*args):
+        """The learner has not written the body yet."""
+        ...
+
+    result = getattr(check, name)(skeleton)
+    assert result.status == "not done" and not result
+    assert "not done yet" in repr(result) and "`skeleton`" in repr(result)
+    assert all(row.verdict == "… not done" for row in result.rows)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_raise_not_implemented_is_not_done_yet(name):
+    def skeleton(*args):
+        raise NotImplementedError
+
+    assert getattr(check, name)(skeleton).status == "not done"
+
+
+@pytest.mark.parametrize("name, index", WRONG, ids=[f"{n}-{i}" for n, i in WRONG])
+def test_a_wrong_answer_is_rejected_with_its_hint(name, index):
+    wrong, fragment = EXERCISES[name][1][index]
+    result = getattr(check, name)(wrong)
+    assert not result and result.status in ("failed", "error")
+    assert fragment in (result.hint or "") + result.message, repr(result)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_at_least_three_wrong_answers_per_exercise(name):
+    assert len(EXERCISES[name][1]) >= 3
+
+
+def test_the_first_wrong_quantity_is_named_with_both_shapes():
+    result = check.linear_backward(lambda x, w, g: (x.T @ g, g.sum(axis=0), g @ w))
+    assert "the first wrong quantity is dW (expected shape (4, 3), yours (3, 4))" in result.message
+    assert [row.verdict for row in result.rows] == ["✗ wrong shape", "✓ within 1e-8",
+                                                    "✓ within 1e-8"]
+
+
+def test_rows_come_in_backward_order():
+    result = check.mlp_backward(EXERCISES["mlp_backward"][0], sizes=(6, 5, 4, 3))
+    assert [row.name for row in result.rows][:4] == ["dZ3", "dW3", "db3", "dA2"]
+
+
+def test_a_large_difference_is_shown_with_two_digits_a_small_one_is_not():
+    want = np.array([1.0, 2.0])
+    assert _core.verdict(np.array([1.0, 2.5]), want, 1e-8) == ("✗ wrong: max difference 0.5",
+                                                               False)
+    assert _core.verdict(want + 1e-7, want, 1e-8)[0] == "✗ wrong: off by less than 1e-6"
+    assert _core.verdict(want + 1e-9, want, 1e-8)[0] == "✓ within 1e-8"
+
+
+def test_exact_is_shown_only_when_asked_for():
+    want = np.array([1.0, 2.0])
+    assert _core.verdict(want.copy(), want, 1e-8)[0] == "✓ within 1e-8"
+    check.distinguish_exact(True)
+    try:
+        assert _core.verdict(want.copy(), want, 1e-8)[0] == "✓ exact"
+    finally:
+        check.distinguish_exact(False)
+
+
+def test_a_learner_exception_is_reported_not_raised():
+    def linear_backward(x, weight, grad_out):
+        grad_weight = grad_out.T @ x
+        return grad_weight, grad_out.sum(axis=0), undefined_name  # noqa: F821
+
+    result = check.linear_backward(linear_backward)
+    assert result.status == "error" and not result
+    assert "`linear_backward` raised NameError" in result.message
+    assert "in the line `return grad_weight, grad_out.sum(axis=0), undefined_name" in result.message
+    assert result.exercise == "Linear.backward"
+
+
+def test_a_partly_done_answer_says_what_is_missing():
+    result = check.linear_backward(lambda x, w, g: (g.T @ x, ..., None))
+    assert result.status == "not done"
+    assert "1 of 3 quantities filled in" in result.message and "db, dX" in result.message
+
+
+def test_a_result_of_the_wrong_form_says_what_is_expected():
+    result = check.linear_backward(lambda x, w, g: (g.T @ x, g.sum(axis=0)))
+    assert result.status == "failed" and "expected a tuple of 3: (dW, db, dX)" in result.message
+
+
+def test_passing_the_result_instead_of_the_function_is_explained():
+    result = check.sigmoid_backward(np.zeros(3))
+    assert result.status == "error" and "pass the function itself" in result.message
+
+
+def test_html_is_a_table_without_the_expected_values():
+    result = check.sigmoid_backward(lambda out, g: g * out)
+    page = result._repr_html_()
+    assert page.count("<tr>") == 2 and "Hint:" in page and "DERIVATIVE" in page
+    assert not re.search(r"\d\.\d{4}", page)  # no array of numbers, expected or received
+
+
+def test_the_training_check_passes_the_solution_and_catches_a_flipped_sign():
+    solution = EXERCISES["mlp_backward"][0]
+    assert check.mlp_training(solution)
+
+    def uphill(params, x, y):
+        return {key: -value for key, value in solution(params, x, y).items()}
+
+    result = check.mlp_training(uphill)
+    assert not result and "missed the target" in result.message and "sign" in result.hint
+
+
+def test_the_training_check_does_not_pass_a_backward_that_trains_but_is_wrong():
+    from exercise_answers import _no_mask
+
+    result = check.mlp_training(_no_mask)
+    assert not result and "ReLU mask" in result.hint
+
+
+def test_the_training_check_of_a_skeleton_is_not_done():
+    def mlp_backward(params, x, y):
+        ...
+
+    assert check.mlp_training(mlp_backward).status == "not done"
+
+
+def test_the_predicted_bytes_are_what_manual_layers_really_keep():
+    from backprop.exercises.cost import measured_bytes_kept
+
+    sizes, batch = (784, 128, 64, 10), 64
+    assert measured_bytes_kept(sizes, batch) == (
+        8 * batch * (784 + 128 + 64) + batch * (128 + 64) + 8 * batch * 10 + 8 * batch)

@@ -1,0 +1,167 @@
+"""Make the student notebooks: every chapter without its solutions and outputs, ready to fill in.
+
+    .venv/bin/python tools/make_student_notebooks.py           # write student/NN_name.ipynb
+    .venv/bin/python tools/make_student_notebooks.py --check   # exit 1 if one is out of date
+
+For each ``chapters/NN_name.ipynb`` it writes ``student/NN_name.ipynb`` in which
+
+- the code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (nbgrader's markers) is
+  replaced by ``...``, indented like the BEGIN line, so a "Your turn" cell arrives as a skeleton:
+  signature, docstring, ``...``; the check cell after it then reports "not done yet";
+- every sphinx-exercise solution (from ``{solution-start}`` to ``{solution-end}``, across any
+  number of cells) is removed: on the site it is a dropdown, here it would be the answer;
+- outputs and execution counts are cleared, and a first note says what the file is.
+
+The student notebooks are committed (``student/``), because Colab opens notebooks from the
+repository, and ``tests/test_student_notebooks.py`` regenerates them and fails if they differ.
+
+Why not nbgrader itself: its ``ClearSolutions`` preprocessor is the convention followed here,
+but ``import nbgrader`` loads its Jupyter server extensions, so using it pulls in about fifty
+packages (JupyterLab, the notebook server, SQLAlchemy...) for twenty lines of work. This script
+uses the same markers with nbformat and nbconvert's preprocessor API (``Preprocessor``,
+``ClearOutputPreprocessor``), which cost eight small packages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+from nbconvert.preprocessors import ClearOutputPreprocessor, Preprocessor
+from traitlets import Unicode
+
+REPO = Path(__file__).resolve().parents[1]
+CHAPTERS = REPO / "chapters"
+STUDENT = REPO / "student"
+
+NOTE = """\
+**Your copy to work in.** This is chapter `{name}` without its solutions: fill in every
+`...` in a "Your turn" cell, then run the check cell below it. A check that says *not done yet*
+is waiting for you; one that shows ✗ names the first wrong quantity and the likely mistake.
+The full chapter, with solutions, is on the course site.
+
+*Generated from `chapters/{name}.ipynb` by `tools/make_student_notebooks.py`: edit the chapter,
+not this file.*"""
+
+START = re.compile(r"^\s*(`{3,}|:{3,})\s*\{solution-start\}")
+END = re.compile(r"^\s*(`{3,}|:{3,})\s*\{solution-end\}")
+
+
+class ClearSolutions(Preprocessor):
+    """Replace each ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` region of a code cell by a
+    stub, indented like the BEGIN line (nbgrader's convention, without nbgrader)."""
+
+    code_stub = Unicode("...", help="What replaces a solution region").tag(config=True)
+    begin = Unicode("### BEGIN SOLUTION").tag(config=True)
+    end = Unicode("### END SOLUTION").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or (self.begin not in cell.source
+                                        and self.end not in cell.source):
+            return cell, resources
+        lines, inside = [], False
+        for line in cell.source.split("\n"):
+            if self.begin in line:
+                if inside:
+                    raise ValueError(f"cell {index}: a BEGIN SOLUTION inside another one")
+                inside = True
+                indent = line[: len(line) - len(line.lstrip())]
+                lines += [indent + stub for stub in self.code_stub.split("\n")]
+            elif self.end in line:
+                if not inside:
+                    raise ValueError(f"cell {index}: an END SOLUTION without its BEGIN")
+                inside = False
+            elif not inside:
+                lines.append(line)
+        if inside:
+            raise ValueError(f"cell {index}: a BEGIN SOLUTION without its END SOLUTION")
+        cell.source = "\n".join(lines)
+        return cell, resources
+
+
+class RemoveSolutionDropdowns(Preprocessor):
+    """Drop every sphinx-exercise solution: from the line that opens ``{solution-start}`` to the
+    closing fence of ``{solution-end}``, across cells. Text before the start and after the end
+    in the same cells stays; a cell left empty goes."""
+
+    def preprocess(self, nb, resources):
+        kept, inside = [], False
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "markdown":
+                if not inside:
+                    kept.append(cell)
+                continue
+            lines, skip_fence = [], False
+            for line in cell.source.split("\n"):
+                if skip_fence:  # the ``` that closes the {solution-end} directive
+                    skip_fence = False
+                    if line.strip() in ("```", ":::") or set(line.strip()) <= {"`", ":"}:
+                        continue
+                if not inside and START.match(line):
+                    inside = True
+                elif inside and END.match(line):
+                    inside, skip_fence = False, True
+                elif START.match(line) or END.match(line):
+                    raise ValueError(f"cell {index}: solution-start and solution-end do not pair")
+                elif not inside:
+                    lines.append(line)
+            cell.source = "\n".join(lines).strip("\n")
+            if cell.source.strip():
+                kept.append(cell)
+        if inside:
+            raise ValueError("a {solution-start} without its {solution-end}")
+        nb.cells = kept
+        return nb, resources
+
+
+def make_student(notebook: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """The student version of one chapter notebook (a new object; the input is not changed)."""
+    nb = nbformat.from_dict(notebook)  # a deep copy
+    for preprocessor in (RemoveSolutionDropdowns(), ClearSolutions(), ClearOutputPreprocessor()):
+        nb, _ = preprocessor.preprocess(nb, {})
+    note = nbformat.v4.new_markdown_cell(NOTE.format(name=name))
+    note.id = "student-note"
+    set_up_first = nb.cells and "remove-cell" in nb.cells[0].metadata.get("tags", [])
+    nb.cells.insert(1 if set_up_first else 0, note)
+    return nb
+
+
+def student_text(chapter: Path) -> str:
+    """The student notebook of ``chapter`` as the text written to disk."""
+    notebook = nbformat.read(chapter, as_version=4)
+    return nbformat.writes(make_student(notebook, chapter.stem)) + "\n"
+
+
+def chapters() -> list[Path]:
+    """The numbered chapter notebooks, ``chapters/NN_name.ipynb``."""
+    return sorted(p for p in CHAPTERS.glob("*.ipynb") if re.match(r"\d\d_", p.name))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 if a student notebook is missing or stale")
+    args = parser.parse_args(argv)
+    stale = []
+    STUDENT.mkdir(exist_ok=True)
+    for chapter in chapters():
+        target = STUDENT / chapter.name
+        text = student_text(chapter)
+        if target.exists() and target.read_text() == text:
+            continue
+        stale.append(target.relative_to(REPO))
+        if not args.check:
+            target.write_text(text)
+    expected = {chapter.name for chapter in chapters()}
+    orphans = [p.relative_to(REPO) for p in STUDENT.glob("*.ipynb") if p.name not in expected]
+    for line in [f"{'stale' if args.check else 'wrote'} {p}" for p in stale] + [
+            f"no chapter for {p}: delete it" for p in orphans]:
+        print(line)
+    return 1 if args.check and (stale or orphans) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
