@@ -25,16 +25,22 @@ book: $(STAMP)
 # browser tests in tests/ see the site it builds; pytest then runs tests/ and every notebook at the
 # book's seed (0), comparing each output with the saved one. Last, every notebook runs again at
 # seeds 1 and 2, in parallel, with nothing compared (--nbval-lax): there only errors and failed
-# assertions count, so a claim that held for one lucky seed fails the test.
+# assertions count, so a claim that held for one lucky seed fails the test. The student notebooks
+# run alongside.
 OTHER_SEEDS := 1 2
 
 test: $(STAMP)
 	$(BIN)/jupyter-book build . --path-output . -W -n --keep-going
-	$(BIN)/python -m pytest
-	$(MAKE) --no-print-directory -j2 --output-sync=target $(OTHER_SEEDS:%=test-seed-%)
+	$(BIN)/python -m pytest -m "not student_notebooks"
+	$(MAKE) --no-print-directory -j2 --output-sync=target $(OTHER_SEEDS:%=test-seed-%) test-student
 
 test-seed-%: $(STAMP)
 	BACKPROP_SEED=$* $(BIN)/python -m pytest chapters --nbval-lax -q
+
+# The student notebooks (student/, made by tools/make_student_notebooks.py) run to the end with
+# every exercise unsolved, and every check says "not done yet".
+test-student: $(STAMP)
+	$(BIN)/python -m pytest tests/test_student_notebooks.py -m student_notebooks -q
 
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet jupyterlab==4.6.6

@@ -2,7 +2,6 @@
 chapters, and runnable to the end with every exercise unsolved."""
 
 import importlib.util
-import os
 from pathlib import Path
 
 import nbformat
@@ -105,12 +104,11 @@ def test_the_committed_student_notebook_is_up_to_date(chapter):
         "tools/make_student_notebooks.py")
 
 
+@pytest.mark.student_notebooks
 @pytest.mark.parametrize("path", sorted(make.STUDENT.glob("*.ipynb")), ids=lambda p: p.name)
 def test_every_student_notebook_runs_to_the_end_with_every_check_not_done(path):
-    """What CI runs: a learner's first run, nothing solved yet. Slow (a chapter each), so it
-    runs only when BACKPROP_RUN_STUDENT_NOTEBOOKS is set (CI sets it)."""
-    if not os.environ.get("BACKPROP_RUN_STUDENT_NOTEBOOKS"):
-        pytest.skip("set BACKPROP_RUN_STUDENT_NOTEBOOKS=1 to execute the student notebooks")
+    """A learner's first run, nothing solved yet. Slow (a chapter each), so `make test` runs
+    these in parallel with the other seeds' runs: `pytest -m student_notebooks`."""
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(REPO / "chapters")}}).execute()
