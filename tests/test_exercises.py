@@ -166,3 +166,56 @@ def test_the_predicted_bytes_are_what_manual_layers_really_keep():
     sizes, batch = (784, 128, 64, 10), 64
     assert measured_bytes_kept(sizes, batch) == (
         8 * batch * (784 + 128 + 64) + batch * (128 + 64) + 8 * batch * 10 + 8 * batch)
+
+
+# ----------------------------------------------------------------------------- from a learner trial
+
+
+def test_a_body_that_forgets_return_is_not_called_not_done():
+    def clip_grad_norm(grads, max_norm):
+        norm = np.sqrt(sum(np.sum(g**2) for g in grads))
+        for g in grads:
+            g *= min(1.0, max_norm / norm)
+
+    result = check.clip_grad_norm(clip_grad_norm)
+    assert result.status == "failed" and not result
+    assert "`clip_grad_norm` returned None" in result.message and "`return`" in result.message
+    assert "not done" not in repr(result)
+
+
+def test_the_html_headline_does_not_repeat_an_exercise_name_with_a_colon():
+    page = check.tinynet_backward(lambda w, i, t: ...)._repr_html_()
+    assert page.count("the 2-2-2 network's backward pass") == 1
+    assert "… not done yet" in page
+
+
+def test_one_wrong_number_gets_no_constant_factor_hint():
+    result = check.grad_norm(lambda grads: float(np.mean([np.linalg.norm(g) for g in grads])))
+    assert "times the expected one" not in (result.hint or "")
+
+
+def test_a_scalar_returned_as_an_array_is_told_to_be_one_number():
+    result = check.grad_norm(lambda grads: [np.linalg.norm(g) for g in grads])
+    assert "ONE number" in result.hint and "gradient always has the shape" not in result.hint
+
+
+def test_results_returned_in_the_wrong_order_are_recognised():
+    result = check.linear_backward(lambda x, w, g: (g.sum(axis=0), g.T @ x, g @ w))
+    assert "your dW and db hold each other's values" in result.hint
+
+
+def test_an_integer_array_is_recognised():
+    def softmax_cross_entropy_backward(logits, targets):
+        p = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        grad = np.zeros(logits.shape, dtype=int)
+        grad[:] = p / len(targets)
+        grad[np.arange(len(targets)), targets] -= 1
+        return grad
+
+    result = check.softmax_cross_entropy_backward(softmax_cross_entropy_backward)
+    assert "integer dtype" in result.hint
+
+
+def test_two_results_are_both_right():
+    assert "both quantities are right" in check.bce_gradient(EXERCISES["bce_gradient"][0]).message
