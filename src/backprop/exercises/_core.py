@@ -290,8 +290,11 @@ def diagnose(received: Any, expected: np.ndarray, batch: int | None = None) -> s
                     "(was it already in the incoming gradient?).")
     if array.ndim == 2 and array.shape[0] == array.shape[1] and same(array.T, expected):
         return "it is transposed: check the order of the factors in your matrix product."
-    # For a single number any wrong value is "c times" the right one: that says nothing.
-    ratio = _constant_ratio(array, expected) if np.count_nonzero(expected) > 1 else None
+    # For a single number any wrong value is "c times" the right one, which says nothing unless
+    # c is a round factor (2, 1/2, 10): a constant counted twice or left out.
+    ratio = _constant_ratio(array, expected)
+    if ratio is not None and np.count_nonzero(expected) <= 1 and not _round_factor(ratio):
+        ratio = None
     if ratio is not None:
         return (f"every value is {ratio:.3g} times the expected one: a constant factor is "
                 "missing or extra.")
@@ -300,6 +303,14 @@ def diagnose(received: Any, expected: np.ndarray, batch: int | None = None) -> s
 
 def _shape_words(array: np.ndarray) -> str:
     return "a scalar" if array.shape == () else f"shape {array.shape}"
+
+
+def _round_factor(c: float) -> bool:
+    """c or 1/c is a whole number from 2 to 100 (up to sign)."""
+    for v in (abs(c), 1 / abs(c)):
+        if 2 <= round(v) <= 100 and abs(v - round(v)) <= 1e-6 * v:
+            return True
+    return False
 
 
 def _constant_ratio(array: np.ndarray, expected: np.ndarray) -> float | None:
