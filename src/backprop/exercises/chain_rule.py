@@ -129,7 +129,8 @@ def tinynet_backward(solution: Callable[..., Any]) -> CheckResult:
 
     The dict holds ``delta_o1, delta_o2, delta_h1, delta_h2`` (dE/do1, dE/do2, dE/dh1, dE/dh2)
     and ``grads``, the eight dE/dw1 ... dE/dw8. Checked at the chapter's weights, inputs and
-    targets (``backprop.tinynet``), against ``tinynet.gradient``.
+    targets (``backprop.tinynet``), against ``tinynet.gradient``, and then at a second set, so
+    that only a function of its arguments passes.
     """
     name = "Chain rule: the 2-2-2 network's backward pass"
     result = run_check(name, solution, _run, _reference, mistakes=MISTAKES,
