@@ -166,3 +166,173 @@ def test_the_predicted_bytes_are_what_manual_layers_really_keep():
     sizes, batch = (784, 128, 64, 10), 64
     assert measured_bytes_kept(sizes, batch) == (
         8 * batch * (784 + 128 + 64) + batch * (128 + 64) + 8 * batch * 10 + 8 * batch)
+
+
+# ----------------------------------------------------------------------------- from a learner trial
+
+
+def test_a_body_that_forgets_return_is_not_called_not_done():
+    def clip_grad_norm(grads, max_norm):
+        norm = np.sqrt(sum(np.sum(g**2) for g in grads))
+        for g in grads:
+            g *= min(1.0, max_norm / norm)
+
+    result = check.clip_grad_norm(clip_grad_norm)
+    assert result.status == "failed" and not result
+    assert "`clip_grad_norm` returned None" in result.message and "`return`" in result.message
+    assert "not done" not in repr(result)
+
+
+def test_the_html_headline_does_not_repeat_an_exercise_name_with_a_colon():
+    page = check.tinynet_backward(lambda w, i, t: ...)._repr_html_()
+    assert page.count("the 2-2-2 network's backward pass") == 1
+    assert "… not done yet" in page
+
+
+def test_one_wrong_number_gets_no_constant_factor_hint():
+    result = check.grad_norm(lambda grads: float(np.mean([np.linalg.norm(g) for g in grads])))
+    assert "times the expected one" not in (result.hint or "")
+
+
+def test_a_scalar_returned_as_an_array_is_told_to_be_one_number():
+    result = check.grad_norm(lambda grads: [np.linalg.norm(g) for g in grads])
+    assert "ONE number" in result.hint and "gradient always has the shape" not in result.hint
+
+
+def test_results_returned_in_the_wrong_order_are_recognised():
+    result = check.linear_backward(lambda x, w, g: (g.sum(axis=0), g.T @ x, g @ w))
+    assert "your dW and db hold each other's values" in result.hint
+
+
+def test_an_integer_array_is_recognised():
+    def softmax_cross_entropy_backward(logits, targets):
+        p = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        grad = np.zeros(logits.shape, dtype=int)
+        grad[:] = p / len(targets)
+        grad[np.arange(len(targets)), targets] -= 1
+        return grad
+
+    result = check.softmax_cross_entropy_backward(softmax_cross_entropy_backward)
+    assert "integer dtype" in result.hint
+
+
+def test_two_results_are_both_right():
+    assert "both quantities are right" in check.bce_gradient(EXERCISES["bce_gradient"][0]).message
+
+
+def _tinynet_right(weights, inputs, targets):
+    def sigmoid(v):
+        return 1 / (1 + np.exp(-v))
+
+    w1, w2, w3, w4, w5, w6, w7, w8 = weights
+    (i1, i2), (t1, t2) = inputs, targets
+    a_h1, a_h2 = sigmoid(w1 * i1 + w2 * i2), sigmoid(w3 * i1 + w4 * i2)
+    a_o1, a_o2 = sigmoid(w5 * a_h1 + w6 * a_h2), sigmoid(w7 * a_h1 + w8 * a_h2)
+    d_o1, d_o2 = (a_o1 - t1) * a_o1 * (1 - a_o1), (a_o2 - t2) * a_o2 * (1 - a_o2)
+    d_h1 = (d_o1 * w5 + d_o2 * w7) * a_h1 * (1 - a_h1)
+    d_h2 = (d_o1 * w6 + d_o2 * w8) * a_h2 * (1 - a_h2)
+    return {"delta_o1": d_o1, "delta_o2": d_o2, "delta_h1": d_h1, "delta_h2": d_h2,
+            "grads": [d_h1 * i1, d_h1 * i2, d_h2 * i1, d_h2 * i2,
+                      d_o1 * a_h1, d_o1 * a_h2, d_o2 * a_h1, d_o2 * a_h2]}
+
+
+def test_the_chain_rule_check_catches_an_answer_typed_in_from_the_chapter():
+    from backprop import tinynet
+
+    assert check.tinynet_backward(_tinynet_right)
+    fixed = _tinynet_right(tinynet.WEIGHTS, tinynet.INPUTS, tinynet.TARGETS)
+    result = check.tinynet_backward(lambda weights, inputs, targets: fixed)
+    assert not result and "right at the chapter's numbers, but at other weights" in result.message
+    assert "from its arguments" in result.hint
+
+
+def test_the_chain_rule_check_recognises_grads_in_the_wrong_order():
+    def backward(weights, inputs, targets):
+        out = _tinynet_right(weights, inputs, targets)
+        out["grads"] = out["grads"][4:] + out["grads"][:4]  # w5..w8 first
+        return out
+
+    assert "right values in the wrong places" in check.tinynet_backward(backward).hint
+
+
+def test_the_chain_rule_check_names_the_forgotten_half():
+    def backward(weights, inputs, targets):
+        out = _tinynet_right(weights, inputs, targets)
+        return {k: (2 * v if k != "grads" else [2 * g for g in v]) for k, v in out.items()}
+
+    assert "its 1/2 cancels the 2" in check.tinynet_backward(backward).hint
+
+
+def test_grad_norm_mistakes_found_in_the_trial():
+    mean = check.grad_norm(lambda gs: np.mean([np.linalg.norm(g) for g in gs]))
+    assert "average of the arrays' norms" in mean.hint
+    largest = check.grad_norm(lambda gs: max(np.abs(g).max() for g in gs))
+    assert "largest |value|" in largest.hint
+    concatenated = check.grad_norm(lambda gs: np.linalg.norm(np.concatenate(gs)))
+    assert concatenated.status == "error" and "g.ravel()" in concatenated.hint
+
+
+def test_a_topological_order_with_duplicates_or_gaps_is_explained():
+    def with_duplicates(root):
+        order, i = [root], 0
+        while i < len(order):
+            order.extend(order[i]._prev)
+            i += 1
+        return order
+
+    assert "appears twice" in check.topological_order(with_duplicates).hint
+    assert "leaves out 6 of the 7 tensors" in check.topological_order(lambda root: [root]).hint
+
+
+def test_sqrt_mistakes_found_in_the_trial():
+    from backprop.autograd import Tensor
+
+    def unlinked(x):
+        return Tensor(np.sqrt(x.data), requires_grad=True)
+
+    assert "_children=(x,)" in check.tensor_sqrt(unlinked).message
+
+    def unchanged(x):
+        out = Tensor(np.sqrt(x.data), _children=(x,), _op="sqrt")
+        out._backward = lambda grad: x._accumulate(grad)
+        return out
+
+    assert "passed on unchanged" in check.tensor_sqrt(unchanged).hint
+    ufunc = check.tensor_sqrt(lambda x: Tensor(np.sqrt(x), _children=(x,)))
+    assert ufunc.status == "error" and "x.data" in ufunc.hint
+
+
+def test_more_mistakes_found_in_the_trial():
+    from exercise_answers import EXERCISES as answers
+
+    def by_classes(z, y):
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        p[np.arange(len(y)), y] -= 1
+        return p / z.shape[1]
+
+    assert "number of classes" in check.softmax_cross_entropy_backward(by_classes).hint
+    gradient = answers["bce_gradient"][0]
+    assert "the gradient itself" in check.logistic_step(
+        lambda x, y, w, b, lr: gradient(x, y, w, b)).hint
+    shapes = check.bce_gradient(lambda x, y, w, b: (x @ (x @ w + b - y), 0.0))
+    assert shapes.status == "error" and "Which transpose" in shapes.hint
+    right = answers["backprop_cost"][0]
+
+    def no_targets(sizes, batch):
+        out = dict(right(sizes, batch))
+        out["bytes_kept"] -= 8 * batch
+        return out
+
+    assert "probabilities and the targets" in check.backprop_cost(no_targets).hint
+
+
+def test_a_relu_mask_on_the_output_that_lets_everything_through_is_explained():
+    from exercise_answers import _no_mask
+
+    def mask_on_output(params, x, y):  # A >= 0 is always true: the same numbers as no mask
+        return _no_mask(params, x, y)
+
+    hint = check.mlp_backward(mask_on_output, sizes=(6, 5, 4, 3)).hint
+    assert "A >= 0 is always true" in hint and "(Z > 0)" not in hint

@@ -20,6 +20,7 @@ if the learner's value matches what that wrong solution computes, its hint is th
 
 from __future__ import annotations
 
+import dis
 import html
 import re
 import traceback
@@ -128,10 +129,13 @@ class CheckResult:
         return self.passed
 
     @property
+    def _mark(self) -> str:
+        return {"passed": "✓", "failed": "✗", "error": "✗", "not done": "…"}[self.status]
+
+    @property
     def headline(self) -> str:
         """The first line: exercise, a mark, and the message."""
-        mark = {"passed": "✓", "failed": "✗", "error": "✗", "not done": "…"}[self.status]
-        return f"{self.exercise}: {mark} {self.message}"
+        return f"{self.exercise}: {self._mark} {self.message}"
 
     def __repr__(self) -> str:
         lines = [self.headline]
@@ -154,7 +158,7 @@ class CheckResult:
         parts = [
             '<div class="backprop-check">',
             f'<p><strong>{_e(self.exercise)}</strong>: '
-            f'<span style="color:{colour}">{_e(self.headline.split(": ", 1)[1])}</span></p>',
+            f'<span style="color:{colour}">{_e(self._mark + " " + self.message)}</span></p>',
         ]
         if self.hint:
             parts.append(f"<p><strong>Hint:</strong> {_e(self.hint)}</p>")
@@ -268,6 +272,9 @@ def diagnose(received: Any, expected: np.ndarray, batch: int | None = None) -> s
                         "should be a sum or a mean).")
         if array.size == expected.size and same(array.reshape(expected.shape), expected):
             return f"the numbers are right but the shape is not: it must be {expected.shape}."
+        if expected.shape == ():
+            return (f"the result must be ONE number, not {_shape_words(array)}: combine the "
+                    "values into a single scalar.")
         return (f"a gradient always has the shape of the thing it is the gradient of: "
                 f"{_shape_words(expected)}, not {_shape_words(array)}.")
     if not np.any(array) and np.any(expected):
@@ -283,7 +290,11 @@ def diagnose(received: Any, expected: np.ndarray, batch: int | None = None) -> s
                     "(was it already in the incoming gradient?).")
     if array.ndim == 2 and array.shape[0] == array.shape[1] and same(array.T, expected):
         return "it is transposed: check the order of the factors in your matrix product."
+    # For a single number any wrong value is "c times" the right one, which says nothing unless
+    # c is a round factor (2, 1/2, 10): a constant counted twice or left out.
     ratio = _constant_ratio(array, expected)
+    if ratio is not None and np.count_nonzero(expected) <= 1 and not _round_factor(ratio):
+        ratio = None
     if ratio is not None:
         return (f"every value is {ratio:.3g} times the expected one: a constant factor is "
                 "missing or extra.")
@@ -292,6 +303,14 @@ def diagnose(received: Any, expected: np.ndarray, batch: int | None = None) -> s
 
 def _shape_words(array: np.ndarray) -> str:
     return "a scalar" if array.shape == () else f"shape {array.shape}"
+
+
+def _round_factor(c: float) -> bool:
+    """c or 1/c is a whole number from 2 to 100 (up to sign)."""
+    for v in (abs(c), 1 / abs(c)):
+        if 2 <= round(v) <= 100 and abs(v - round(v)) <= 1e-6 * v:
+            return True
+    return False
 
 
 def _constant_ratio(array: np.ndarray, expected: np.ndarray) -> float | None:
@@ -318,6 +337,7 @@ def run_check(
     batch: int | None = None,
     tol: float = 1e-8,
     error_hints: Sequence[tuple[type[BaseException], str, str]] = (),
+    explain: Callable[[Callable[..., Any]], str | None] | None = None,
 ) -> CheckResult:
     """Check ``learner`` against ``reference``, both run through ``run``.
 
@@ -327,6 +347,8 @@ def run_check(
     means the expected values come from one code path: the library's own.
     ``error_hints`` are ``(exception type, text in the message, hint)`` for exceptions that a
     known mistake raises (a broadcasting error from a forgotten ``expand_dims``).
+    ``explain(learner)``, when the answer is wrong, may return a hint about its structure (a
+    tensor listed twice, values in the wrong order) that outranks the value-based hints.
     """
     name = getattr(learner, "__name__", "your function")
     if not callable(learner):
@@ -337,6 +359,9 @@ def run_check(
     try:
         received = run(learner)
     except NotDone:
+        if not is_skeleton(learner):
+            return CheckResult(exercise, "failed", message=(
+                f"`{name}` returned None. Is a `return` statement missing at the end of it?"))
         return _not_done(exercise, name, expected)
     except NotImplementedError:
         return _not_done(exercise, name, expected)
@@ -359,7 +384,11 @@ def run_check(
         got = received[first_wrong]
         message = (f"the first wrong quantity is {first_wrong} (expected shape "
                    f"{shape_text(want)}, yours {shape_text(got)}).")
-        hint = _known_mistake(run, mistakes, first_wrong, got) or diagnose(got, want, batch)
+        hint = ((explain(learner) if explain else None)
+                or _integer_dtype(got, want)
+                or _known_mistake(run, mistakes, first_wrong, got)
+                or _swapped(first_wrong, received, expected)
+                or diagnose(got, want, batch))
         return CheckResult(exercise, "failed", rows, message, hint)
     missing = [row.name for row in rows if not row.done]
     if missing:
@@ -367,8 +396,55 @@ def run_check(
         return CheckResult(exercise, "not done", rows,
                            f"not done yet: {done} of {len(rows)} quantities filled in, all right "
                            f"so far; still missing {', '.join(missing)}.")
-    what = "the one quantity is" if len(rows) == 1 else f"all {len(rows)} quantities are"
+    what = {1: "the one quantity is", 2: "both quantities are"}.get(
+        len(rows), f"all {len(rows)} quantities are")
     return CheckResult(exercise, "passed", rows, f"{what} right.")
+
+
+# What the body of a skeleton compiles to: `...`, `pass` or only a docstring (3.11 and 3.12).
+_SKELETON_OPS = {"RESUME", "NOP", "CACHE", "LOAD_CONST", "RETURN_VALUE", "RETURN_CONST",
+                 "POP_TOP"}
+
+
+def is_skeleton(learner: Callable[..., Any]) -> bool:
+    """Whether ``learner``'s body does nothing (``...``, ``pass``): then returning ``None`` means
+    "not done yet". A body that computes something and returns ``None`` forgot its ``return``.
+    Anything whose code cannot be read counts as a skeleton, the gentler verdict."""
+    code = getattr(learner, "__code__", None)
+    if code is None:
+        return True
+    try:
+        return all(op.opname in _SKELETON_OPS for op in dis.get_instructions(code))
+    except Exception:
+        return True
+
+
+def _integer_dtype(got: Any, want: np.ndarray) -> str | None:
+    """An integer array where fractions are expected: the fractions were cut off."""
+    kind = getattr(np.asarray(got) if not hasattr(got, "_backward") else None, "dtype", None)
+    if (kind is None or kind.kind not in "iub" or np.shape(got) != want.shape
+            or np.all(want == np.round(want))):
+        return None
+    return (f"your result has the integer dtype {kind}, so every fraction was cut off. "
+            "Build it as a float array (an array created from integers, e.g. with "
+            "np.zeros_like of an integer array, stays integer).")
+
+
+def _swapped(key: str, received: dict[str, Any], expected: dict[str, Any]) -> str | None:
+    """``key`` and another quantity hold each other's values: the results are swapped."""
+    mine = as_array(received.get(key, NOT_DONE))
+    for other, value in expected.items():
+        theirs = as_array(received.get(other, NOT_DONE))
+        if other == key or mine is None or theirs is None:
+            continue
+        want_key = np.asarray(expected[key], dtype=np.float64)
+        want_other = np.asarray(value, dtype=np.float64)
+        if (mine.shape == want_other.shape and theirs.shape == want_key.shape
+                and close(mine, want_other, HINT_TOLERANCE)
+                and close(theirs, want_key, HINT_TOLERANCE)):
+            return (f"your {key} and {other} hold each other's values: they are returned in "
+                    "the wrong order, or under each other's names.")
+    return None
 
 
 def _not_done(exercise: str, name: str, expected: dict[str, Any]) -> CheckResult:

@@ -35,8 +35,17 @@ def _reference(weights: np.ndarray, inputs: np.ndarray, targets: np.ndarray) -> 
             "delta_h2": delta_h2, "grads": tinynet.gradient(weights, inputs, targets)}
 
 
-def _run(solution: Callable[..., Any]) -> dict[str, Any]:
-    result = solution(tinynet.WEIGHTS.copy(), tinynet.INPUTS.copy(), tinynet.TARGETS.copy())
+# A second point, checked once the chapter's passes: an answer with the chapter's numbers typed
+# in (or read from tinynet.WEIGHTS instead of the arguments) is right there and nowhere else.
+OTHER_WEIGHTS = np.array([-0.3, 0.8, 0.6, -0.5, 1.2, -0.7, 0.4, 0.9])
+OTHER_INPUTS = np.array([0.7, -0.2])
+OTHER_TARGETS = np.array([0.9, 0.2])
+
+
+def _run(solution: Callable[..., Any], weights: np.ndarray = tinynet.WEIGHTS,
+         inputs: np.ndarray = tinynet.INPUTS, targets: np.ndarray = tinynet.TARGETS,
+         ) -> dict[str, Any]:
+    result = solution(weights.copy(), inputs.copy(), targets.copy())
     if result is None or result is Ellipsis:
         raise NotDone
     if not isinstance(result, dict) or not set(DELTAS + ("grads",)) <= set(result):
@@ -86,6 +95,9 @@ def _right_values(f: Any) -> tuple[float, float]:
 
 
 MISTAKES = (
+    Mistake("every value is twice the expected one: E_total = 1/2 (t - a_o)^2, and its 1/2 "
+            "cancels the 2 that differentiating the square brings down.",
+            _variant(lambda a, t: 2 * (a - t) * a * (1 - a), _right_hidden, _right_values)),
     Mistake("dE/da_o is right but da_o/do is not: the derivative of the sigmoid is "
             "a_o (1 - a_o), not a_o itself.",
             _variant(lambda a, t: (a - t) * a, _right_hidden, _right_values)),
@@ -117,7 +129,50 @@ def tinynet_backward(solution: Callable[..., Any]) -> CheckResult:
 
     The dict holds ``delta_o1, delta_o2, delta_h1, delta_h2`` (dE/do1, dE/do2, dE/dh1, dE/dh2)
     and ``grads``, the eight dE/dw1 ... dE/dw8. Checked at the chapter's weights, inputs and
-    targets (``backprop.tinynet``), against ``tinynet.gradient``.
+    targets (``backprop.tinynet``), against ``tinynet.gradient``, and then at a second set, so
+    that only a function of its arguments passes.
     """
-    return run_check("Chain rule: the 2-2-2 network's backward pass", solution, _run,
-                     _reference, mistakes=MISTAKES)
+    name = "Chain rule: the 2-2-2 network's backward pass"
+    result = run_check(name, solution, _run, _reference, mistakes=MISTAKES,
+                       explain=_explain(_run))
+    if not result.passed:
+        return result
+    other = lambda f: _run(f, OTHER_WEIGHTS, OTHER_INPUTS, OTHER_TARGETS)  # noqa: E731
+    second = run_check(name, solution, other, _reference, mistakes=MISTAKES,
+                       explain=_explain(other))
+    if second.passed:
+        return result
+    if second.status == "failed" and second.rows:
+        second.message = ("right at the chapter's numbers, but at other weights, inputs and "
+                          "targets " + second.message)
+        second.hint = second.hint or (
+            "does your function compute everything from its arguments, weights, inputs and "
+            "targets? Numbers copied from the chapter, or read from tinynet.WEIGHTS, are right "
+            "at the chapter's weights only.")
+    return second
+
+
+def _explain(run: Callable[..., dict[str, Any]]) -> Callable[[Callable[..., Any]], str | None]:
+    """The eight dE/dw are the right values in the wrong places."""
+
+    def explain(solution: Callable[..., Any]) -> str | None:
+        try:
+            mine = run(solution)
+        except Exception:
+            return None
+        want = run(_reference)
+        names = [f"dE/dw{k}" for k in range(1, 9)]
+        try:
+            mine_grads = np.array([float(mine[n]) for n in names])
+        except (TypeError, ValueError):
+            return None
+        want_grads = np.array([float(want[n]) for n in names])
+        if np.allclose(mine_grads, want_grads, rtol=1e-6, atol=0):
+            return None
+        if np.allclose(np.sort(mine_grads), np.sort(want_grads), rtol=1e-6, atol=1e-12):
+            return ("your eight dE/dw are the right values in the wrong places: grads must list "
+                    "dE/dw1, dE/dw2, ..., dE/dw8 in that order. Check which weight is w1 ... w8 "
+                    "in the chapter's figure.")
+        return None
+
+    return explain

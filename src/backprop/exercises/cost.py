@@ -69,14 +69,16 @@ def _run(solution: Callable[..., Any]) -> dict[str, Any]:
 
 
 def _variant(*, first_dx: bool = False, batch_factor: bool = True, mask_bytes: int = 1,
-             first_input: bool = True, parameters: bool = False) -> Callable[..., dict]:
+             first_input: bool = True, parameters: bool = False, targets: bool = True,
+             probabilities: bool = True) -> Callable[..., dict]:
     """The prediction with one known mistake: the checker's catalogue of wrong answers."""
 
     def predict(sizes: list[int], batch: int) -> dict[str, int]:
         b = batch if batch_factor else 1
         products = [i * o for i, o in zip(sizes[:-1], sizes[1:])]
         inputs = sizes[:-1] if first_input else sizes[1:-1]
-        kept = 8 * b * sum(inputs) + mask_bytes * b * sum(sizes[1:-1]) + 8 * b * (sizes[-1] + 1)
+        loss_kept = 8 * b * (sizes[-1] * probabilities + targets)
+        kept = 8 * b * sum(inputs) + mask_bytes * b * sum(sizes[1:-1]) + loss_kept
         if parameters:
             kept = 8 * sum(p + o for p, o in zip(products, sizes[1:]))
         return {"forward_macs": b * sum(products),
@@ -99,6 +101,12 @@ MISTAKES = (
     Mistake("that is the parameters' size; the question is what the FORWARD PASS keeps for "
             "backward (inputs, masks, probabilities, targets), which grows with the batch.",
             _variant(parameters=True), ("bytes_kept",)),
+    Mistake("the loss keeps two arrays for its backward: the probabilities and the targets "
+            "(one int64 label per example). One of them is missing from your count.",
+            _variant(targets=False), ("bytes_kept",)),
+    Mistake("the loss keeps two arrays for its backward: the probabilities and the targets "
+            "(one int64 label per example). One of them is missing from your count.",
+            _variant(probabilities=False), ("bytes_kept",)),
 )
 
 

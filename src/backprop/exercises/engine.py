@@ -163,6 +163,10 @@ def _sqrt_run(solution: Callable[..., Any]) -> dict[str, Any]:
             raise BadReturn("returned a Tensor that does not remember x: create it with "
                             "_children=(x,), so that backward() can reach x.")
         ((y * x if uses_x_twice else y) * w).sum().backward()
+        if not any(child is x for child in y._prev):
+            raise BadReturn("returned a Tensor that does not remember x as its input, so "
+                            "backward() never reaches x: build it with _children=(x,). "
+                            "(requires_grad=True alone makes a new leaf, cut off from x.)")
         if x.grad is None:
             raise BadReturn("left x.grad empty: define `_backward(grad)` that sends x its "
                             "gradient with x._accumulate(...), and attach it, "
@@ -202,6 +206,13 @@ SQRT_MISTAKES = (
             _sqrt_op(lambda x, s, g: 0.5 / s)),
     Mistake("1 / (2x) is the derivative of log(x)/2, not of sqrt(x) = x^(1/2).",
             _sqrt_op(lambda x, s, g: g * 0.5 / x)),
+    Mistake("the incoming gradient is passed on unchanged: the chain rule multiplies it by "
+            "sqrt's own local derivative d sqrt(x)/dx.", _sqrt_op(lambda x, s, g: g)),
+)
+
+SQRT_ERRORS = (
+    (TypeError, "does not support ufuncs", "NumPy functions such as np.sqrt do not take a Tensor: "
+     "compute on its array, x.data, and wrap the result in a new Tensor."),
 )
 
 
@@ -213,7 +224,7 @@ def tensor_sqrt(solution: Callable[..., Any]) -> CheckResult:
     alone, and with x used twice (sqrt(x) * x), against the engine's ``x ** 0.5``.
     """
     return run_check("A new op: sqrt", solution, _sqrt_run, lambda x: x**0.5,
-                     mistakes=SQRT_MISTAKES)
+                     mistakes=SQRT_MISTAKES, error_hints=SQRT_ERRORS)
 
 
 # ----------------------------------------------------------------------------- topological order
@@ -264,6 +275,31 @@ def _topo_run(solution: Callable[..., Any]) -> dict[str, Any]:
     _backward_in(_order_of(solution, root), root)
     out["x.grad, chain of 10,000 ops"] = _grad(x)
     return out
+
+
+def _explain_order(solution: Callable[..., Any]) -> str | None:
+    """What is wrong with the list itself: a tensor twice, tensors missing, or not the root first."""
+    root, _, _ = _small_graph()
+    try:
+        order = _order_of(solution, root)
+    except Exception:
+        return None
+    tracked = {id(node) for node in _reverse_topological_order(root)}
+    ids = [id(node) for node in order]
+    if len(ids) != len(set(ids)):
+        return (f"your list has {len(ids)} entries for {len(set(ids))} different tensors: a "
+                "tensor that appears twice runs its backward twice and passes its gradient on "
+                "twice. Keep a set of visited tensors, and list each one once.")
+    missing = len(tracked - set(ids))
+    if missing:
+        return (f"your list leaves out {missing} of the {len(tracked)} tensors that the root was "
+                "computed from: it must hold every one of them, the inputs of the inputs too, "
+                "down to the leaves; a tensor that is left out never passes its gradient on.")
+    if ids and ids[0] != id(root):
+        if ids[-1] == id(root):
+            return None  # the "reversed" mistake says it better
+        return "the list must start at the root, the tensor backward() is called on."
+    return None
 
 
 def _grad(leaf: Tensor) -> np.ndarray:
@@ -320,4 +356,4 @@ def topological_order(solution: Callable[..., Any]) -> CheckResult:
     """
     return run_check("Reverse topological order", solution, _topo_run,
                      _reverse_topological_order, mistakes=TOPO_MISTAKES,
-                     error_hints=TOPO_ERRORS)
+                     error_hints=TOPO_ERRORS, explain=_explain_order)

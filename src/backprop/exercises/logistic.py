@@ -76,6 +76,13 @@ GRADIENT_MISTAKES = (
 )
 
 
+GRADIENT_ERRORS = (
+    (ValueError, "matmul", "the shapes of a matrix product do not line up. Write them down: "
+     "x (batch, features), p - y (batch,); grad_w must come out (features,), one number per "
+     "weight, summed over the batch. Which transpose makes that happen?"),
+)
+
+
 def _times_slope(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> tuple:
     p = stable_sigmoid(x @ w + b)
     delta = (p - y) * p * (1 - p)
@@ -90,7 +97,8 @@ def bce_gradient(solution: Callable[..., Any]) -> CheckResult:
     number. Reference: ``backprop.logistic.LogisticRegression.backward``.
     """
     return run_check("Logistic regression: the BCE gradient", solution, _gradient_run,
-                     _reference_gradient, mistakes=GRADIENT_MISTAKES, batch=BATCH)
+                     _reference_gradient, mistakes=GRADIENT_MISTAKES, batch=BATCH,
+                     error_hints=GRADIENT_ERRORS)
 
 
 def _stale(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: float, lr: float) -> tuple:
@@ -119,6 +127,9 @@ STEP_MISTAKES = (
     Mistake("the gradient is summed over the batch instead of averaged: the loss is a mean, so "
             "its gradient has a 1/N.", _step(1.0, 1.0, summed=True)),
     Mistake("the bias is not updated: it has a gradient too.", _step(1.0, 0.0), ("new_b",)),
+    Mistake("that is the gradient itself; the step returns the UPDATED parameters, the old "
+            "ones moved a little against the gradient.",
+            lambda x, y, w, b, lr: _reference_gradient(x, y, w, b)),
 )
 
 

@@ -148,6 +148,9 @@ def _onehot(targets: np.ndarray, classes: int = OUT) -> np.ndarray:
 
 
 SOFTMAX_MISTAKES = (
+    Mistake("divided by the number of classes; the MEAN is over the batch, so divide by the "
+            "number of examples, len(targets).",
+            lambda z, y: (_softmax(z) - _onehot(y)) / z.shape[1]),
     Mistake("the one-hot target is missing: dL/dz = (softmax(z) - onehot(y)) / N, so subtract 1 "
             "at each example's target class.",
             lambda z, y: _softmax(z) / len(y)),

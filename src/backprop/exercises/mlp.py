@@ -105,8 +105,9 @@ def _variant(*, onehot: bool = True, mask: str = "indicator") -> Callable[..., d
 MISTAKES = (
     Mistake("the one-hot target is missing: dZ3 = (softmax(Z3) - onehot(y)) / N.",
             _variant(onehot=False)),
-    Mistake("the ReLU mask is missing: ReLU passes the gradient only where its input was "
-            "positive, dZ = dA * (Z > 0).", _variant(mask="none")),
+    Mistake("the ReLU mask is missing, or lets everything through (A = relu(Z) is never "
+            "negative, so a test on A >= 0 is always true): ReLU passes the gradient only where "
+            "its input Z was positive, and blocks it elsewhere.", _variant(mask="none")),
     Mistake("multiply by the ReLU's DERIVATIVE, the indicator (Z > 0), not by its output A.",
             _variant(mask="output")),
 )

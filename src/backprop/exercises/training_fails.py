@@ -65,6 +65,17 @@ NORM_MISTAKES = (
             lambda grads: max(np.sqrt(np.sum(g**2)) for g in grads)),
     Mistake("that is the sum of absolute values (the L1 norm); square the elements instead.",
             lambda grads: sum(np.sum(np.abs(g)) for g in grads)),
+    Mistake("that is the average of the arrays' norms. The global norm treats all the arrays as "
+            "ONE long vector: add up every squared element first, take one square root at the end.",
+            lambda grads: np.mean([np.sqrt(np.sum(g**2)) for g in grads])),
+    Mistake("that is the largest |value| (the max norm); the L2 norm squares every element and "
+            "adds them all up.", lambda grads: max(np.max(np.abs(g)) for g in grads)),
+)
+
+NORM_ERRORS = (
+    (ValueError, "concatenation axis", "np.concatenate joins arrays along an existing axis, so "
+     "arrays of different shapes do not fit together. Flatten each one first (g.ravel()), or "
+     "add up the squares array by array."),
 )
 
 
@@ -75,7 +86,7 @@ def grad_norm(solution: Callable[..., Any]) -> CheckResult:
     elements taken together, as ``backprop.optim.clip_grad_norm_`` computes it.
     """
     return run_check("Gradient-norm monitor", solution, _norm_run, _reference_norm,
-                     mistakes=NORM_MISTAKES)
+                     mistakes=NORM_MISTAKES, error_hints=NORM_ERRORS)
 
 
 # ----------------------------------------------------------------------------- clipping
