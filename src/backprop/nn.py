@@ -293,7 +293,7 @@ def _not_a_module(position: int, value: Any) -> str:
             f"{where} is the function {name}, not a Module: use the module that wraps it "
             "(nn.ReLU(), nn.Tanh(), nn.Sigmoid()), or write a Module whose forward calls it"
         )
-    return f"{where} is a {type(value).__name__}, not a Module such as nn.Linear(2, 3)"
+    return f"{where} is {value!r} ({type(value).__name__}), not a Module such as nn.Linear(2, 3)"
 
 
 class Sequential(Module):
