@@ -843,7 +843,7 @@ class Tensor:
 
         The gradient flows only to the element(s) that were the maximum; if several tie, they
         share it equally (as ``torch.amax`` does), which keeps the total gradient right. A NaN
-        is the maximum of its slice, so it alone gets the gradient there.
+        is the maximum of its slice, so it alone gets the gradient there (as ``torch.max``).
         """
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
         axes = _normalize_axes(axis, self.ndim)
