@@ -23,7 +23,9 @@ E = a**2 * b
 
 
 # --- symbolic -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("check", [check_gradient, lambda *args, **kw: check_gradient_where(*args, {}, **kw)])
+@pytest.mark.parametrize(
+    "check", [check_gradient, lambda *args, **kw: check_gradient_where(*args, {}, **kw)]
+)
 def test_a_wrong_second_claim_is_never_skipped(check) -> None:
     with pytest.raises(ValueError, match="2 variables but 1 names"):
         check(E, [a, b], [2 * a * b, 12345 * a], names=["dE/da"])
@@ -45,7 +47,9 @@ def test_a_correct_claim_about_a_positive_symbol_is_accepted(claim) -> None:
 
 
 def test_symbolic_helpers_name_a_lambda_or_a_single_symbol() -> None:
-    with pytest.raises(TypeError, match=r"Python function \(a lambda\?\).*x\*\*2 instead of lambda"):
+    with pytest.raises(
+        TypeError, match=r"Python function \(a lambda\?\).*x\*\*2 instead of lambda"
+    ):
         check_derivative(lambda x: x**2, a, 2 * a)
     with pytest.raises(TypeError, match=r"Python function"):
         check_gradient_where(lambda x: x, [a], [1], {})
@@ -71,8 +75,18 @@ def test_gradcheck_treats_a_single_array_as_one_input_not_its_rows() -> None:
 @pytest.mark.parametrize(
     ("f", "inputs", "error", "message"),
     [
-        (lambda x: (x * x).sum(), [np.ones(2), np.ones(2)], TypeError, r"with 2 input\(s\).*one argument per input"),
-        (lambda x: float((x * x).sum()), [np.ones(2)], TypeError, r"f returned float, not a Tensor"),
+        (
+            lambda x: (x * x).sum(),
+            [np.ones(2), np.ones(2)],
+            TypeError,
+            r"with 2 input\(s\).*one argument per input",
+        ),
+        (
+            lambda x: float((x * x).sum()),
+            [np.ones(2)],
+            TypeError,
+            r"f returned float, not a Tensor",
+        ),
         (lambda x: None, [np.ones(2)], TypeError, r"f returned None \(a missing return\?\)"),
         (lambda x: x * x, [np.ones(2)], ValueError, r"got shape \(2,\): reduce it"),
         (lambda x: Tensor(np.sum(x.data)), [np.ones(2)], ValueError, "requires_grad=False"),
@@ -120,8 +134,13 @@ def test_fit_checks_batch_size_before_anything_else() -> None:
 
 
 def test_fit_accepts_a_loss_tensor_and_names_a_missing_return() -> None:
-    history = fit(lambda idx: Tensor([[0.5]], requires_grad=True), 4, epochs=1, batch_size=2,
-                  show_progress=False)
+    history = fit(
+        lambda idx: Tensor([[0.5]], requires_grad=True),
+        4,
+        epochs=1,
+        batch_size=2,
+        show_progress=False,
+    )
     assert history["batch_loss"] == [0.5, 0.5]
     with pytest.raises(TypeError, match=r"got NoneType \(did it forget to return\?\)"):
         fit(lambda idx: None, 4, epochs=1, batch_size=2, show_progress=False)
@@ -190,7 +209,9 @@ def test_a_folder_that_is_not_a_path_is_named() -> None:
 
 
 @pytest.mark.parametrize("url", ["not a url", "127.0.0.1:8000/mnist", "htps//example"])
-def test_a_malformed_base_url_is_not_called_a_checksum_mismatch(no_local_folder, tmp_path, url) -> None:
+def test_a_malformed_base_url_is_not_called_a_checksum_mismatch(
+    no_local_folder, tmp_path, url
+) -> None:
     with pytest.raises(MNISTError, match="is not a download address") as caught:
         load_mnist(cache_dir=tmp_path, base_url=url, verbose=False)
     assert "SHA-256" not in str(caught.value)
@@ -218,11 +239,15 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_offline_with_a_stale_cached_file_says_the_checksum_failed(no_local_folder, tmp_path) -> None:
+def test_offline_with_a_stale_cached_file_says_the_checksum_failed(
+    no_local_folder, tmp_path
+) -> None:
     (tmp_path / "mnist").mkdir()
     stale = tmp_path / "mnist" / MNIST_FILES["train_images"].name
     stale.write_bytes(b"an old or partial copy")
-    with pytest.raises(MNISTError, match=r"failed its SHA-256 check .* downloaded again, and that failed"):
+    with pytest.raises(
+        MNISTError, match=r"failed its SHA-256 check .* downloaded again, and that failed"
+    ):
         load_mnist(cache_dir=tmp_path, base_url=f"http://127.0.0.1:{_closed_port()}", verbose=False)
 
 

@@ -22,8 +22,8 @@ torch = pytest.importorskip(
 )
 
 DTYPES = {
-    "float64": (np.float64, torch.float64, dict(rtol=1e-10, atol=1e-12)),
-    "float32": (np.float32, torch.float32, dict(rtol=1e-5, atol=1e-6)),
+    "float64": (np.float64, torch.float64, {"rtol": 1e-10, "atol": 1e-12}),
+    "float32": (np.float32, torch.float32, {"rtol": 1e-5, "atol": 1e-6}),
 }
 
 
@@ -54,12 +54,24 @@ POSITIVE = np.abs(X) + 0.1
 DIFFERENTIABLE = {
     "min": (lambda t: t.min(), lambda t: t.min(), X),
     "min(dim=1)": (lambda t: t.min(dim=1), lambda t: t.amin(dim=1), X),
-    "min(dim=-1, keepdim)": (lambda t: t.min(dim=-1, keepdim=True), lambda t: t.amin(-1, keepdim=True), X),
+    "min(dim=-1, keepdim)": (
+        lambda t: t.min(dim=-1, keepdim=True),
+        lambda t: t.amin(-1, keepdim=True),
+        X,
+    ),
     "max(dim=[0, 2])": (lambda t: t.max(dim=[0, 2]), lambda t: t.amax(dim=[0, 2]), X),
-    "sum(dim=(0, 1), keepdim)": (lambda t: t.sum(dim=(0, 1), keepdim=True), lambda t: t.sum(dim=(0, 1), keepdim=True), X),
+    "sum(dim=(0, 1), keepdim)": (
+        lambda t: t.sum(dim=(0, 1), keepdim=True),
+        lambda t: t.sum(dim=(0, 1), keepdim=True),
+        X,
+    ),
     "sum(dim=[2, 0])": (lambda t: t.sum(dim=[2, 0]), lambda t: t.sum(dim=[2, 0]), X),
     "mean(dim=-1)": (lambda t: t.mean(dim=-1), lambda t: t.mean(dim=-1), X),
-    "mean(axis=[0, 1], keepdims)": (lambda t: t.mean(axis=[0, 1], keepdims=True), lambda t: t.mean(dim=[0, 1], keepdim=True), X),
+    "mean(axis=[0, 1], keepdims)": (
+        lambda t: t.mean(axis=[0, 1], keepdims=True),
+        lambda t: t.mean(dim=[0, 1], keepdim=True),
+        X,
+    ),
     "view(12, 5)": (lambda t: t.view(12, 5), lambda t: t.view(12, 5), X),
     "view(-1)": (lambda t: t.view(-1), lambda t: t.view(-1), X),
     "flatten()": (lambda t: t.flatten(), lambda t: t.flatten(), X),
@@ -75,19 +87,38 @@ DIFFERENTIABLE = {
     "sqrt": (lambda t: t.sqrt(), lambda t: t.sqrt(), POSITIVE),
     "clamp(min, max)": (lambda t: t.clamp(-0.5, 0.5), lambda t: t.clamp(-0.5, 0.5), X),
     "clamp(min=)": (lambda t: t.clamp(min=0.0), lambda t: t.clamp(min=0.0), X),
-    "clamp(max=) at the bound": (lambda t: t.clamp(max=1.0), lambda t: t.clamp(max=1.0), np.array([0.0, 1.0, 2.0])),
+    "clamp(max=) at the bound": (
+        lambda t: t.clamp(max=1.0),
+        lambda t: t.clamp(max=1.0),
+        np.array([0.0, 1.0, 2.0]),
+    ),
     "pow(3) method": (lambda t: t.pow(3), lambda t: t.pow(3), X),
     "pow(tensor) method": (lambda t: t.pow(t), lambda t: t.pow(t), POSITIVE),
-    "matmul method": (lambda t: t.matmul(t.permute(0, 2, 1)), lambda t: t.matmul(t.permute(0, 2, 1)), X),
+    "matmul method": (
+        lambda t: t.matmul(t.permute(0, 2, 1)),
+        lambda t: t.matmul(t.permute(0, 2, 1)),
+        X,
+    ),
     "softmax method": (lambda t: t.softmax(dim=1), lambda t: t.softmax(dim=1), X),
     "log_softmax method": (lambda t: t.log_softmax(-1), lambda t: t.log_softmax(-1), X),
-    "F.softmax(dim=)": (lambda t: F.softmax(t, dim=0), lambda t: torch.nn.functional.softmax(t, dim=0), X),
+    "F.softmax(dim=)": (
+        lambda t: F.softmax(t, dim=0),
+        lambda t: torch.nn.functional.softmax(t, dim=0),
+        X,
+    ),
     "permute(-1, 0, 1)": (lambda t: t.permute(-1, 0, 1), lambda t: t.permute(-1, 0, 1), X),
     "x ** 0 at 0": (lambda t: t**0, lambda t: t**0, np.array([0.0, 1.0, -2.0])),
-    "0 ** x": (lambda t: Tensor(np.zeros(3, t.dtype)) ** t, lambda t: torch.zeros(3, dtype=t.dtype) ** t, np.array([0.0, 1.0, 2.0])),
+    "0 ** x": (
+        lambda t: Tensor(np.zeros(3, t.dtype)) ** t,
+        lambda t: torch.zeros(3, dtype=t.dtype) ** t,
+        np.array([0.0, 1.0, 2.0]),
+    ),
     "max over a NaN": (lambda t: t.max(), lambda t: t.max(), np.array([1.0, np.nan, 3.0])),
-    "max(dim=1) over a NaN": (lambda t: t.max(dim=1), lambda t: t.max(dim=1).values,
-                              np.array([[1.0, np.nan], [4.0, 3.0]])),
+    "max(dim=1) over a NaN": (
+        lambda t: t.max(dim=1),
+        lambda t: t.max(dim=1).values,
+        np.array([[1.0, np.nan], [4.0, 3.0]]),
+    ),
     "float32 + int array": (lambda t: t + np.arange(5), lambda t: t + torch.arange(5), X[0]),
 }
 
@@ -100,23 +131,40 @@ def test_differentiable_idioms_match_pytorch(name: str, dtype_name: str) -> None
 
 
 @pytest.mark.parametrize("dtype_name", DTYPES)
-def test_loss_reductions_and_modules_match_pytorch(dtype_name: str) -> None:
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_loss_reductions_and_modules_match_pytorch(reduction: str, dtype_name: str) -> None:
     targets = np.array([0, 4, 2])
-    for reduction in ["mean", "sum", "none"]:
-        run_both(lambda t: nn.CrossEntropyLoss(reduction=reduction)(t, targets),
-                 lambda t: torch.nn.CrossEntropyLoss(reduction=reduction)(t, torch.tensor(targets)),
-                 X[0, :3], dtype_name)
-        run_both(lambda t: F.mse_loss(t, np.ones((3, 5), t.dtype), reduction=reduction),
-                 lambda t: torch.nn.functional.mse_loss(t, torch.ones(3, 5, dtype=t.dtype), reduction=reduction),
-                 X[0, :3], dtype_name)
-        run_both(lambda t: nn.MSELoss(reduction=reduction)(t, np.ones((3, 5), t.dtype)),
-                 lambda t: torch.nn.MSELoss(reduction=reduction)(t, torch.ones(3, 5, dtype=t.dtype)),
-                 X[0, :3], dtype_name)
-        labels = (X[1, :3] > 0).astype(float)
-        run_both(lambda t: F.binary_cross_entropy_with_logits(t, labels.astype(t.dtype), reduction=reduction),
-                 lambda t: torch.nn.functional.binary_cross_entropy_with_logits(
-                     t, torch.tensor(labels, dtype=t.dtype), reduction=reduction),
-                 X[0, :3], dtype_name)
+    run_both(
+        lambda t: nn.CrossEntropyLoss(reduction=reduction)(t, targets),
+        lambda t: torch.nn.CrossEntropyLoss(reduction=reduction)(t, torch.tensor(targets)),
+        X[0, :3],
+        dtype_name,
+    )
+    run_both(
+        lambda t: F.mse_loss(t, np.ones((3, 5), t.dtype), reduction=reduction),
+        lambda t: torch.nn.functional.mse_loss(
+            t, torch.ones(3, 5, dtype=t.dtype), reduction=reduction
+        ),
+        X[0, :3],
+        dtype_name,
+    )
+    run_both(
+        lambda t: nn.MSELoss(reduction=reduction)(t, np.ones((3, 5), t.dtype)),
+        lambda t: torch.nn.MSELoss(reduction=reduction)(t, torch.ones(3, 5, dtype=t.dtype)),
+        X[0, :3],
+        dtype_name,
+    )
+    labels = (X[1, :3] > 0).astype(float)
+    run_both(
+        lambda t: F.binary_cross_entropy_with_logits(
+            t, labels.astype(t.dtype), reduction=reduction
+        ),
+        lambda t: torch.nn.functional.binary_cross_entropy_with_logits(
+            t, torch.tensor(labels, dtype=t.dtype), reduction=reduction
+        ),
+        X[0, :3],
+        dtype_name,
+    )
 
 
 def test_flatten_module_matches_pytorch() -> None:
@@ -128,12 +176,14 @@ def test_flatten_module_matches_pytorch() -> None:
 def test_dropout_follows_pytorchs_rule(dtype_name: str) -> None:
     """The masks are random on both sides, so compare the rule: each output is 0 or x/(1-p),
     the gradient is the output divided by x, and eval() passes the input through."""
-    np_dtype, torch_dtype, tolerance = DTYPES[dtype_name]
+    np_dtype, _, tolerance = DTYPES[dtype_name]
     x = POSITIVE.astype(np_dtype)
     ours = nn.Dropout(0.3, rng=np.random.default_rng(0))
     theirs = torch.nn.Dropout(0.3)
-    for module, wrap in [(ours, lambda a: Tensor(a, requires_grad=True)),
-                         (theirs, lambda a: torch.tensor(a, requires_grad=True))]:
+    for module, wrap in [
+        (ours, lambda a: Tensor(a, requires_grad=True)),
+        (theirs, lambda a: torch.tensor(a, requires_grad=True)),
+    ]:
         leaf = wrap(x)
         out = module(leaf)
         out.sum().backward()
@@ -145,7 +195,9 @@ def test_dropout_follows_pytorchs_rule(dtype_name: str) -> None:
         np.testing.assert_allclose(grad, kept / 0.7, **tolerance)
         module.eval()
         evaluated = module(wrap(x))
-        np.testing.assert_array_equal(evaluated.data if isinstance(evaluated, Tensor) else evaluated.detach().numpy(), x)
+        np.testing.assert_array_equal(
+            evaluated.data if isinstance(evaluated, Tensor) else evaluated.detach().numpy(), x
+        )
 
 
 def test_argmax_argmin_match_pytorch_as_int64_arrays() -> None:
@@ -157,8 +209,10 @@ def test_argmax_argmin_match_pytorch_as_int64_arrays() -> None:
             ours = mine.argmax(dim=dim, keepdim=keepdim)
             assert ours.dtype == np.int64
             np.testing.assert_array_equal(ours, reference.argmax(dim=dim, keepdim=keepdim).numpy())
-            np.testing.assert_array_equal(mine.argmin(dim=dim, keepdim=keepdim),
-                                          reference.argmin(dim=dim, keepdim=keepdim).numpy())
+            np.testing.assert_array_equal(
+                mine.argmin(dim=dim, keepdim=keepdim),
+                reference.argmin(dim=dim, keepdim=keepdim).numpy(),
+            )
     np.testing.assert_array_equal(mine.argmax(axis=1), reference.argmax(1).numpy())
     with pytest.raises(TypeError, match="axis= .* or dim="):
         mine.argmax(axis=0, dim=1)
@@ -166,7 +220,7 @@ def test_argmax_argmin_match_pytorch_as_int64_arrays() -> None:
 
 @pytest.mark.parametrize("dtype_name", DTYPES)
 def test_comparisons_match_pytorch_and_carry_no_gradient(dtype_name: str) -> None:
-    np_dtype, torch_dtype, _ = DTYPES[dtype_name]
+    np_dtype, _, _ = DTYPES[dtype_name]
     a, b = X[0].astype(np_dtype), np.round(X[1]).astype(np_dtype)
     mine, reference = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
     other, other_ref = Tensor(b), torch.tensor(b)
@@ -199,7 +253,10 @@ def test_backward_gradient_keyword_retain_graph_and_leaves_match_pytorch() -> No
     theirs.backward(torch.tensor(upstream))
     np.testing.assert_allclose(mine.grad, reference.grad.numpy(), rtol=1e-10)
     assert (mine.is_leaf, ours.is_leaf, Tensor(1.0).is_leaf) == (
-        reference.is_leaf, theirs.is_leaf, torch.tensor(1.0).is_leaf)
+        reference.is_leaf,
+        theirs.is_leaf,
+        torch.tensor(1.0).is_leaf,
+    )
     with pytest.raises(TypeError, match="grad= or gradient="):
         ours.backward(upstream, gradient=upstream)
 
@@ -238,10 +295,15 @@ def test_in_place_update_under_no_grad_matches_pytorch() -> None:
 def test_state_dict_round_trips_into_a_pytorch_model() -> None:
     rng = np.random.default_rng(0)
     ours = nn.Sequential(nn.Linear(5, 4, rng=rng), nn.ReLU(), nn.Linear(4, 3, rng=rng))
-    theirs = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.ReLU(), torch.nn.Linear(4, 3)).double()
-    renamed = {name.removeprefix("layers."): torch.tensor(v) for name, v in ours.state_dict().items()}
+    theirs = torch.nn.Sequential(
+        torch.nn.Linear(5, 4), torch.nn.ReLU(), torch.nn.Linear(4, 3)
+    ).double()
+    renamed = {
+        name.removeprefix("layers."): torch.tensor(v) for name, v in ours.state_dict().items()
+    }
     theirs.load_state_dict(renamed)
-    np.testing.assert_allclose(ours(Tensor(X[0])).data, theirs(torch.tensor(X[0])).detach().numpy(),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        ours(Tensor(X[0])).data, theirs(torch.tensor(X[0])).detach().numpy(), rtol=1e-12
+    )
     ours.load_state_dict({f"layers.{k}": v.numpy() + 1 for k, v in theirs.state_dict().items()})
     np.testing.assert_allclose(ours.layers[0].bias.data, theirs[0].bias.detach().numpy() + 1)

@@ -24,8 +24,14 @@ class _Heads(nn.Module):
 def test_parameters_in_dicts_and_nested_lists_are_found() -> None:
     names = [name for name, _ in _Heads().named_parameters()]
     assert names == [
-        "heads.digit.weight", "heads.digit.bias", "heads.parity.weight", "heads.parity.bias",
-        "blocks.0.0.weight", "blocks.0.0.bias", "blocks.1.0.weight", "blocks.1.0.bias",
+        "heads.digit.weight",
+        "heads.digit.bias",
+        "heads.parity.weight",
+        "heads.parity.bias",
+        "blocks.0.0.weight",
+        "blocks.0.0.bias",
+        "blocks.1.0.weight",
+        "blocks.1.0.bias",
         "scales.a",
     ]
     model = _Heads()
@@ -52,8 +58,12 @@ def test_a_trained_model_saved_to_a_file_and_loaded_gives_the_same_outputs(tmp_p
     assert not np.allclose(fresh(Tensor(x)).data, model(Tensor(x)).data)
     fresh.load_state_dict(np.load(tmp_path / "model.npz"))
     np.testing.assert_array_equal(fresh(Tensor(x)).data, model(Tensor(x)).data)
-    assert sorted(model.state_dict()) == ["layers.0.bias", "layers.0.weight",
-                                          "layers.2.bias", "layers.2.weight"]
+    assert sorted(model.state_dict()) == [
+        "layers.0.bias",
+        "layers.0.weight",
+        "layers.2.bias",
+        "layers.2.weight",
+    ]
 
 
 def test_state_dict_is_a_snapshot_not_a_view() -> None:
@@ -66,8 +76,9 @@ def test_state_dict_is_a_snapshot_not_a_view() -> None:
 def test_load_state_dict_names_missing_unexpected_and_misshapen_parameters() -> None:
     state = _net(0).state_dict()
     with pytest.raises(KeyError, match=r"missing \['layers.2.bias'\], unexpected \['extra'\]"):
-        _net(1).load_state_dict({**{k: v for k, v in state.items() if k != "layers.2.bias"},
-                                 "extra": np.zeros(1)})
+        _net(1).load_state_dict(
+            {**{k: v for k, v in state.items() if k != "layers.2.bias"}, "extra": np.zeros(1)}
+        )
     state["layers.0.bias"] = np.zeros(4)
     with pytest.raises(ValueError, match=r"layers.0.bias has shape \(5,\) here but \(4,\)"):
         _net(1).load_state_dict(state)
@@ -106,10 +117,20 @@ def test_manual_sequential_refuses_non_layers_at_construction(argument, message)
 
 
 @pytest.mark.parametrize("make", [nn.Linear, manual.Linear])
-@pytest.mark.parametrize(("sizes", "name"), [((0, 5), "in_features"), ((-1, 5), "in_features"),
-                                             ((3, 0), "out_features"), ((2.5, 3), "in_features")])
+@pytest.mark.parametrize(
+    ("sizes", "name"),
+    [
+        ((0, 5), "in_features"),
+        ((-1, 5), "in_features"),
+        ((3, 0), "out_features"),
+        ((2.5, 3), "in_features"),
+    ],
+)
 def test_linear_refuses_sizes_that_are_not_positive_integers(make, sizes, name) -> None:
-    with pytest.raises(ValueError, match=f"{name} must be a positive integer, got {sizes[0 if name == 'in_features' else 1]}"):
+    with pytest.raises(
+        ValueError,
+        match=f"{name} must be a positive integer, got {sizes[0 if name == 'in_features' else 1]}",
+    ):
         make(*sizes)
 
 
@@ -156,10 +177,12 @@ def test_loss_modules_and_reduction() -> None:
     per_example = F.cross_entropy(logits, targets, reduction="none")
     assert per_example.shape == (4,)
     np.testing.assert_allclose(per_example.data.mean(), nn.CrossEntropyLoss()(logits, targets).data)
-    np.testing.assert_allclose(per_example.data.sum(),
-                               nn.CrossEntropyLoss(reduction="sum")(logits, targets).data)
-    np.testing.assert_allclose(nn.MSELoss(reduction="sum")(logits, np.zeros((4, 3))).data,
-                               np.sum(logits.data**2))
+    np.testing.assert_allclose(
+        per_example.data.sum(), nn.CrossEntropyLoss(reduction="sum")(logits, targets).data
+    )
+    np.testing.assert_allclose(
+        nn.MSELoss(reduction="sum")(logits, np.zeros((4, 3))).data, np.sum(logits.data**2)
+    )
     with pytest.raises(ValueError, match=r"reduction must be one of \('mean', 'sum', 'none'\)"):
         F.mse_loss(logits, np.zeros((4, 3)), reduction="average")
 
@@ -184,11 +207,19 @@ def test_clipping_accepts_a_single_tensor_like_pytorch() -> None:
     ("params", "error", "message"),
     [
         (lambda net: net.layers[0].weight, TypeError, r"got a single one; write SGD\(\[w\], ...\)"),
-        (lambda net: net.parameters, TypeError, r"function or method; call it: SGD\(model.parameters\(\)"),
+        (
+            lambda net: net.parameters,
+            TypeError,
+            r"function or method; call it: SGD\(model.parameters\(\)",
+        ),
         (lambda net: net, TypeError, r"got the model itself; pass its parameters"),
         (lambda net: [np.zeros(3)], TypeError, r"parameter 0 is a ndarray.*requires_grad=True"),
         (lambda net: 3, TypeError, "takes a list of parameters, got int"),
-        (lambda net: [Tensor([1.0])], ValueError, r"parameter 0 \(shape \(1,\)\) has requires_grad=False"),
+        (
+            lambda net: [Tensor([1.0])],
+            ValueError,
+            r"parameter 0 \(shape \(1,\)\) has requires_grad=False",
+        ),
         (lambda net: [Tensor([1.0], requires_grad=True) * 2], ValueError, "not a leaf"),
     ],
 )
@@ -225,7 +256,9 @@ def test_optimisers_still_take_manual_parameters_and_update_in_place() -> None:
     layer.forward(np.ones((1, 2)))
     layer.backward(np.ones((1, 2)))
     SGD(layer.parameters(), lr=0.1).step()
-    assert layer.weight.data is weight and not np.allclose(weight, manual.Linear(2, 2, rng=0).weight.data)
+    assert layer.weight.data is weight and not np.allclose(
+        weight, manual.Linear(2, 2, rng=0).weight.data
+    )
 
 
 def test_sgd_updates_tensor_parameters_in_place() -> None:

@@ -318,8 +318,8 @@ class Tensor:
         return not self._prev
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        """Start (or stop) tracking this leaf in place; returns it, so ``Tensor(x).requires_grad_()``
-        reads as one expression."""
+        """Start (or stop) tracking this leaf, in place; returns it, so
+        ``Tensor(x).requires_grad_()`` reads as one expression."""
         if not self.is_leaf:
             raise RuntimeError(
                 "requires_grad_() changes leaves only; this tensor was computed from others. "
@@ -602,7 +602,7 @@ class Tensor:
                 if self.requires_grad:  # d(a^b)/da = b a^(b-1); 0 where b = 0 (a^0 = 1 is flat)
                     local = np.where(b == 0, 0, b * a ** (b - 1))
                     self._accumulate(unbroadcast(grad * local, self.shape))
-                if exponent.requires_grad:  # d(a^b)/db = a^b ln(a); 0 at a = 0 (0^b = 0), as PyTorch
+                if exponent.requires_grad:  # d(a^b)/db = a^b ln(a); 0 at a = 0, as in PyTorch
                     local = np.where((a == 0) & (b >= 0), 0, out_data * np.log(a))
                     exponent._accumulate(unbroadcast(grad * local, exponent.shape))
 
@@ -916,7 +916,8 @@ class Tensor:
         """Drop axes of length 1 (only ``dim``, if given; an axis longer than 1 is kept, as in
         PyTorch)."""
         axes = _normalize_axes(dim, self.ndim)
-        return self.reshape(tuple(n for a, n in enumerate(self.shape) if not (a in axes and n == 1)))
+        kept = [size for axis, size in enumerate(self.shape) if axis not in axes or size != 1]
+        return self.reshape(tuple(kept))
 
     def clone(self) -> Tensor:
         """A copy that stays in the graph: the gradient flows through it unchanged."""

@@ -173,7 +173,7 @@ def _download_all(
             f"base_url {base_url!r} is not a download address: it must look like "
             f"https://host/path/ (the default is {MNIST_URL!r})."
         )
-    root = Path(cache_dir).expanduser() if cache_dir is not None else Path(pooch.os_cache("backprop"))
+    root = Path(pooch.os_cache("backprop")) if cache_dir is None else Path(cache_dir).expanduser()
     folder = _writable_cache(root / "mnist")
     paths = {}
     for part, spec in MNIST_FILES.items():
@@ -212,15 +212,20 @@ def _download_all(
 
 def _writable_cache(folder: Path) -> Path:
     """Create the cache folder, or say why it cannot be used (before any download is tried)."""
-    fix = f"Pass cache_dir= a folder you can write to, or set {MNIST_DIR_VARIABLE} to a folder " \
+    fix = (
+        f"Pass cache_dir= a folder you can write to, or set {MNIST_DIR_VARIABLE} to a folder "
         "holding the four MNIST files."
+    )
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        raise MNISTError(f"The MNIST cache {folder} cannot be a folder: part of that path is a "
-                         f"file. {fix}") from None
+        raise MNISTError(
+            f"The MNIST cache {folder} cannot be a folder: part of that path is a file. {fix}"
+        ) from None
     except PermissionError:
-        raise MNISTError(f"The MNIST cache {folder} cannot be created: permission denied. {fix}") from None
+        raise MNISTError(
+            f"The MNIST cache {folder} cannot be created: permission denied. {fix}"
+        ) from None
     if not os.access(folder, os.W_OK | os.X_OK):
         raise MNISTError(f"The MNIST cache {folder} is read-only. {fix}")
     return folder

@@ -342,7 +342,10 @@ def _not_a_layer(position: int, value: object) -> str:
     if isinstance(value, type) and issubclass(value, Layer):
         return f"{where} is the class {value.__name__}, not a layer: create one, {value.__name__}()"
     if isinstance(value, (list, tuple)):
-        return f"{where} is a {type(value).__name__}: pass layers as separate arguments, Sequential(*layers)"
+        return (
+            f"{where} is a {type(value).__name__}: pass layers as separate arguments, "
+            "Sequential(*layers)"
+        )
     if type(value).__module__ in ("backprop.nn", "backprop.autograd"):
         return (
             f"{where} is the autograd module {value!r}, whose backward autograd derives; a "

@@ -44,7 +44,7 @@ def _attribute_items(owner: object) -> Iterator[tuple[str, Any]]:
 
 
 def _check_size(name: str, value: Any) -> None:
-    """A layer size must be a positive integer (NumPy would fail later with an unrelated message)."""
+    """A layer size must be a positive integer: NumPy would fail later, obscurely."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
@@ -332,7 +332,8 @@ class Sequential(Module):
 
 
 class CrossEntropyLoss(Module):
-    """``F.cross_entropy`` as a module: ``loss_fn = CrossEntropyLoss(); loss_fn(logits, targets)``."""
+    """``F.cross_entropy`` as a module: ``loss_fn = CrossEntropyLoss()``, then
+    ``loss_fn(logits, targets)``."""
 
     def __init__(self, reduction: str = "mean") -> None:
         self.reduction = reduction

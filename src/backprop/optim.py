@@ -41,11 +41,15 @@ def _parameter_list(params: Any, who: str) -> list[HasGrad]:
     gradient, so it would silently stay as it is.
     """
     if hasattr(params, "parameters") and not _is_parameter(params):
-        raise TypeError(f"{who} got the model itself; pass its parameters: {who}(model.parameters(), ...)")
+        raise TypeError(
+            f"{who} got the model itself; pass its parameters: {who}(model.parameters(), ...)"
+        )
     if callable(params):
         raise TypeError(f"{who} got a function or method; call it: {who}(model.parameters(), ...)")
     if _is_parameter(params):
-        raise TypeError(f"{who} takes a list of parameters, got a single one; write {who}([w], ...)")
+        raise TypeError(
+            f"{who} takes a list of parameters, got a single one; write {who}([w], ...)"
+        )
     try:
         params = list(params)
     except TypeError:
