@@ -474,6 +474,10 @@ class Tensor:
 
         Its ``_backward`` would read the new values and silently compute a wrong gradient.
         """
+        if not self._version and all(
+            child._version == version for child, version in zip(self._prev, self._saved_versions)
+        ):
+            return  # the usual case, checked without building any message
         changed = [
             f"input {position} (shape {child.shape})"
             for position, (child, version) in enumerate(zip(self._prev, self._saved_versions))
