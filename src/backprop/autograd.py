@@ -430,10 +430,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ backpropagation
     def backward(
-        self,
-        grad: ArrayLike | None = None,
-        retain_graph: bool | None = None,
-        *,
+        self, grad: ArrayLike | None = None, retain_graph: bool | None = None, *,
         gradient: ArrayLike | None = None,
     ) -> None:
         """Backpropagate: add dL/dx into ``x.grad`` for every tracked x this was computed from.
@@ -449,16 +446,12 @@ class Tensor:
         gradient of the latest ``backward()`` only. The graph is not freed, so you may call
         ``backward()`` again.
         """
-        if gradient is not None:
-            if grad is not None:
-                raise TypeError("give the starting gradient once: grad= or gradient=")
-            grad = gradient
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() on a tensor that does not require grad: none of the tensors it "
                 "was computed from has requires_grad=True, or it was computed inside no_grad()"
             )
-        seed = self._seed_gradient(grad)
+        seed = self._seed_gradient(grad, gradient)
         order = _reverse_topological_order(self)
         for node in order:
             if node._prev:  # an intermediate result: it holds this call's gradient only
@@ -491,8 +484,13 @@ class Tensor:
                 "run the forward pass again before the next backward()"
             )
 
-    def _seed_gradient(self, grad: ArrayLike | None) -> np.ndarray:
-        """dL/dThis to start from: 1 for a one-element tensor, else the ``grad`` given."""
+    def _seed_gradient(self, grad: ArrayLike | None, gradient: ArrayLike | None) -> np.ndarray:
+        """dL/dThis to start from: 1 for a one-element tensor, else the ``grad`` given (or
+        ``gradient``, PyTorch's name)."""
+        if gradient is not None:
+            if grad is not None:
+                raise TypeError("give the starting gradient once: grad= or gradient=")
+            grad = gradient
         if grad is None:
             if self.size != 1:
                 raise RuntimeError(
