@@ -46,6 +46,15 @@ def test_a_correct_claim_about_a_positive_symbol_is_accepted(claim) -> None:
         check_derivative(sp.sqrt(x**4), x, "3*x")
 
 
+def test_check_equal_matches_symbols_by_name_too() -> None:
+    from backprop.symbolic import check_equal
+
+    x = sp.Symbol("x", positive=True)
+    assert check_equal("2*x", 2 * x)
+    with pytest.raises(AssertionError, match="does not match SymPy"):
+        check_equal("3*x", 2 * x)
+
+
 def test_symbolic_helpers_name_a_lambda_or_a_single_symbol() -> None:
     with pytest.raises(
         TypeError, match=r"Python function \(a lambda\?\).*x\*\*2 instead of lambda"

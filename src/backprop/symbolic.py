@@ -104,6 +104,8 @@ def are_equal(a: sp.Expr, b: sp.Expr) -> bool:
 def check_equal(claimed: sp.Expr, derived: sp.Expr, name: str = "") -> Verdict:
     """Assert that a hand result ``claimed`` equals ``derived`` (e.g. SymPy's own), and return
     a displayable verdict. On failure the AssertionError shows both and their difference."""
+    derived = _expression(derived, "derived")
+    claimed = _same_symbols(_expression(claimed, "the claimed result"), derived)
     if not are_equal(claimed, derived):
         difference = sp.simplify(sp.sympify(claimed) - sp.sympify(derived))
         raise AssertionError(
