@@ -271,7 +271,7 @@ class Tensor:
         self._op: str = _op if tracked else ""
         self._backward: Callable[[np.ndarray], None] = _no_backward
         # the inputs' versions as this op read them, checked again before its backward runs
-        self._saved_versions = tuple(child._version for child in self._prev)
+        self._saved_versions = [child._version for child in self._prev]
 
     @property
     def data(self) -> np.ndarray:
@@ -467,9 +467,7 @@ class Tensor:
 
         Its ``_backward`` would read the new values and silently compute a wrong gradient.
         """
-        if not self._version and all(
-            child._version == version for child, version in zip(self._prev, self._saved_versions)
-        ):
+        if not self._version and [child._version for child in self._prev] == self._saved_versions:
             return  # the usual case, checked without building any message
         changed = [
             f"input {position} (shape {child.shape})"
