@@ -22,6 +22,10 @@ Three array-specific facts shape the code:
 - Constants. Only tensors created with ``requires_grad=True`` (and results computed from
   them) are tracked. Data, targets and numbers mixed into an expression are constants: they
   appear in ``_prev`` (so a drawn graph shows them) but never receive a ``.grad``.
+- Versions. A backward reads the values its forward saw. Assigning to ``t.data`` (including
+  ``t.data -= ...``) or updating ``t`` in place bumps ``t._version``; ``backward()`` refuses to
+  run through an op whose inputs changed since the forward pass, as PyTorch does, instead of
+  silently computing a gradient from the new values.
 
 To write a new op, follow any method below: compute the output array, create
 ``Tensor(data, _children=inputs, _op="name")``, define ``_backward(grad)`` that calls
@@ -39,6 +43,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 __all__ = ["Tensor", "no_grad", "is_grad_enabled", "unbroadcast", "stable_sigmoid"]
+
+Axis = int | tuple[int, ...] | list[int] | None
 
 _grad_enabled = True
 
@@ -125,6 +131,35 @@ def _expand_reduced(
     return np.broadcast_to(grad, shape)
 
 
+def _axis_args(
+    axis: Axis, keepdims: bool, dim: Axis, keepdim: bool | None
+) -> tuple[int | tuple[int, ...] | None, bool]:
+    """Accept PyTorch's ``dim=``/``keepdim=`` as well as NumPy's ``axis=``/``keepdims=``, and
+    a list of axes as well as a tuple (NumPy itself only takes a tuple)."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError("give the axis once: axis= (NumPy's name) or dim= (PyTorch's)")
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    return (tuple(axis) if isinstance(axis, list) else axis), bool(keepdims)
+
+
+def _own_index(index: Any) -> Any:
+    """A private copy of an index, so the caller changing its array after the forward pass
+    (``idx[:] = ...``) cannot move the gradient to other rows."""
+    if isinstance(index, tuple):
+        return tuple(_own_index(part) for part in index)
+    if isinstance(index, Tensor):
+        raise TypeError(
+            "index a Tensor with integers, slices, or NumPy arrays of integers or booleans, not "
+            "a Tensor (Tensors hold floats): use t[idx.numpy().astype(int)]"
+        )
+    if isinstance(index, (np.ndarray, list)):
+        return np.array(index)
+    return index
+
+
 def _normalize_axes(axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:
     """``axis`` as a sorted tuple of non-negative axes (``None`` means all of them)."""
     if axis is None:
@@ -200,8 +235,14 @@ class Tensor:
     tensor used twice appears twice), ``_op`` the op's name ("+", "@", "relu", ...). Both are
     empty for a leaf, for a constant and for anything computed inside ``no_grad()``.
 
-    Update parameters through ``.data`` (``w.data -= lr * w.grad``): ``w -= ...`` would make a
-    new tensor that is part of the graph instead of changing ``w``.
+    Update parameters in place, inside ``with no_grad():`` (``w -= lr * w.grad``), or through
+    ``.data`` (``w.data -= lr * w.grad``). Outside ``no_grad()``, ``w -= ...`` on a parameter
+    raises, as in PyTorch: the update would otherwise be recorded in the graph.
+
+    Differences from PyTorch a learner may meet: comparisons (``t > 0``) and ``argmax`` return
+    NumPy arrays (boolean and int64), since a Tensor always holds floats; ``max``/``min`` with an
+    axis return the values only (``torch.amax``/``amin``; use ``argmax`` for the indices);
+    ``detach()`` copies instead of sharing memory.
     """
 
     # Tell NumPy to leave Tensors alone: `ndarray + Tensor` and `ndarray @ Tensor` then call
@@ -221,13 +262,29 @@ class Tensor:
         requires grad) when grad mode is on and at least one input requires grad.
         """
         # An op's output array is freshly made, so only data from outside is copied.
-        self.data: np.ndarray = _as_float_array(data, copy=not _children)
+        self._data: np.ndarray = _as_float_array(data, copy=not _children)
+        self._version = 0  # bumped by every change of .data: see _check_unchanged
         tracked = _grad_enabled and any(child.requires_grad for child in _children)
         self.requires_grad: bool = bool(requires_grad) or tracked
         self.grad: np.ndarray | None = None
         self._prev: tuple[Tensor, ...] = tuple(_children) if tracked else ()
         self._op: str = _op if tracked else ""
         self._backward: Callable[[np.ndarray], None] = _no_backward
+        # the inputs' versions as this op read them, checked again before its backward runs
+        self._saved_versions = [child._version for child in self._prev]
+
+    @property
+    def data(self) -> np.ndarray:
+        """The values, a NumPy array. Assigning to it (``t.data = a``, ``t.data -= g``) bumps the
+        version that ``backward()`` checks, so a gradient is never computed from changed values.
+        Writing into the array through an index (``w.data[0] = 1``) is not seen: do that only
+        between a backward and the next forward pass."""
+        return self._data
+
+    @data.setter
+    def data(self, values: ArrayLike) -> None:
+        self._data = _as_float_array(values, copy=False)
+        self._version += 1
 
     # ----------------------------------------------------------------- basic properties
     @property
@@ -250,7 +307,30 @@ class Tensor:
         """The dtype of ``data`` (float64 unless you passed float32 or float16 data)."""
         return self.data.dtype
 
+    def numel(self) -> int:
+        """The number of elements (PyTorch's name for ``size``)."""
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for a tensor you created (and anything not computed from a tracked tensor):
+        the ones ``backward()`` leaves a ``.grad`` in for good."""
+        return not self._prev
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Start (or stop) tracking this leaf, in place; returns it, so
+        ``Tensor(x).requires_grad_()`` reads as one expression."""
+        if not self.is_leaf:
+            raise RuntimeError(
+                "requires_grad_() changes leaves only; this tensor was computed from others. "
+                "Use t.detach().requires_grad_() for a new leaf with its values"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
     def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor (a single number): use t.item() or t.numel()")
         return len(self.data)
 
     def __repr__(self) -> str:
@@ -261,7 +341,46 @@ class Tensor:
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float (e.g. for logging a loss)."""
+        if self.size != 1:
+            raise ValueError(
+                f"item() needs a one-element tensor, this one has shape {self.shape}: pick an "
+                "element (t[0]) or reduce first (t.sum(), t.mean())"
+            )
         return self.data.item()
+
+    # Python and NumPy conversions: `float(loss)`, `f"{loss:.3f}"`, `np.mean(losses)` and
+    # `plt.plot(losses)` read a Tensor as its values, so a list of losses just works.
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous: use "
+                "(t > 0).any() or (t > 0).all(), or t.item() for a one-element tensor"
+            )
+        return bool(self.data.item())
+
+    def __format__(self, spec: str) -> str:
+        if not spec:
+            return repr(self)
+        if self.size != 1:
+            raise TypeError(
+                f"format spec {spec!r} needs a one-element tensor, this one has shape "
+                f"{self.shape}: format t.item() or t.numpy() instead"
+            )
+        return format(self.item(), spec)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        values = np.asarray(self.data, dtype=dtype)
+        return values.copy() if copy else values
+
+    def tolist(self) -> Any:
+        """The values as (nested) Python lists of floats, or a float for a 0-d tensor."""
+        return self.data.tolist()
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied, like PyTorch's ``.numpy()``)."""
@@ -279,12 +398,46 @@ class Tensor:
         """Forget the accumulated gradient (``grad = None``, as PyTorch's optimisers do)."""
         self.grad = None
 
+    # ------------------------------------------------------------------ comparisons
+    # Elementwise comparisons give a NumPy boolean array: a mask to index with, or to count
+    # (`(pred == y).mean()`). They have no gradient (a step function's slope is 0 or undefined).
+    def _compare(self, other: object, compare: np.ufunc) -> np.ndarray:
+        if isinstance(other, Tensor):
+            return compare(self.data, other.data)
+        if isinstance(other, (numbers.Real, np.ndarray)):
+            return compare(self.data, other)
+        return NotImplemented
+
+    def __eq__(self, other: object) -> np.ndarray:  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other: object) -> np.ndarray:  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other: object) -> np.ndarray:
+        return self._compare(other, np.less)
+
+    def __le__(self, other: object) -> np.ndarray:
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: object) -> np.ndarray:
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: object) -> np.ndarray:
+        return self._compare(other, np.greater_equal)
+
+    __hash__ = object.__hash__  # still usable in sets and as dict keys, by identity
+
     # ------------------------------------------------------------------ backpropagation
-    def backward(self, grad: ArrayLike | None = None) -> None:
+    def backward(
+        self, grad: ArrayLike | None = None, retain_graph: bool | None = None, *,
+        gradient: ArrayLike | None = None,
+    ) -> None:
         """Backpropagate: add dL/dx into ``x.grad`` for every tracked x this was computed from.
 
         L is this tensor when it holds one number (a loss); then leave ``grad`` out (dL/dL = 1).
-        To start from a non-scalar, pass ``grad`` = dL/d(this tensor), shaped like it.
+        To start from a non-scalar, pass ``grad`` = dL/d(this tensor), shaped like it
+        (``gradient=`` is PyTorch's name for it; ``retain_graph`` is accepted and ignored).
 
         Gradients ACCUMULATE, like PyTorch: calling ``backward()`` twice leaves twice the
         gradient in the leaves (the tensors you created with ``requires_grad=True``). That is
@@ -298,7 +451,7 @@ class Tensor:
                 "backward() on a tensor that does not require grad: none of the tensors it "
                 "was computed from has requires_grad=True, or it was computed inside no_grad()"
             )
-        seed = self._seed_gradient(grad)
+        seed = self._seed_gradient(grad, gradient)
         order = _reverse_topological_order(self)
         for node in order:
             if node._prev:  # an intermediate result: it holds this call's gradient only
@@ -306,10 +459,36 @@ class Tensor:
         self._accumulate(seed)
         for node in order:
             if node.grad is not None:
+                node._check_unchanged()
                 node._backward(node.grad)
 
-    def _seed_gradient(self, grad: ArrayLike | None) -> np.ndarray:
-        """dL/dThis to start from: 1 for a one-element tensor, else the ``grad`` given."""
+    def _check_unchanged(self) -> None:
+        """Refuse to backpropagate through an op whose inputs (or output) changed after it ran.
+
+        Its ``_backward`` would read the new values and silently compute a wrong gradient.
+        """
+        if not self._version and [child._version for child in self._prev] == self._saved_versions:
+            return  # the usual case, checked without building any message
+        changed = [
+            f"input {position} (shape {child.shape})"
+            for position, (child, version) in enumerate(zip(self._prev, self._saved_versions))
+            if child._version != version
+        ] + (["its own output"] if self._prev and self._version else [])
+        if changed:
+            raise RuntimeError(
+                f"the values of {', '.join(changed)} of the '{self._op}' op were changed after "
+                "the forward pass (through .data or an in-place update), so its gradient would "
+                "be computed from the wrong values. Update parameters after backward(), and "
+                "run the forward pass again before the next backward()"
+            )
+
+    def _seed_gradient(self, grad: ArrayLike | None, gradient: ArrayLike | None) -> np.ndarray:
+        """dL/dThis to start from: 1 for a one-element tensor, else the ``grad`` given (or
+        ``gradient``, PyTorch's name)."""
+        if gradient is not None:
+            if grad is not None:
+                raise TypeError("give the starting gradient once: grad= or gradient=")
+            grad = gradient
         if grad is None:
             if self.size != 1:
                 raise RuntimeError(
@@ -346,14 +525,15 @@ class Tensor:
     def _lift(self, other: object, symbol: str) -> Tensor:
         """Make the other operand of a binary op a Tensor (a constant unless it already is one).
 
-        A Python number takes this tensor's dtype, so ``float32_tensor * 2`` stays float32.
+        A Python number, or an integer array, takes this tensor's dtype, so
+        ``float32_tensor * 2`` stays float32.
         """
         if isinstance(other, Tensor):
             return other
         if isinstance(other, numbers.Real):
             return Tensor(np.asarray(other, dtype=self.dtype))
-        if isinstance(other, np.ndarray):
-            return Tensor(other)
+        if isinstance(other, np.ndarray):  # integers take our dtype, as a PyTorch int tensor would
+            return Tensor(other.astype(self.dtype) if other.dtype.kind in "iub" else other)
         raise TypeError(
             f"unsupported operand for {symbol}: Tensor and {type(other).__name__} "
             "(use a Tensor, a NumPy array or a number)"
@@ -417,12 +597,14 @@ class Tensor:
         out = Tensor(out_data, _children=(self, exponent), _op="**")
 
         def _backward(grad: np.ndarray) -> None:
-            if self.requires_grad:  # d(a^b)/da = b a^(b-1)
-                local = exponent.data * self.data ** (exponent.data - 1)
-                self._accumulate(unbroadcast(grad * local, self.shape))
-            if exponent.requires_grad:  # d(a^b)/db = a^b ln(a), only defined for a > 0
-                local = out_data * np.log(self.data)
-                exponent._accumulate(unbroadcast(grad * local, exponent.shape))
+            a, b = self.data, exponent.data
+            with np.errstate(divide="ignore", invalid="ignore"):  # 0^-1 below is masked out
+                if self.requires_grad:  # d(a^b)/da = b a^(b-1); 0 where b = 0 (a^0 = 1 is flat)
+                    local = np.where(b == 0, 0, b * a ** (b - 1))
+                    self._accumulate(unbroadcast(grad * local, self.shape))
+                if exponent.requires_grad:  # d(a^b)/db = a^b ln(a); 0 at a = 0, as in PyTorch
+                    local = np.where((a == 0) & (b >= 0), 0, out_data * np.log(a))
+                    exponent._accumulate(unbroadcast(grad * local, exponent.shape))
 
         out._backward = _backward
         return out
@@ -461,6 +643,50 @@ class Tensor:
 
     def __rmatmul__(self, other: ArrayLike) -> Tensor:
         return self._lift(other, "@") @ self
+
+    def pow(self, exponent: Tensor | ArrayLike) -> Tensor:
+        """``t.pow(b)`` is ``t ** b``."""
+        return self**exponent
+
+    def matmul(self, other: Tensor | ArrayLike) -> Tensor:
+        """``a.matmul(b)`` is ``a @ b``."""
+        return self @ other
+
+    # In-place forms `p -= lr * p.grad`, `+=`, `*=`, `/=`, with PyTorch's rules. Under no_grad(),
+    # or when no gradient is involved, they change `p.data` in place (same object, same dtype).
+    # With gradients on, changing a parameter in place would corrupt the graph, so it raises;
+    # any other tracked tensor gets an ordinary new result (`x += y` then means `x = x + y`).
+    def _in_place(
+        self,
+        other: Tensor | ArrayLike,
+        symbol: str,
+        ufunc: np.ufunc,
+        out_of_place: Callable[[Tensor, Tensor | ArrayLike], Tensor],
+    ) -> Tensor:
+        other_tracked = isinstance(other, Tensor) and other.requires_grad
+        if _grad_enabled and (self.requires_grad or other_tracked):
+            if self.requires_grad and self.is_leaf:
+                raise RuntimeError(
+                    f"`{symbol}=` on a tensor that requires grad (a parameter) while gradients "
+                    f"are recorded: wrap the update in `with no_grad():` (as PyTorch does), "
+                    f"or update .data: p.data {symbol}= ..."
+                )
+            return out_of_place(self, other)
+        values = other.data if isinstance(other, Tensor) else other
+        self.data = ufunc(self.data, values, out=self.data)  # the setter bumps the version
+        return self
+
+    def __iadd__(self, other: Tensor | ArrayLike) -> Tensor:
+        return self._in_place(other, "+", np.add, Tensor.__add__)
+
+    def __isub__(self, other: Tensor | ArrayLike) -> Tensor:
+        return self._in_place(other, "-", np.subtract, Tensor.__sub__)
+
+    def __imul__(self, other: Tensor | ArrayLike) -> Tensor:
+        return self._in_place(other, "*", np.multiply, Tensor.__mul__)
+
+    def __itruediv__(self, other: Tensor | ArrayLike) -> Tensor:
+        return self._in_place(other, "/", np.true_divide, Tensor.__truediv__)
 
     # ---------------------------------------------------------------- elementwise functions
     def __neg__(self) -> Tensor:
@@ -535,9 +761,61 @@ class Tensor:
         out._backward = _backward
         return out
 
+    def sqrt(self) -> Tensor:
+        """Square root of each element (its gradient is infinite at 0, as in PyTorch)."""
+        out_data = np.sqrt(self.data)
+        out = Tensor(out_data, _children=(self,), _op="sqrt")
+
+        def _backward(grad: np.ndarray) -> None:  # d(sqrt a)/da = 1 / (2 sqrt a): reuse the output
+            with np.errstate(divide="ignore"):
+                self._accumulate(grad / (2 * out_data))
+
+        out._backward = _backward
+        return out
+
+    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
+        """Each element limited to [min, max] (either bound may be None).
+
+        The gradient passes where the input lay inside the bounds (bounds included, as in
+        PyTorch) and is 0 where it was cut off: moving a clamped input changes nothing.
+        """
+        if min is None and max is None:
+            raise ValueError("clamp needs min=, max= or both")
+        low = -np.inf if min is None else min
+        high = np.inf if max is None else max
+        out = Tensor(np.minimum(np.maximum(self.data, low), high).astype(self.dtype),
+                     _children=(self,), _op="clamp")
+
+        def _backward(grad: np.ndarray) -> None:  # 1 inside [min, max], 0 outside
+            self._accumulate(grad * ((self.data >= low) & (self.data <= high)))
+
+        out._backward = _backward
+        return out
+
+    clip = clamp  # NumPy's name
+
+    def softmax(self, dim: int = -1) -> Tensor:
+        """``backprop.functional.softmax`` along ``dim``."""
+        from backprop.functional import softmax  # functional builds on this module
+
+        return softmax(self, dim)
+
+    def log_softmax(self, dim: int = -1) -> Tensor:
+        """``backprop.functional.log_softmax`` along ``dim``."""
+        from backprop.functional import log_softmax
+
+        return log_softmax(self, dim)
+
     # ------------------------------------------------------------------------ reductions
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Sum over ``axis`` (all axes if None). Every summed element gets the output's gradient."""
+    def sum(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: bool | None = None,
+    ) -> Tensor:
+        """Sum over ``axis`` (all axes if None). Every summed element gets the output's gradient.
+
+        ``dim=``/``keepdim=`` (PyTorch's names) work too, here and in every reduction.
+        """
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
         out = Tensor(self.data.sum(axis=axis, keepdims=keepdims), _children=(self,), _op="sum")
         axes = _normalize_axes(axis, self.ndim)
 
@@ -547,30 +825,63 @@ class Tensor:
         out._backward = _backward
         return out
 
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def mean(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: bool | None = None,
+    ) -> Tensor:
         """Mean over ``axis`` (all axes if None), built as sum / count, so it needs no backward."""
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
         axes = _normalize_axes(axis, self.ndim)
         count = int(np.prod([self.shape[a] for a in axes]))
         return self.sum(axis=axis, keepdims=keepdims) / count
 
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def max(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: bool | None = None,
+    ) -> Tensor:
         """Maximum over ``axis`` (all axes if None).
 
         The gradient flows only to the element(s) that were the maximum; if several tie, they
-        share it equally (as ``torch.amax`` does), which keeps the total gradient right.
+        share it equally (as ``torch.amax`` does), which keeps the total gradient right. A NaN
+        is the maximum of its slice, so it alone gets the gradient there (as ``torch.max``).
         """
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
         axes = _normalize_axes(axis, self.ndim)
         peak = self.data.max(axis=axis, keepdims=True)
         out_data = peak if keepdims else np.squeeze(peak, axis=axes)
         out = Tensor(out_data, _children=(self,), _op="max")
 
         def _backward(grad: np.ndarray) -> None:
-            is_peak = self.data == peak
+            is_peak = (self.data == peak) | np.isnan(self.data)
             share = is_peak / is_peak.sum(axis=axes, keepdims=True)
             self._accumulate(share * _expand_reduced(grad, self.shape, axes, keepdims))
 
         out._backward = _backward
         return out
+
+    def min(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: bool | None = None,
+    ) -> Tensor:
+        """Minimum over ``axis``: min(x) = -max(-x), so ``max``'s backward does the work."""
+        return -(-self).max(axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def argmax(
+        self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+        keepdim: bool | None = None,
+    ) -> np.ndarray:
+        """Index of the largest element along ``axis`` (of the flattened tensor if None), as
+        an int64 NumPy array: an index is not differentiable, so it leaves the graph."""
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        return np.argmax(self.data, axis=axis, keepdims=keepdims).astype(np.int64)
+
+    def argmin(
+        self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+        keepdim: bool | None = None,
+    ) -> np.ndarray:
+        """Index of the smallest element along ``axis``, like ``argmax``."""
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        return np.argmin(self.data, axis=axis, keepdims=keepdims).astype(np.int64)
 
     # ------------------------------------------------------------------------ reshaping
     def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
@@ -585,10 +896,48 @@ class Tensor:
         out._backward = _backward
         return out
 
+    view = reshape  # PyTorch's name (our result may or may not share memory, as NumPy decides)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge the axes ``start_dim`` to ``end_dim`` (all by default) into one."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        (start,), (end,) = (_normalize_axes(d, self.ndim) for d in (start_dim, end_dim))
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        merged = int(np.prod(self.shape[start : end + 1]))
+        return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1 :])
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """Insert an axis of length 1 at position ``dim`` (negative counts from the end)."""
+        return self.reshape(np.expand_dims(self.data, dim).shape)
+
+    def squeeze(self, dim: int | tuple[int, ...] | None = None) -> Tensor:
+        """Drop axes of length 1 (only ``dim``, if given; an axis longer than 1 is kept, as in
+        PyTorch)."""
+        axes = _normalize_axes(dim, self.ndim)
+        kept = [size for axis, size in enumerate(self.shape) if axis not in axes or size != 1]
+        return self.reshape(tuple(kept))
+
+    def clone(self) -> Tensor:
+        """A copy that stays in the graph: the gradient flows through it unchanged."""
+        out = Tensor(self.data.copy(), _children=(self,), _op="clone")
+
+        def _backward(grad: np.ndarray) -> None:  # d(copy of a)/da = 1
+            self._accumulate(grad)
+
+        out._backward = _backward
+        return out
+
     def permute(self, *dims: int) -> Tensor:
         """Reorder the axes: output axis i is input axis ``dims[i]`` (NumPy's ``transpose``)."""
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
+        if sorted(d % self.ndim if -self.ndim <= d < self.ndim else d for d in dims) != list(
+            range(self.ndim)
+        ):
+            raise ValueError(f"permute needs each of the {self.ndim} axes once, got {dims}")
+        dims = tuple(d % self.ndim for d in dims)  # argsort below needs them non-negative
         out = Tensor(self.data.transpose(dims), _children=(self,), _op="permute")
 
         def _backward(grad: np.ndarray) -> None:  # the inverse permutation undoes it
@@ -614,6 +963,7 @@ class Tensor:
         The backward scatters the gradient into zeros with ``np.add.at``, which (unlike
         ``zeros[index] += grad``) adds once per occurrence, so repeated indices accumulate.
         """
+        index = _own_index(index)
         out = Tensor(self.data[index], _children=(self,), _op="index")
 
         def _backward(grad: np.ndarray) -> None:

@@ -17,6 +17,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 
@@ -67,7 +68,13 @@ MNIST_FILES = {
     ),
 }
 
+# What to do about a broken file depends on where it came from: a folder is read as it is (nothing
+# is downloaded), while a cached file is downloaded again once deleted.
 _HOW_TO_FIX = (
+    "Replace it with the original MNIST file, or unset "
+    f"{MNIST_DIR_VARIABLE} (and pass no data_dir) to download MNIST into the cache instead."
+)
+_HOW_TO_FIX_CACHED = (
     f"Delete the file so it is downloaded again, or set {MNIST_DIR_VARIABLE} to a folder that "
     "holds the four original MNIST .gz files."
 )
@@ -95,8 +102,9 @@ def load_mnist(
        not match the original. A download that fails half-way leaves nothing in the cache.
     """
     paths = mnist_files(data_dir, cache_dir=cache_dir, base_url=base_url, progressbar=verbose)
-    x_train, y_train = _read_pair(paths["train_images"], paths["train_labels"])
-    x_test, y_test = _read_pair(paths["test_images"], paths["test_labels"])
+    fix = _HOW_TO_FIX if _folder_given(data_dir) else _HOW_TO_FIX_CACHED
+    x_train, y_train = _read_pair(paths["train_images"], paths["train_labels"], fix)
+    x_test, y_test = _read_pair(paths["test_images"], paths["test_labels"], fix)
     if verbose:
         folder = paths["train_images"].parent
         print(f"MNIST from {folder}: {len(x_train):,} training and {len(x_test):,} test images.")
@@ -113,10 +121,26 @@ def mnist_files(
     """Paths of the four MNIST files (keys ``train_images``, ``train_labels``, ``test_images``,
     ``test_labels``), found the way ``load_mnist`` finds them: in ``data_dir`` or
     ``BACKPROP_MNIST_DIR`` if set, else in the cache, downloaded and verified if needed."""
-    folder = data_dir if data_dir is not None else os.environ.get(MNIST_DIR_VARIABLE)
-    if folder:
-        return _files_in_folder(Path(folder))
+    _check_path_argument("data_dir", data_dir)
+    _check_path_argument("cache_dir", cache_dir)
+    if _folder_given(data_dir):
+        folder = data_dir if data_dir is not None else os.environ[MNIST_DIR_VARIABLE]
+        return _files_in_folder(Path(folder).expanduser())
     return _download_all(cache_dir, base_url, progressbar)
+
+
+def _folder_given(data_dir: str | os.PathLike | None) -> bool:
+    """True when MNIST is read from a folder (``data_dir`` or the variable), not the cache."""
+    return data_dir is not None or bool(os.environ.get(MNIST_DIR_VARIABLE))
+
+
+def _check_path_argument(name: str, value: object) -> None:
+    """A folder argument must be a path; ``load_mnist(123)`` should not fail inside pathlib."""
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise TypeError(
+            f"{name} must be a folder path (a str or pathlib.Path), got "
+            f"{type(value).__name__} {value!r}"
+        )
 
 
 def _files_in_folder(folder: Path) -> dict[str, Path]:
@@ -143,93 +167,139 @@ def _download_all(
     """Download (or find in the cache) each MNIST file, verified by its SHA-256."""
     import pooch  # imported here: reading a local folder must not need it
 
-    folder = Path(cache_dir) if cache_dir is not None else Path(pooch.os_cache("backprop"))
+    address = urlparse(str(base_url))
+    if address.scheme not in ("http", "https", "ftp") or not address.netloc:
+        raise MNISTError(
+            f"base_url {base_url!r} is not a download address: it must look like "
+            f"https://host/path/ (the default is {MNIST_URL!r})."
+        )
+    root = Path(pooch.os_cache("backprop")) if cache_dir is None else Path(cache_dir).expanduser()
+    folder = _writable_cache(root / "mnist")
     paths = {}
     for part, spec in MNIST_FILES.items():
         url = base_url.rstrip("/") + "/" + spec.name
+        cached = folder / spec.name
+        stale = cached.is_file() and pooch.file_hash(str(cached)) != spec.sha256
         try:
             found = pooch.retrieve(
-                url,
-                known_hash=f"sha256:{spec.sha256}",
-                fname=spec.name,
-                path=folder / "mnist",
+                url, known_hash=f"sha256:{spec.sha256}", fname=spec.name, path=folder,
                 progressbar=progressbar,
             )
-        except ValueError as error:  # pooch's checksum mismatch; it already deleted the file
+        except ValueError as error:
+            if "hash" not in str(error):
+                raise MNISTError(f"Could not download {spec.name} from {url}: {error}") from None
+            # pooch's checksum mismatch; it already deleted the file
             raise MNISTError(
                 f"Downloaded {spec.name} from {url}, but its SHA-256 does not match the "
-                f"original MNIST file, so it was discarded ({error}). Try again later or from "
-                f"another mirror (base_url=...), or set {MNIST_DIR_VARIABLE} to a folder "
-                "holding the four files."
-            ) from error
+                "original MNIST file, so it was discarded. Try again later or from another "
+                f"mirror (base_url=...), or set {MNIST_DIR_VARIABLE} to a folder holding the "
+                "four files."
+            ) from None
         except Exception as error:  # network failures: requests raises many kinds
+            why = (
+                f"The cached {cached} failed its SHA-256 check (it is not the original file), "
+                "so it had to be downloaded again, and that failed: "
+                if stale else ""
+            )
             raise MNISTError(
-                f"Could not download {spec.name} from {url}: {error}. Check your internet "
+                f"{why}Could not download {spec.name} from {url}: {error}. Check your internet "
                 f"connection, or download the four MNIST files yourself and set "
                 f"{MNIST_DIR_VARIABLE} to their folder. Nothing partial was kept in the cache."
-            ) from error
+            ) from None  # one clear message, not the network library's chain of tracebacks
         paths[part] = Path(found)
     return paths
 
 
-def _read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read matching image and label files into (float32 images, int64 labels)."""
-    images = read_idx(images_path, IMAGES_MAGIC)
-    labels = read_idx(labels_path, LABELS_MAGIC)
+def _writable_cache(folder: Path) -> Path:
+    """Create the cache folder, or say why it cannot be used (before any download is tried)."""
+    fix = (
+        f"Pass cache_dir= a folder you can write to, or set {MNIST_DIR_VARIABLE} to a folder "
+        "holding the four MNIST files."
+    )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise MNISTError(
+            f"The MNIST cache {folder} cannot be a folder: part of that path is a file. {fix}"
+        ) from None
+    except PermissionError:
+        raise MNISTError(
+            f"The MNIST cache {folder} cannot be created: permission denied. {fix}"
+        ) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise MNISTError(f"The MNIST cache {folder} is read-only. {fix}")
+    return folder
+
+
+def _read_pair(
+    images_path: Path, labels_path: Path, fix: str = _HOW_TO_FIX
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read matching image and label files into (float32 images, int64 labels); ``fix`` says
+    what to do about a broken file, which depends on where it came from."""
+    images = read_idx(images_path, IMAGES_MAGIC, fix=fix)
+    labels = read_idx(labels_path, LABELS_MAGIC, fix=fix)
     if images.shape[1:] != (28, 28):
         raise MNISTError(
-            f"{images_path} holds images of shape {images.shape[1:]}, not (28, 28). {_HOW_TO_FIX}"
+            f"{images_path} holds images of shape {images.shape[1:]}, not (28, 28). {fix}"
         )
     if len(images) != len(labels):
         raise MNISTError(
             f"{images_path} holds {len(images):,} images but {labels_path} holds "
-            f"{len(labels):,} labels; they must come from the same set. {_HOW_TO_FIX}"
+            f"{len(labels):,} labels; they must come from the same set. {fix}"
         )
     if labels.size and labels.max() > 9:
-        raise MNISTError(f"{labels_path} holds a label {labels.max()}, not a digit. {_HOW_TO_FIX}")
+        raise MNISTError(f"{labels_path} holds a label {labels.max()}, not a digit. {fix}")
     x = images.reshape(len(images), 28 * 28).astype(np.float32) / np.float32(255.0)
     return x, labels.astype(np.int64)
 
 
-def read_idx(path: str | os.PathLike, expected_magic: int) -> np.ndarray:
-    """Read one gzip-compressed IDX file into a ``uint8`` array, checking every size it claims."""
+def read_idx(path: str | os.PathLike, expected_magic: int, *, fix: str = _HOW_TO_FIX) -> np.ndarray:
+    """Read one gzip-compressed IDX file into a ``uint8`` array, checking every size it claims.
+
+    ``fix`` ends every error message: what to do about a broken file.
+    """
     path = Path(path)
-    raw = _gunzip(path)
+    raw = _gunzip(path, fix)
     if len(raw) < 4:
-        raise MNISTError(f"{path} is too short to be an IDX file. {_HOW_TO_FIX}")
+        raise MNISTError(f"{path} is too short to be an IDX file. {fix}")
     (magic,) = struct.unpack(">I", raw[:4])
     if magic != expected_magic:
         kind = "images" if expected_magic == IMAGES_MAGIC else "labels"
         raise MNISTError(
             f"{path} has IDX magic number {magic}, but MNIST {kind} files start with "
-            f"{expected_magic}: it is not the file its name says. {_HOW_TO_FIX}"
+            f"{expected_magic}: it is not the file its name says. {fix}"
         )
     ndim = magic & 0xFF
     header_size = 4 + 4 * ndim
     if len(raw) < header_size:
-        raise MNISTError(f"{path} ends inside its header: it is truncated. {_HOW_TO_FIX}")
+        raise MNISTError(f"{path} ends inside its header: it is truncated. {fix}")
     shape = struct.unpack(f">{ndim}I", raw[4:header_size])
     expected_size = header_size + int(np.prod(shape))
     if len(raw) != expected_size:
         problem = "truncated" if len(raw) < expected_size else "longer than its header says"
         raise MNISTError(
             f"{path} is {problem}: its header promises {shape} values "
-            f"({expected_size:,} bytes in all) but it holds {len(raw):,} bytes. {_HOW_TO_FIX}"
+            f"({expected_size:,} bytes in all) but it holds {len(raw):,} bytes. {fix}"
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape)
 
 
-def _gunzip(path: Path) -> bytes:
+def _gunzip(path: Path, fix: str = _HOW_TO_FIX) -> bytes:
     """Decompress a whole gzip file, turning every way it can be broken into one clear error."""
     try:
         with gzip.open(path, "rb") as stream:
             return stream.read()
     except FileNotFoundError:
-        raise MNISTError(f"MNIST file {path} is missing. {_HOW_TO_FIX}") from None
+        raise MNISTError(f"MNIST file {path} is missing. {fix}") from None
+    except (PermissionError, IsADirectoryError) as error:  # the file is fine; we cannot read it
+        raise MNISTError(
+            f"MNIST file {path} cannot be read ({error.strerror}): make it a file you may read, "
+            f"e.g. chmod u+r {path}"
+        ) from None
     except (EOFError, OSError, zlib.error) as error:  # BadGzipFile is an OSError
         raise MNISTError(
             f"{path} is not a complete gzip file ({error}); it is truncated or corrupt. "
-            f"{_HOW_TO_FIX}"
+            f"{fix}"
         ) from error
 
 

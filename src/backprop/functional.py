@@ -40,6 +40,21 @@ def _as_tensor(values: Tensor | ArrayLike) -> Tensor:
     return values if isinstance(values, Tensor) else Tensor(values)
 
 
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(losses: Tensor, reduction: str, name: str) -> Tensor:
+    """One loss per example, combined as PyTorch's ``reduction=`` says: their ``"mean"`` (the
+    default), their ``"sum"``, or ``"none"`` to keep them all (to weight or inspect them)."""
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    if reduction == "none":
+        return losses
+    raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
 def _require_same_shape(name: str, input: Tensor, target: Tensor) -> None:
     """Refuse to broadcast a loss: predictions (N, 1) minus targets (N,) would silently
     compare every prediction with every target and give an (N, N) matrix."""
@@ -86,17 +101,19 @@ def _shift_by_max(x: Tensor, axis: int) -> Tensor:
     return x - Tensor(x.data.max(axis=axis, keepdims=True))
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """e^x / sum(e^x) along ``axis``: turns scores into probabilities that sum to 1."""
+def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """e^x / sum(e^x) along ``axis`` (or ``dim``): turns scores into probabilities that sum to 1."""
+    axis = axis if dim is None else dim
     exps = _shift_by_max(x, axis).exp()
     return exps / exps.sum(axis=axis, keepdims=True)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """log(softmax(x)) = x - log(sum(e^x)), computed without ever taking log(0).
 
     After the shift the largest term of the sum is e^0 = 1, so the log's argument is >= 1.
     """
+    axis = axis if dim is None else dim
     shifted = _shift_by_max(x, axis)
     return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
 
@@ -127,7 +144,9 @@ def _class_indices(targets: Tensor | ArrayLike, logits: Tensor) -> np.ndarray:
     return indices.astype(np.intp)
 
 
-def cross_entropy(logits: Tensor, targets: Tensor | ArrayLike) -> Tensor:
+def cross_entropy(
+    logits: Tensor, targets: Tensor | ArrayLike, reduction: str = "mean"
+) -> Tensor:
     """Mean over the batch of -log softmax(logits)[target], for logits of shape (batch, classes).
 
     ``targets`` are integer class indices, shape (batch,). Going through ``log_softmax`` (not
@@ -135,10 +154,12 @@ def cross_entropy(logits: Tensor, targets: Tensor | ArrayLike) -> Tensor:
     """
     indices = _class_indices(targets, logits)
     log_probs = log_softmax(logits, axis=-1)
-    return -log_probs[np.arange(len(indices)), indices].mean()
+    return -_reduce(log_probs[np.arange(len(indices)), indices], reduction, "cross_entropy")
 
 
-def binary_cross_entropy_with_logits(logits: Tensor, targets: Tensor | ArrayLike) -> Tensor:
+def binary_cross_entropy_with_logits(
+    logits: Tensor, targets: Tensor | ArrayLike, reduction: str = "mean"
+) -> Tensor:
     """Mean of -[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))], from logits x.
 
     Using -log sigmoid(x) = softplus(x) - x and -log(1 - sigmoid(x)) = softplus(x), the loss
@@ -147,11 +168,11 @@ def binary_cross_entropy_with_logits(logits: Tensor, targets: Tensor | ArrayLike
     """
     targets = _as_tensor(targets)
     _require_same_shape("binary_cross_entropy_with_logits", logits, targets)
-    return (softplus(logits) - logits * targets).mean()
+    return _reduce(softplus(logits) - logits * targets, reduction, "binary_cross_entropy")
 
 
-def mse_loss(input: Tensor, target: Tensor | ArrayLike) -> Tensor:
+def mse_loss(input: Tensor, target: Tensor | ArrayLike, reduction: str = "mean") -> Tensor:
     """Mean of (input - target)^2 over all elements. The shapes must match exactly."""
     target = _as_tensor(target)
     _require_same_shape("mse_loss", input, target)
-    return ((input - target) ** 2).mean()
+    return _reduce((input - target) ** 2, reduction, "mse_loss")

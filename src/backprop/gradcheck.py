@@ -15,6 +15,8 @@ autograd exists); ``gradcheck`` drives autograd ``Tensor``s.
 
 from __future__ import annotations
 
+import inspect
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -26,7 +28,19 @@ __all__ = ["numerical_grad", "compare", "gradcheck"]
 
 def _scalar(value: Any) -> float:
     """A function's result as a float: accepts a float, a one-element array or a Tensor."""
+    if value is None:
+        raise TypeError("f returned None (a missing return?); it must return one number")
+    if np.size(value) != 1:
+        raise ValueError(
+            f"f must return one number, got shape {np.shape(value)}: reduce it, e.g. with .sum()"
+        )
     return float(value.item()) if hasattr(value, "item") else float(value)
+
+
+def _check_eps(eps: float) -> None:
+    """The step of a finite difference must be a small positive number (0 divides by 0)."""
+    if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps must be a small positive number such as 1e-6, got {eps!r}")
 
 
 def numerical_grad(f: Callable[[np.ndarray], Any], x: ArrayLike, eps: float = 1e-6) -> np.ndarray:
@@ -36,6 +50,7 @@ def numerical_grad(f: Callable[[np.ndarray], Any], x: ArrayLike, eps: float = 1e
     is perturbed in place (one element at a time, then restored), so ``f`` must not keep it.
     ``x`` itself is never changed. Returns a float64 array shaped like ``x``.
     """
+    _check_eps(eps)
     point = np.array(x, dtype=np.float64)  # a copy, so the caller's array is untouched
     grad = np.zeros_like(point)
     for index in np.ndindex(point.shape):
@@ -78,17 +93,19 @@ def gradcheck(
 ) -> bool:
     """Check autograd's gradients of ``f(*inputs)``, a one-element Tensor, by finite differences.
 
-    Every input (Tensor or array) is copied to float64 and differentiated. An element passes
-    when |autograd - numerical| <= atol + rtol * |numerical|. Returns True, or raises an
+    Every input (Tensor or array) is copied to float64 and differentiated; a single Tensor or
+    array counts as one input, as in PyTorch. An element passes when
+    |autograd - numerical| <= atol + rtol * |numerical|. Returns True, or raises an
     AssertionError naming the input index, the largest absolute difference and where it is.
     """
     from backprop.autograd import Tensor  # imported here: the numerical helpers need no autograd
 
+    _check_eps(eps)
+    if isinstance(inputs, (Tensor, np.ndarray)):
+        inputs = [inputs]  # not its rows: a (1, 3) array is one input, not one of shape (3,)
     arrays = [np.array(getattr(value, "data", value), dtype=np.float64) for value in inputs]
     leaves = [Tensor(array, requires_grad=True) for array in arrays]
-    output = f(*leaves)
-    if output.size != 1:
-        raise ValueError(f"gradcheck needs f to return one number, got shape {output.shape}")
+    output = _call(f, leaves)
     output.backward()
 
     for position, leaf in enumerate(leaves):
@@ -96,6 +113,39 @@ def gradcheck(
         numeric = _numerical_grad_of_input(f, arrays, position, eps)
         _assert_close(position, analytic, numeric, atol, rtol)
     return True
+
+
+def _call(f: Callable[..., Any], leaves: list[Any]) -> Any:
+    """``f(*leaves)``, checked to be what gradcheck can differentiate: one tracked number."""
+    from backprop.autograd import Tensor
+
+    try:
+        inspect.signature(f).bind(*leaves)
+    except TypeError as error:
+        raise TypeError(
+            f"gradcheck calls f(*inputs) with {len(leaves)} input(s), but f does not accept "
+            f"that ({error}): f must take one argument per input"
+        ) from None
+    except ValueError:  # no signature to inspect (some built-ins): just call it
+        pass
+    output = f(*leaves)
+    if not isinstance(output, Tensor):
+        raise TypeError(
+            f"f returned {'None (a missing return?)' if output is None else type(output).__name__}"
+            ", not a Tensor: compute the result from the input Tensors with Tensor operations "
+            "(no .item(), float() or .data), so autograd can differentiate it"
+        )
+    if output.size != 1:
+        raise ValueError(
+            f"gradcheck needs f to return one number, got shape {output.shape}: reduce it, "
+            "e.g. return f(x).sum()"
+        )
+    if not output.requires_grad:
+        raise ValueError(
+            "f's result does not depend on its inputs through Tensor operations (it has "
+            "requires_grad=False): did f use .data or NumPy functions?"
+        )
+    return output
 
 
 def _numerical_grad_of_input(

@@ -163,6 +163,9 @@ class Linear(Layer):
     def __init__(
         self, in_features: int, out_features: int, init: Init = "default", rng: Seed = None
     ) -> None:
+        for name, size in [("in_features", in_features), ("out_features", out_features)]:
+            if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
+                raise ValueError(f"{name} must be a positive integer, got {size!r}")
         self.in_features = in_features
         self.out_features = out_features
         self.init = init
@@ -333,6 +336,27 @@ class Softmax(Layer):
         return s * (grad_out - np.sum(grad_out * s, axis=1, keepdims=True))
 
 
+def _not_a_layer(position: int, value: object) -> str:
+    """Why ``value`` cannot be layer ``position`` of a ManualGrad ``Sequential``, and the fix."""
+    where = f"Sequential argument {position}"
+    if isinstance(value, type) and issubclass(value, Layer):
+        return f"{where} is the class {value.__name__}, not a layer: create one, {value.__name__}()"
+    if isinstance(value, (list, tuple)):
+        return (
+            f"{where} is a {type(value).__name__}: pass layers as separate arguments, "
+            "Sequential(*layers)"
+        )
+    if type(value).__module__ in ("backprop.nn", "backprop.autograd"):
+        return (
+            f"{where} is the autograd module {value!r}, whose backward autograd derives; a "
+            f"ManualGrad network needs backprop.manual layers, e.g. manual.{type(value).__name__}"
+        )
+    if callable(value) and not isinstance(value, str):
+        name = getattr(value, "__name__", type(value).__name__)
+        return f"{where} is the function {name}, not a layer: use a layer such as Tanh()"
+    return f"{where} is a {type(value).__name__} ({value!r}), not a layer such as Linear(2, 3)"
+
+
 class Sequential(Layer):
     """Layers applied one after another; backward runs them in reverse.
 
@@ -342,12 +366,9 @@ class Sequential(Layer):
     """
 
     def __init__(self, *layers: Layer) -> None:
-        for layer in layers:
+        for position, layer in enumerate(layers):
             if not isinstance(layer, Layer):
-                raise TypeError(
-                    f"Sequential takes layers as separate arguments, "
-                    f"Sequential(a, b, c); got {type(layer).__name__}"
-                )
+                raise TypeError(_not_a_layer(position, layer))
         self.layers: list[Layer] = list(layers)
 
     def forward(self, x: ArrayLike) -> Array:
@@ -596,7 +617,7 @@ def check_layer(
     if isinstance(layer, Loss):
         if target is None:
             raise ValueError(f"check_layer({label}) needs the target the loss compares x with")
-        target = _as_float_array(target)
+        target = np.asarray(target)  # as given: class indices must stay integers
         layer.forward(x, target)
         analytic = {"dL/dx": layer.backward()}
 

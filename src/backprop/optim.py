@@ -11,8 +11,10 @@ aligned with its parameter list.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,16 +28,70 @@ class HasGrad(Protocol):
     grad: np.ndarray | None
 
 
+def _is_parameter(value: Any) -> bool:
+    """Anything with ``.data`` and ``.grad``: a Tensor or a ManualGrad ``Parameter``."""
+    return hasattr(value, "data") and hasattr(value, "grad")
+
+
+def _parameter_list(params: Any, who: str) -> list[HasGrad]:
+    """``params`` as a list of trainable parameters, or an error that says what to pass instead.
+
+    Each mistake here used to fail later, or never: a single tensor was iterated row by row
+    (copies, so ``step()`` changed nothing); a tensor without ``requires_grad`` never gets a
+    gradient, so it would silently stay as it is.
+    """
+    if hasattr(params, "parameters") and not _is_parameter(params):
+        raise TypeError(
+            f"{who} got the model itself; pass its parameters: {who}(model.parameters(), ...)"
+        )
+    if callable(params):
+        raise TypeError(f"{who} got a function or method; call it: {who}(model.parameters(), ...)")
+    if _is_parameter(params):
+        raise TypeError(
+            f"{who} takes a list of parameters, got a single one; write {who}([w], ...)"
+        )
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError(f"{who} takes a list of parameters, got {type(params).__name__}") from None
+    for position, param in enumerate(params):
+        if not _is_parameter(param):
+            raise TypeError(
+                f"{who}: parameter {position} is a {type(param).__name__}, which has no .grad; "
+                "make parameters with Tensor(values, requires_grad=True)"
+            )
+        if not getattr(param, "requires_grad", True):
+            raise ValueError(
+                f"{who}: parameter {position} (shape {param.data.shape}) has requires_grad=False, "
+                "so backward() never gives it a gradient and it would never change; create it "
+                "with requires_grad=True or call .requires_grad_()"
+            )
+        if getattr(param, "_prev", ()):
+            raise ValueError(
+                f"{who}: parameter {position} was computed from other tensors (it is not a leaf), "
+                "so it is rebuilt every forward pass; make it a leaf, e.g. "
+                "Tensor(values * 0.01, requires_grad=True), or w.detach().requires_grad_()"
+            )
+    return params
+
+
+def _check_hyperparameter(name: str, value: Any) -> float:
+    """A learning rate, momentum or weight decay must be a finite number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    return float(value)
+
+
 class Optimizer:
     """Holds the parameters; subclasses define ``step`` (one update from the current grads)."""
 
     def __init__(self, params: Iterable[HasGrad], lr: float) -> None:
-        self.params: list[HasGrad] = list(params)
+        self.params: list[HasGrad] = _parameter_list(params, type(self).__name__)
         if not self.params:
             raise ValueError("the optimiser got no parameters (an empty list or a spent generator)")
-        if lr < 0:
-            raise ValueError(f"learning rate must be non-negative, got {lr}")
-        self.lr = lr
+        self.lr = _check_hyperparameter("lr", lr)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every gradient before the next backward pass, which would otherwise add to it.
@@ -70,8 +126,8 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
-        self.momentum = momentum
-        self.weight_decay = weight_decay
+        self.momentum = _check_hyperparameter("momentum", momentum)
+        self.weight_decay = _check_hyperparameter("weight_decay", weight_decay)
         self.momentum_buffers: list[np.ndarray | None] = [None] * len(self.params)
 
     def step(self) -> None:
@@ -116,8 +172,8 @@ class Adam(Optimizer):
         if not all(0.0 <= beta < 1.0 for beta in betas):
             raise ValueError(f"betas must lie in [0, 1), got {betas}")
         self.betas = betas
-        self.eps = eps
-        self.weight_decay = weight_decay
+        self.eps = _check_hyperparameter("eps", eps)
+        self.weight_decay = _check_hyperparameter("weight_decay", weight_decay)
         self.steps: list[int] = [0] * len(self.params)
         self.first_moments: list[np.ndarray | None] = [None] * len(self.params)
         self.second_moments: list[np.ndarray | None] = [None] * len(self.params)
@@ -159,6 +215,7 @@ def clip_grad_norm_(params: Iterable[HasGrad], max_norm: float) -> float:
     scale is max_norm / (norm + 1e-6), applied only when that is below 1. Changes ``.grad``
     in place (the trailing underscore says so); parameters without a gradient are skipped.
     """
+    params = [params] if _is_parameter(params) else params  # one tensor, as PyTorch allows
     grads = [param.grad for param in params if param.grad is not None]
     squares = sum(float(np.sum(np.square(grad, dtype=np.float64))) for grad in grads)
     total_norm = float(np.sqrt(squares))
@@ -174,6 +231,7 @@ def clip_grad_value_(params: Iterable[HasGrad], clip_value: float) -> None:
 
     Cruder than ``clip_grad_norm_``: it changes the gradient's direction, not just its length.
     """
+    params = [params] if _is_parameter(params) else params  # one tensor, as PyTorch allows
     for param in params:
         if param.grad is not None:
             np.clip(param.grad, -clip_value, clip_value, out=param.grad)

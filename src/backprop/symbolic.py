@@ -11,7 +11,58 @@ that prints the difference, so the book cannot be built with a mistake in it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sympy as sp
+
+
+def _expression(value: Any, what: str) -> sp.Expr:
+    """``value`` as a SymPy expression, or an error that says how to write one.
+
+    A string such as ``"2*x"`` is read by SymPy into new symbols with no assumptions, so
+    ``_same_symbols`` below matches them to the expression's symbols by name.
+    """
+    if callable(value) and not isinstance(value, sp.Basic):
+        raise TypeError(
+            f"{what} is a Python function (a lambda?), not a SymPy expression: write it with "
+            "SymPy symbols, e.g. x = sp.Symbol('x'); x**2 instead of lambda x: x**2"
+        )
+    try:
+        return sp.sympify(value)
+    except (sp.SympifyError, TypeError) as error:
+        raise TypeError(f"{what} is not a SymPy expression: {error}") from None
+
+
+def _same_symbols(claimed: sp.Expr, *reference: sp.Expr) -> sp.Expr:
+    """Put the reference's symbols into ``claimed`` wherever their names match.
+
+    ``Symbol("x", positive=True)`` and ``Symbol("x")`` are different symbols to SymPy, so a
+    correct claim written with the plain one (or as the string ``"2*x"``) would never equal a
+    derivative of the declared one. A reader sees only the name, so the name decides.
+    """
+    by_name = {s.name: s for r in reference for s in r.free_symbols if isinstance(s, sp.Symbol)}
+    return claimed.xreplace(
+        {s: by_name[s.name] for s in claimed.free_symbols
+         if isinstance(s, sp.Symbol) and s.name in by_name and by_name[s.name] != s}
+    )
+
+
+def _as_list(values: Any, what: str) -> list[Any]:
+    """The list of variables (or formulas, or names) a gradient check takes, or a clear error."""
+    if isinstance(values, (list, tuple)):
+        return list(values)
+    raise TypeError(
+        f"{what} must be a list, e.g. [a, b], got {type(values).__name__} {values!r}; for one "
+        "variable use check_derivative(expr, a, claimed)"
+    )
+
+
+def _check_lengths(wrts: list[Any], claimed: list[Any], names: list[Any] | None) -> None:
+    """Every variable needs its claim (and its name, if names are given): none is skipped."""
+    if len(wrts) != len(claimed):
+        raise ValueError(f"{len(wrts)} variables but {len(claimed)} claimed derivatives")
+    if names is not None and len(names) != len(wrts):
+        raise ValueError(f"{len(wrts)} variables but {len(names)} names; give one name each")
 
 
 class Verdict:
@@ -53,6 +104,8 @@ def are_equal(a: sp.Expr, b: sp.Expr) -> bool:
 def check_equal(claimed: sp.Expr, derived: sp.Expr, name: str = "") -> Verdict:
     """Assert that a hand result ``claimed`` equals ``derived`` (e.g. SymPy's own), and return
     a displayable verdict. On failure the AssertionError shows both and their difference."""
+    derived = _expression(derived, "derived")
+    claimed = _same_symbols(_expression(claimed, "the claimed result"), derived)
     if not are_equal(claimed, derived):
         difference = sp.simplify(sp.sympify(claimed) - sp.sympify(derived))
         raise AssertionError(
@@ -70,8 +123,10 @@ def check_derivative(
     ``name`` is the LaTeX shown on the left of the verdict; by default
     ``\\frac{\\partial f}{\\partial wrt}``.
     """
+    expr = _expression(expr, "expr")
     derived = sp.diff(expr, wrt)
     label = name or rf"\frac{{\partial f}}{{\partial {sp.latex(wrt)}}}"
+    claimed = _same_symbols(_expression(claimed, "the claimed derivative"), expr, derived)
     return check_equal(claimed, derived, label)
 
 
@@ -86,11 +141,17 @@ class Verdicts(list):
 def check_gradient(
     expr: sp.Expr, wrts: list[sp.Symbol], claimed: list[sp.Expr], names: list[str] | None = None
 ) -> Verdicts:
-    """``check_derivative`` for several variables at once (a gradient, entry by entry)."""
-    if len(wrts) != len(claimed):
-        raise ValueError(f"{len(wrts)} variables but {len(claimed)} claimed derivatives")
+    """``check_derivative`` for several variables at once (a gradient, entry by entry).
+
+    Every variable is checked: lists of different lengths raise rather than stop early.
+    """
+    wrts, claimed = _as_list(wrts, "wrts"), _as_list(claimed, "claimed")
+    names = None if names is None else _as_list(names, "names")
+    _check_lengths(wrts, claimed, names)
     names = names or [None] * len(wrts)
-    return Verdicts(check_derivative(expr, w, c, n) for w, c, n in zip(wrts, claimed, names))
+    return Verdicts(
+        check_derivative(expr, w, c, n) for w, c, n in zip(wrts, claimed, names, strict=True)
+    )
 
 
 def substitute_definitions(expr: sp.Expr, where: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
@@ -133,16 +194,19 @@ def check_gradient_where(
     shows each formula as written, names and all. A wrong formula raises an AssertionError that
     gives both values at a sample point.
     """
-    if len(wrts) != len(claimed):
-        raise ValueError(f"{len(wrts)} variables but {len(claimed)} claimed derivatives")
+    wrts, claimed = _as_list(wrts, "wrts"), _as_list(claimed, "claimed")
+    names = None if names is None else _as_list(names, "names")
+    _check_lengths(wrts, claimed, names)
+    expr = _expression(expr, "expr")
     defined = [wrt for wrt in wrts if wrt in where]
     if defined:
         raise ValueError(f"Differentiate by the original variables, not defined names: {defined}")
     full = substitute_definitions(expr, where)
     names = names or [rf"\frac{{\partial f}}{{\partial {sp.latex(wrt)}}}" for wrt in wrts]
     verdicts = Verdicts()
-    for wrt, formula, name in zip(wrts, claimed, names):
+    for wrt, formula, name in zip(wrts, claimed, names, strict=True):
         derived = sp.diff(full, wrt)
+        formula = _same_symbols(_expression(formula, f"the claim for {name}"), expr, full, *where)
         by_hand = substitute_definitions(formula, where)
         if not _difference_vanishes(by_hand - derived):
             values = _values_at_sample_point(by_hand, derived)

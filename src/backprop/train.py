@@ -93,6 +93,8 @@ def fit(
     each metric ``evaluate()`` returns (for example test accuracy) is recorded once per epoch.
     The shuffling is seeded, so the same call gives the same history.
     """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     rng = np.random.default_rng(seed)
     history = History()
     batches_per_epoch = int(np.ceil(n_examples / batch_size))
@@ -100,7 +102,7 @@ def fit(
     for _ in range(epochs):
         epoch_losses = []
         for indices in minibatches(n_examples, batch_size, rng):
-            loss = float(train_step(indices))
+            loss = _as_loss(train_step(indices))
             bar.update(1)
             if not np.isfinite(loss):
                 bar.close()
@@ -119,13 +121,25 @@ def fit(
     return history
 
 
+def _as_loss(value: Any) -> float:
+    """The batch loss a ``train_step`` returned, as a float: a number, or a one-element Tensor or
+    array (``float`` reads both); anything else is a mistake in the step, said so."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"train_step must return the batch loss as one number (e.g. loss.item()), got "
+            f"{type(value).__name__}{' (did it forget to return?)' if value is None else ''}"
+        ) from None
+
+
 def accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
     """Fraction of rows whose highest score is at the true label (scores: (N, classes))."""
     scores, labels = np.asarray(scores), np.asarray(labels)
-    if scores.ndim != 2 or len(scores) != len(labels):
+    if scores.ndim != 2 or labels.shape != (len(scores),):
         raise ValueError(
-            f"accuracy expects scores of shape (N, classes) and N labels, got {scores.shape} "
-            f"and {labels.shape}"
+            f"accuracy expects scores of shape (N, classes) and labels of shape (N,), got "
+            f"{scores.shape} and {labels.shape}; flatten column labels with labels.reshape(-1)"
         )
     return float(np.mean(scores.argmax(axis=1) == labels))
 
