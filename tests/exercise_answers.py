@@ -435,6 +435,120 @@ COST_WRONG = [
     (_cost_changed(bytes_kept=lambda s, b, v: v - 8 * b * s[0]), "keeps its input too"),
 ]
 
+# ----------------------------------------------------------------------------- chain rule: finite differences
+
+
+def central_differences(f, x, eps):
+    """Central differences for every element of x, which must be left as it was."""
+    ### BEGIN SOLUTION
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + eps
+        f_plus = f(x)
+        x[index] = original - eps
+        f_minus = f(x)
+        x[index] = original
+        grad[index] = (f_plus - f_minus) / (2 * eps)
+    return grad
+    ### END SOLUTION
+
+
+def _one_sided(f, x, eps):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        bumped = x.copy()
+        bumped[index] += eps
+        grad[index] = (f(bumped) - f(x)) / eps
+    return grad
+
+
+def _never_restored(f, x, eps):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        x[index] += eps
+        f_plus = f(x)
+        x[index] -= 2 * eps
+        grad[index] = (f_plus - f(x)) / (2 * eps)
+    return grad
+
+
+CENTRAL_WRONG = [
+    (_one_sided, "one-sided"),
+    (lambda f, x, eps: 2 * central_differences(f, x, eps), "divide by 2 * eps"),
+    (_never_restored, "put back"),
+]
+
+# ----------------------------------------------------------------------------- meet the data
+
+
+def prepare_images(images):
+    """uint8 images (N, 28, 28) -> float32 (N, 784) in [0, 1]."""
+    ### BEGIN SOLUTION
+    return images.reshape(len(images), -1).astype(np.float32) / 255
+    ### END SOLUTION
+
+
+def one_hot(labels, num_classes):
+    """Integer labels (N,) -> (N, num_classes) with a 1 in column labels[i] of row i."""
+    ### BEGIN SOLUTION
+    targets = np.zeros((len(labels), num_classes))
+    targets[np.arange(len(labels)), labels] = 1.0
+    return targets
+    ### END SOLUTION
+
+
+IMAGES_WRONG = [
+    (lambda images: images.reshape(len(images), -1).astype(np.float32), "divide by 255"),
+    (lambda images: (images.reshape(len(images), -1) // 255).astype(np.float32), "integer division"),
+    (lambda images: images.reshape(len(images), -1).astype(np.float32) / 256, "divide by 255"),
+    (lambda images: images.reshape(len(images), -1) / 255, "float64"),
+    (lambda images: images.reshape(-1, len(images)).astype(np.float32) / 255, "one ROW"),
+]
+
+ONE_HOT_WRONG = [
+    (lambda labels, c: np.eye(c)[labels].T, "transpose"),
+    (lambda labels, c: np.eye(c)[(labels + 1) % c], "wrong column"),
+    (lambda labels, c: 1 - np.eye(c)[labels], "swapped"),
+]
+
+# ----------------------------------------------------------------------------- cost: finite differences
+
+
+def finite_difference_cost(sizes, batch):
+    """Parameters, forward passes and multiply-adds of a gradient by central differences."""
+    ### BEGIN SOLUTION
+    parameters = sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    forward_macs = batch * sum(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    return {"parameters": parameters, "forward_passes": 2 * parameters,
+            "macs": 2 * parameters * forward_macs}
+    ### END SOLUTION
+
+
+def _fd_changed(**changes):
+    def predict(sizes, batch):
+        result = finite_difference_cost(sizes, batch)
+        for key, change in changes.items():
+            result[key] = change(sizes, batch, result[key])
+        result["macs"] = result["forward_passes"] * batch * sum(
+            i * o for i, o in zip(sizes[:-1], sizes[1:])) if "macs" not in changes else result["macs"]
+        return result
+    return predict
+
+
+def _no_biases(sizes, batch):
+    weights = sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
+    forward = batch * weights
+    return {"parameters": weights, "forward_passes": 2 * weights, "macs": 2 * weights * forward}
+
+
+FD_COST_WRONG = [
+    (_no_biases, "biases are parameters too"),
+    (_fd_changed(forward_passes=lambda s, b, v: v // 2 + 1), "one-sided"),
+    (_fd_changed(macs=lambda s, b, v: v // b), "batch size B"),
+]
+
 # ----------------------------------------------------------------------------- the table
 
 EXERCISES = {
@@ -453,4 +567,8 @@ EXERCISES = {
     "logistic_step": (logistic_step, STEP_WRONG),
     "mlp_backward": (mlp_backward, MLP_WRONG),
     "backprop_cost": (backprop_cost, COST_WRONG),
+    "central_differences": (central_differences, CENTRAL_WRONG),
+    "prepare_images": (prepare_images, IMAGES_WRONG),
+    "one_hot": (one_hot, ONE_HOT_WRONG),
+    "finite_difference_cost": (finite_difference_cost, FD_COST_WRONG),
 }

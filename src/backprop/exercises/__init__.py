@@ -19,7 +19,8 @@ answer is right: ``assert check.linear_backward(linear_backward)``.
 """
 
 from backprop.exercises._core import CheckResult, distinguish_exact
-from backprop.exercises.chain_rule import tinynet_backward
+from backprop.exercises.chain_rule import central_differences, tinynet_backward
+from backprop.exercises.data import one_hot, prepare_images
 from backprop.exercises.manualgrad import (
     linear_backward,
     sigmoid_backward,
@@ -29,12 +30,15 @@ from backprop.exercises.training_fails import clip_grad_norm, grad_norm
 from backprop.exercises.engine import mul_backward, sum_backward, tensor_sqrt, topological_order
 from backprop.exercises.logistic import bce_gradient, logistic_step
 from backprop.exercises.mlp import mlp_backward, mlp_training
-from backprop.exercises.cost import backprop_cost
+from backprop.exercises.cost import backprop_cost, finite_difference_cost
 
 __all__ = [
     "CheckResult",
     "distinguish_exact",
     "tinynet_backward",
+    "central_differences",
+    "prepare_images",
+    "one_hot",
     "linear_backward",
     "sigmoid_backward",
     "softmax_cross_entropy_backward",
@@ -49,4 +53,5 @@ __all__ = [
     "mlp_backward",
     "mlp_training",
     "backprop_cost",
+    "finite_difference_cost",
 ]

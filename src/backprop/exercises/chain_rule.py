@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 
 from backprop import tinynet
-from backprop.exercises._core import BadReturn, CheckResult, Mistake, NotDone, run_check
+from backprop.gradcheck import numerical_grad
+from backprop.exercises._core import (BadReturn, CheckResult, Mistake, NotDone, returned,
+                                      run_check)
 
-__all__ = ["tinynet_backward"]
+__all__ = ["tinynet_backward", "central_differences"]
 
 DELTAS = ("delta_o1", "delta_o2", "delta_h1", "delta_h2")
 # Backward order: the output deltas, the weights they reach, then the hidden layer.
@@ -176,3 +178,66 @@ def _explain(run: Callable[..., dict[str, Any]]) -> Callable[[Callable[..., Any]
         return None
 
     return explain
+
+
+# ----------------------------------------------------------------------------- finite differences
+
+EPS = 1e-3  # large enough that a one-sided difference is visibly less accurate than a central one
+
+
+def _cubic(x: np.ndarray) -> float:
+    """A test function with a large second derivative: sum(x^3) + x[0] * x[-1]."""
+    return float(np.sum(x**3) + x.flat[0] * x.flat[-1])
+
+
+def _numerical_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    point = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+    given = point.copy()
+    grad = returned(solution(_cubic, given, EPS), ("grad",))["grad"]
+    changed = float(np.abs(given - point).max())
+    return {"grad": grad, "x left unchanged (largest change)": np.array(changed)}
+
+
+def _forward_difference(f: Callable, x: np.ndarray, eps: float) -> np.ndarray:
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        bumped = x.copy()
+        bumped[index] += eps
+        grad[index] = (f(bumped) - f(x)) / eps
+    return grad
+
+
+def _not_restored(f: Callable, x: np.ndarray, eps: float) -> np.ndarray:
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        x[index] += eps
+        plus = f(x)
+        x[index] -= 2 * eps
+        grad[index] = (plus - f(x)) / (2 * eps)
+    return grad
+
+
+NUMERICAL_MISTAKES = (
+    Mistake("that is a one-sided difference (f(x + eps) - f(x)) / eps, whose error shrinks only "
+            "like eps. The central difference (f(x + eps) - f(x - eps)) / (2 eps) is exact for "
+            "quadratics and errs like eps^2.", _forward_difference, ("grad",)),
+    Mistake("the two evaluations are 2 eps apart, so divide by 2 * eps.",
+            lambda f, x, eps: 2 * numerical_grad(f, x, eps), ("grad",)),
+    Mistake("each element must be put back after its two evaluations; here every later element "
+            "is measured at a point shifted by the earlier ones.", _not_restored),
+)
+
+
+def central_differences(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(f, x, eps) -> grad``, central differences for every element of ``x``.
+
+    ``grad[i] = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)``, shaped like ``x`` (here 2 x 3),
+    computed with ``eps = 1e-3`` on a cubic, where a one-sided difference is visibly worse, and
+    ``x`` must be left as it was. The reference is ``backprop.gradcheck.numerical_grad``.
+    """
+
+    def reference(f: Callable, x: np.ndarray, eps: float) -> np.ndarray:
+        return numerical_grad(f, x, eps)
+
+    return run_check("Central differences", solution, _numerical_run, reference,
+                     mistakes=NUMERICAL_MISTAKES)

@@ -25,7 +25,7 @@ import numpy as np
 from backprop import manual
 from backprop.exercises._core import CheckResult, Mistake, NotDone, BadReturn, run_check
 
-__all__ = ["backprop_cost", "measured_bytes_kept"]
+__all__ = ["backprop_cost", "finite_difference_cost", "measured_bytes_kept"]
 
 KEYS = ("forward_macs", "backward_macs", "bytes_kept")
 CASES = (((784, 128, 64, 10), 64), ((5, 3, 2), 4), ((100, 50, 50, 50, 10), 32))
@@ -119,3 +119,60 @@ def backprop_cost(solution: Callable[..., Any]) -> CheckResult:
     """
     return run_check("What backprop costs", solution, _run, _reference, mistakes=MISTAKES,
                      tol=0.0)
+
+
+# ----------------------------------------------------------------------------- finite differences
+
+FD_KEYS = ("parameters", "forward_passes", "macs")
+
+
+def _reference_finite_differences(sizes: list[int], batch: int) -> dict[str, int]:
+    """Central differences nudge each parameter twice: 2P forward passes of B * sum(in * out)."""
+    parameters = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
+    forward = batch * sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
+    return {"parameters": parameters, "forward_passes": 2 * parameters,
+            "macs": 2 * parameters * forward}
+
+
+def _fd_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for sizes, batch in CASES:
+        result = solution(list(sizes), batch)
+        if result is None or result is Ellipsis:
+            raise NotDone
+        if not isinstance(result, dict) or not set(FD_KEYS) <= set(result):
+            raise BadReturn(f"must return a dict with the keys {', '.join(FD_KEYS)}.")
+        label = f"{list(sizes)}, B={batch}"
+        out.update({f"{key}, {label}": result[key] for key in FD_KEYS})
+    return out
+
+
+def _fd_variant(*, biases: bool = True, passes_per_parameter: int = 2,
+                batch_factor: bool = True) -> Callable[..., dict]:
+    def predict(sizes: list[int], batch: int) -> dict[str, int]:
+        parameters = sum(i * o + o * biases for i, o in zip(sizes[:-1], sizes[1:]))
+        passes = passes_per_parameter * parameters + (passes_per_parameter == 1)
+        forward = (batch if batch_factor else 1) * sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
+        return {"parameters": parameters, "forward_passes": passes, "macs": passes * forward}
+    return predict
+
+
+FD_MISTAKES = (
+    Mistake("the biases are parameters too: each Linear(in, out) has in * out weights and out "
+            "biases, and each one needs its own nudges.", _fd_variant(biases=False),
+            ("parameters",)),
+    Mistake("that counts a one-sided difference (P nudged passes and one at x itself); the "
+            "chapter's central difference evaluates f(x + eps) and f(x - eps) for every "
+            "parameter.", _fd_variant(passes_per_parameter=1), ("forward_passes",)),
+    Mistake("each forward pass runs the whole batch: its multiply-adds have the batch size B "
+            "as a factor.", _fd_variant(batch_factor=False), ("macs",)),
+)
+
+
+def finite_difference_cost(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(sizes, batch) -> dict`` with the keys ``parameters``, ``forward_passes``
+    and ``macs``: the cost of the gradient by central differences for an MLP of Linear layers of
+    the given sizes (weights and biases), one forward pass per nudge, counting the multiply-adds
+    of the matrix products only, as ``backprop_cost`` does."""
+    return run_check("What finite differences cost", solution, _fd_run,
+                     _reference_finite_differences, mistakes=FD_MISTAKES, tol=0.0)
