@@ -33,7 +33,7 @@ def test_train_records_one_entry_per_epoch_and_step(data):
 
 
 def test_an_exploding_run_is_recorded_not_raised(data):
-    run = failing.train(data, "randn", 50.0, seed=0, epochs=5, batch_size=50)
+    run = failing.train(data, "randn", 50.0, seed=0, epochs=20, batch_size=50)
     assert run.exploded_at is not None and len(run.val_mse) == 1
 
 
