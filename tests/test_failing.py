@@ -22,7 +22,8 @@ def test_split_is_disjoint_and_complete(data):
 
 
 def test_randn_init_draws_every_parameter_from_a_standard_normal():
-    values = np.concatenate([p.data.ravel() for p in failing.paraboloid_net("randn", 0).parameters()])
+    model = failing.paraboloid_net("randn", 0)
+    values = np.concatenate([p.data.ravel() for p in model.parameters()])
     assert values.size == 41 and np.all(values != 0) and 0.6 < values.std() < 1.4
 
 
