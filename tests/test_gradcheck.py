@@ -135,3 +135,12 @@ def test_compare_is_scale_free_and_zero_for_equal_zeros():
 def test_compare_rejects_different_shapes():
     with pytest.raises(ValueError, match="shapes differ"):
         compare(np.zeros(3), np.zeros((3, 1)))
+
+
+def test_agrees_is_the_one_pass_rule():
+    from backprop.gradcheck import ATOL, RTOL, agrees
+    from backprop.manual import GRADCHECK_ATOL, GRADCHECK_RTOL
+
+    assert (GRADCHECK_ATOL, GRADCHECK_RTOL) == (ATOL, RTOL)
+    assert agrees([1.0, 2.0], [1.0 + 1e-9, 2.0]) and agrees([0.0], [0.9e-5])
+    assert not agrees([1.0], [1.1]) and not agrees([0.0], [2e-5])

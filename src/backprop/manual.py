@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from backprop.gradcheck import compare, numerical_grad
+from backprop.gradcheck import ATOL, RTOL, compare, numerical_grad
 
 __all__ = [
     "Parameter",
@@ -526,8 +526,8 @@ class SoftmaxCrossEntropy(Loss):
 # instead of a sum) is off by a sizeable fraction of the gradient itself, so the margin between
 # the two is wide. The relative error is reported but not used for the verdict: where a gradient
 # element is itself almost 0, its relative error is rounding noise divided by almost nothing.
-GRADCHECK_ATOL = 1e-5
-GRADCHECK_RTOL = 1e-3
+GRADCHECK_ATOL = ATOL  # the one rule, stated in backprop.gradcheck
+GRADCHECK_RTOL = RTOL
 
 
 class GradCheckRow:

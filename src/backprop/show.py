@@ -16,7 +16,7 @@ from pathlib import Path
 class SourceCode:
     """The source of one Python object, with where it lives, displayable in Jupyter."""
 
-    def __init__(self, obj: object) -> None:
+    def __init__(self, obj: object, between: tuple[str, str] | None = None) -> None:
         target = inspect.unwrap(obj.fget if isinstance(obj, property) else obj)
         try:
             lines, first = inspect.getsourcelines(target)
@@ -29,6 +29,9 @@ class SourceCode:
         self.name = getattr(target, "__qualname__", getattr(target, "__name__", repr(target)))
         self.path = _short_path(path)
         self.first_line = first or 1  # a module's source starts at line 1 (inspect says 0)
+        if between is not None:
+            start, stop = _span(lines, *between, name=self.name)
+            lines, self.first_line = lines[start:stop + 1], self.first_line + start
         self.text = _dedent("".join(lines)).rstrip()
 
     @property
@@ -44,13 +47,25 @@ class SourceCode:
         return f"# {self.path}, lines {self.first_line}-{self.last_line}\n{self.text}"
 
 
-def show_source(obj: object) -> SourceCode:
+def show_source(obj: object, between: tuple[str, str] | None = None) -> SourceCode:
     """Return the source of ``obj`` (function, class, method, property or module) for display.
 
     The last expression of a notebook cell is displayed, so ``show_source(f)`` on its own shows
-    the highlighted code of ``f`` with its file and line numbers.
+    the highlighted code of ``f`` with its file and line numbers. ``between=(first, last)``
+    shows only the lines that teach: from the first line containing ``first`` to the next line
+    containing ``last`` (a listing should stay short enough to read).
     """
-    return SourceCode(obj)
+    return SourceCode(obj, between)
+
+
+def _span(lines: list[str], first: str, last: str, name: str) -> tuple[int, int]:
+    """Indices of the first line containing ``first`` and the next one containing ``last``."""
+    start = next((i for i, line in enumerate(lines) if first in line), None)
+    stop = None if start is None else next(
+        (i for i in range(start, len(lines)) if last in lines[i]), None)
+    if start is None or stop is None:
+        raise ValueError(f"show_source: no lines from {first!r} to {last!r} in {name}")
+    return start, stop
 
 
 def _short_path(path: Path) -> str:

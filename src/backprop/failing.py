@@ -1,0 +1,148 @@
+"""The experiments of "When training fails": the 41-parameter network on t = 5 x1² + 3 x2².
+
+``paraboloid_net`` builds ``Linear(2, 10) → Softmax → Linear(10, 1)`` with a chosen initialisation
+(``"randn"`` draws every weight AND bias from N(0, 1), as ``torch.randn`` does); ``train`` runs
+the course's loop (``backprop.train.fit`` with ``manual_step``) and records what a failing run
+needs watching: the validation error after every epoch, the gradient norm before clipping at
+every step, and the largest parameter. A run whose loss stops being finite is recorded as
+exploded (with the step) instead of raising.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from backprop.manual import Linear, MSELoss, Sequential, Softmax
+from backprop.optim import SGD
+from backprop.train import History, fit, manual_step
+
+__all__ = ["Split", "Run", "split", "paraboloid_net", "train", "correlations", "symmetrised",
+           "saturation", "escape_epoch"]
+
+
+@dataclass
+class Split:
+    """Training and validation data, and the statistics used for scaling (training set only)."""
+
+    x_train: np.ndarray
+    t_train: np.ndarray
+    x_val: np.ndarray
+    t_val: np.ndarray
+
+    @property
+    def scaling(self) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """Means and standard deviations of the training inputs and targets."""
+        return (self.x_train.mean(axis=0), self.x_train.std(axis=0),
+                float(self.t_train.mean()), float(self.t_train.std()))
+
+
+def split(x: np.ndarray, t: np.ndarray, n_val: int, seed: int) -> Split:
+    """Carve a random validation set of ``n_val`` examples out of the training data."""
+    order = np.random.default_rng(seed).permutation(len(x))
+    val, train_ = order[:n_val], order[n_val:]
+    return Split(x[train_], t[train_], x[val], t[val])
+
+
+def paraboloid_net(init: str | float, seed: int, hidden: type = Softmax) -> Sequential:
+    """``Linear(2, 10) → hidden → Linear(10, 1)``; ``init="randn"``: all 41 numbers from N(0, 1)."""
+    if init != "randn":
+        return Sequential(Linear(2, 10, init=init, rng=seed), hidden(),
+                          Linear(10, 1, init=init, rng=seed + 1))
+    model = Sequential(Linear(2, 10, rng=seed), hidden(), Linear(10, 1, rng=seed + 1))
+    rng = np.random.default_rng(seed)
+    for param in model.parameters():
+        param.data = rng.normal(size=param.data.shape)
+    return model
+
+
+@dataclass
+class Run:
+    """What one training run recorded. ``val_mse[e]`` is the validation MSE after e epochs."""
+
+    model: Sequential
+    val_mse: list[float]
+    grad_norm: list[float]
+    largest_parameter: list[float]  # after every step
+    exploded_at: int | None = None  # the step whose loss was not finite
+    value_clipped: list[float] = field(default_factory=list)  # 1 where clipping by value acted
+    scaling: tuple = field(default=(0.0, 1.0, 0.0, 1.0))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predictions in the units of t, whatever scale the network was trained on."""
+        x_shift, x_scale, t_shift, t_scale = self.scaling
+        return self.model((x - x_shift) / x_scale) * t_scale + t_shift
+
+    def mse(self, x: np.ndarray, t: np.ndarray) -> float:
+        """Mean squared error in the units of t."""
+        with np.errstate(all="ignore"):
+            return float(np.mean((self.predict(x) - t) ** 2))
+
+    def clipped_share(self, threshold: float) -> float:
+        """Share of steps whose gradient norm exceeded ``threshold`` (clipping by norm acted)."""
+        return float(np.mean(np.asarray(self.grad_norm) > threshold))
+
+
+def train(data: Split, init: str | float, lr: float, *, seed: int, epochs: int = 20,
+          batch_size: int = 64, scaled: bool = False, clip_value: float | None = None,
+          clip_norm: float | None = None, hidden: type = Softmax,
+          show_progress: bool = False, desc: str = "training") -> Run:
+    """Train the network with SGD through ``fit``; the network and the shuffling use ``seed``."""
+    scaling = data.scaling if scaled else (0.0, 1.0, 0.0, 1.0)
+    x_shift, x_scale, t_shift, t_scale = scaling
+    model = paraboloid_net(init, seed, hidden)
+    run = Run(model, [], [], [], scaling=scaling)
+    steps = History()
+    step = manual_step(model, MSELoss(), SGD(model.parameters(), lr=lr),
+                       (data.x_train - x_shift) / x_scale, (data.t_train - t_shift) / t_scale,
+                       clip_value=clip_value, clip_norm=clip_norm, log=steps)
+
+    def logged_step(indices: np.ndarray) -> float:
+        loss = step(indices)
+        steps.log(largest=max(float(np.abs(p.data).max()) for p in model.parameters()))
+        if clip_value is not None:  # after clipping, an element sits exactly at the bound
+            steps.log(value_clipped=any(np.any(np.abs(p.grad) >= clip_value)
+                                        for p in model.parameters()))
+        return loss
+
+    def evaluate() -> dict[str, float]:
+        return {"val_mse": run.mse(data.x_val, data.t_val)}
+
+    run.val_mse.append(evaluate()["val_mse"])
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            history = fit(logged_step, len(data.x_train), epochs=epochs, batch_size=batch_size,
+                          seed=seed, evaluate=evaluate, desc=desc, show_progress=show_progress)
+        run.val_mse += history["val_mse"]
+    except FloatingPointError:
+        run.exploded_at = len(steps["grad_norm"])
+    run.grad_norm = steps["grad_norm"] if "grad_norm" in steps else []
+    run.largest_parameter = steps["largest"] if "largest" in steps else []
+    run.value_clipped = steps["value_clipped"] if "value_clipped" in steps else []
+    return run
+
+
+def correlations(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The sample correlation of each input column with the target (0 in expectation here)."""
+    return np.array([np.corrcoef(x[:, i], t[:, 0])[0, 1] for i in range(x.shape[1])])
+
+
+def symmetrised(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every example also with x1, x2 or both negated: t is unchanged (it is even in both), and
+    every correlation of an input with t is exactly 0."""
+    signs = np.array([[1, 1], [-1, 1], [1, -1], [-1, -1]])
+    return np.concatenate([x * sign for sign in signs]), np.concatenate([t] * 4)
+
+
+def saturation(model: Sequential, x: np.ndarray) -> float:
+    """Share of inputs whose largest softmax output exceeds 0.99 (the softmax is saturated)."""
+    with np.errstate(all="ignore"):
+        s = model[:2](x)
+    return float(np.mean(s.max(axis=1) > 0.99))
+
+
+def escape_epoch(val_mse: list[float], level: float) -> int | None:
+    """The first epoch after which the error is below ``level``, or None if it never is."""
+    below = np.flatnonzero(np.asarray(val_mse) < level)
+    return int(below[0]) if below.size else None

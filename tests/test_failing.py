@@ -1,0 +1,65 @@
+"""backprop.failing: the experiments of "When training fails" and the helpers they use."""
+
+import numpy as np
+import pytest
+
+from backprop import failing
+from backprop.data import paraboloid
+from backprop.show import show_source
+from backprop.train import fit
+
+
+@pytest.fixture(scope="module")
+def data():
+    x, t = paraboloid(600, seed=0)
+    return failing.split(x, t, 100, seed=1)
+
+
+def test_split_is_disjoint_and_complete(data):
+    assert len(data.x_train) == 500 and len(data.x_val) == 100
+    rows = {tuple(row) for row in np.concatenate([data.x_train, data.x_val])}
+    assert len(rows) == 600
+
+
+def test_randn_init_draws_every_parameter_from_a_standard_normal():
+    model = failing.paraboloid_net("randn", 0)
+    values = np.concatenate([p.data.ravel() for p in model.parameters()])
+    assert values.size == 41 and np.all(values != 0) and 0.6 < values.std() < 1.4
+
+
+def test_train_records_one_entry_per_epoch_and_step(data):
+    run = failing.train(data, "default", 0.01, seed=0, epochs=3, batch_size=50)
+    assert len(run.val_mse) == 4 and len(run.grad_norm) == 30 == len(run.largest_parameter)
+    assert run.exploded_at is None and run.val_mse[-1] < run.val_mse[0]
+
+
+def test_an_exploding_run_is_recorded_not_raised(data):
+    run = failing.train(data, "randn", 50.0, seed=0, epochs=20, batch_size=50)
+    assert run.exploded_at is not None and len(run.val_mse) == 1
+
+
+def test_clipping_by_value_is_recorded_when_it_acts(data):
+    run = failing.train(data, "randn", 0.1, seed=0, epochs=1, batch_size=50, clip_value=1e-3)
+    assert run.value_clipped == [1.0] * 10
+
+
+def test_symmetrised_set_has_zero_correlation():
+    x, t = paraboloid(50, seed=3)
+    xs, ts = failing.symmetrised(x, t)
+    assert xs.shape == (200, 2) and np.allclose(ts, 5 * xs[:, :1] ** 2 + 3 * xs[:, 1:] ** 2)
+    assert np.all(np.abs(failing.correlations(xs, ts)) < 1e-12)
+
+
+def test_escape_epoch():
+    assert failing.escape_epoch([70, 69, 50, 40], 60) == 2
+    assert failing.escape_epoch([70, 69], 60) is None
+
+
+def test_show_source_between_shows_a_slice_with_true_line_numbers():
+    whole, part = show_source(fit), show_source(fit, between=("for _ in range", "return history"))
+    assert part.text.startswith("for _ in range") and part.text.endswith("return history")
+    offset = whole.text.splitlines().index(next(line for line in whole.text.splitlines()
+                                                if line.lstrip().startswith("for _ in range")))
+    assert part.first_line == whole.first_line + offset
+    with pytest.raises(ValueError, match="no lines"):
+        show_source(fit, between=("no such line", "return"))
