@@ -336,3 +336,19 @@ def test_a_relu_mask_on_the_output_that_lets_everything_through_is_explained():
 
     hint = check.mlp_backward(mask_on_output, sizes=(6, 5, 4, 3)).hint
     assert "A >= 0 is always true" in hint and "(Z > 0)" not in hint
+
+
+def test_a_skeleton_with_set_up_lines_before_its_placeholder_is_not_done_yet():
+    def tinynet_backward(weights, inputs, targets):
+        w1, w2, w3, w4, w5, w6, w7, w8 = weights
+        ...
+
+    result = check.tinynet_backward(tinynet_backward)
+    assert "not done yet" in repr(result) and "return" not in result.headline
+
+
+def test_a_body_that_works_but_forgets_return_is_told_so():
+    def sigmoid_backward(out, grad_out):
+        grad = grad_out * out * (1 - out)
+
+    assert "return" in repr(check.sigmoid_backward(sigmoid_backward))

@@ -20,9 +20,12 @@ if the learner's value matches what that wrong solution computes, its hint is th
 
 from __future__ import annotations
 
+import ast
 import dis
 import html
+import inspect
 import re
+import textwrap
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -413,10 +416,23 @@ def is_skeleton(learner: Callable[..., Any]) -> bool:
     code = getattr(learner, "__code__", None)
     if code is None:
         return True
+    if _has_placeholder(learner):
+        return True
     try:
         return all(op.opname in _SKELETON_OPS for op in dis.get_instructions(code))
     except Exception:
         return True
+
+
+def _has_placeholder(learner: Callable[..., Any]) -> bool:
+    """Whether the function still holds a bare ``...`` statement: the student notebook's
+    placeholder for the lines to write, which may follow set-up lines that do run."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(learner)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    return any(isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+               and node.value.value is Ellipsis for node in ast.walk(tree))
 
 
 def _integer_dtype(got: Any, want: np.ndarray) -> str | None:
