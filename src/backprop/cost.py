@@ -38,7 +38,9 @@ __all__ = [
     "counted_multiply_adds",
     "checkpoint",
     "Checkpointed",
+    "checkpoint_every",
     "median_seconds",
+    "fastest_seconds",
     "power_law_exponent",
     "time_forward_backward",
 ]
@@ -204,6 +206,35 @@ class Checkpointed(Module):
 
     def __repr__(self) -> str:
         return f"Checkpointed({self.segment!r})"
+
+
+def checkpoint_every(model: Any, modules_per_segment: int) -> Any:
+    """The modules of ``model`` (an ``nn.Sequential``) regrouped into checkpointed segments of
+    ``modules_per_segment`` modules each. The layers are shared, not copied: the new model has
+    the same parameters and computes the same function, keeping only the segment boundaries."""
+    from backprop.nn import Sequential
+
+    modules = list(model)
+    return Sequential(*[Checkpointed(Sequential(*modules[start:start + modules_per_segment]))
+                        for start in range(0, len(modules), modules_per_segment)])
+
+
+def fastest_seconds(functions: dict[Any, Callable[[], Any]], rounds: int = 5) -> dict[Any, float]:
+    """The shortest of ``rounds`` timed runs of each function, the functions taking turns.
+
+    On a shared machine other programs slow some runs down; they never speed one up. The
+    fastest run is therefore the best estimate of the work itself, and taking turns spreads a
+    slow spell over all the functions instead of spoiling one of them.
+    """
+    best = {name: float("inf") for name in functions}
+    for function in functions.values():
+        function()  # warm-up: first-call costs (allocation, caches) are not the work
+    for _ in range(rounds):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
 
 
 def power_law_exponent(sizes: Any, values: Any) -> float:
