@@ -1,7 +1,8 @@
 """Logistic regression with a gradient derived by hand: one sigmoid neuron, p = sigmoid(x . w + b).
 
-The logistic regression chapter derives, on paper, that for the binary cross-entropy loss the gradient with respect to
-the logit z = x . w + b is simply p - y, and therefore, for a batch X of shape (B, features),
+The logistic regression chapter derives, on paper, that for the binary cross-entropy loss the
+gradient with respect to the logit z = x . w + b is simply p - y, and therefore, for a batch X of
+shape (B, features),
 
     dL/dw = X^T (p - y) / B,        dL/db = mean(p - y).
 
@@ -129,7 +130,8 @@ class LogisticRegression:
     def backward(self, x: ArrayLike, y: ArrayLike) -> float:
         """Set ``weight.grad`` and ``bias.grad`` to the gradient of the mean loss; return the loss.
 
-        The hand-derived result of the logistic regression chapter: dL/dz = (p - y) / B for each example, so
+        The hand-derived result of the logistic regression chapter: dL/dz = (p - y) / B for each
+        example, so
         dL/dw = X^T (p - y) / B and dL/db = sum(p - y) / B.
         """
         x = self._check_inputs(x)
