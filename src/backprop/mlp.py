@@ -63,9 +63,9 @@ class HandMLP:
         self.sizes = list(sizes)
         self.weights: list[Parameter] = []
         self.biases: list[Parameter] = []
-        for layer in mlp(sizes, rng)[::2]:  # the same initial values as mlp(sizes, rng)
-            self.weights.append(Parameter(layer.weight.data.copy(), name=f"W{len(self.weights) + 1}"))
-            self.biases.append(Parameter(layer.bias.data.copy(), name=f"b{len(self.biases) + 1}"))
+        for k, layer in enumerate(mlp(sizes, rng)[::2], start=1):  # mlp(sizes, rng)'s values
+            self.weights.append(Parameter(layer.weight.data.copy(), name=f"W{k}"))
+            self.biases.append(Parameter(layer.bias.data.copy(), name=f"b{k}"))
         self._inputs: list[np.ndarray] = []
 
     def parameters(self) -> list[Parameter]:
