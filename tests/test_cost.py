@@ -93,3 +93,60 @@ def test_time_forward_backward_reports_positive_times():
     assert result["ratio"] == pytest.approx(result["forward_backward"] / result["forward"])
     with pytest.raises(ValueError, match="repeats"):
         time_forward_backward(lambda: _loss(model, 4), repeats=0)
+
+
+def test_counted_multiply_adds_equal_the_prediction():
+    from backprop.cost import counted_multiply_adds, predicted_multiply_adds
+
+    for hidden, batch in [([128, 64], 64), ([32], 5), ([16, 16, 16], 3)]:
+        counted = counted_multiply_adds(_loss(_mlp(hidden), batch))
+        predicted = predicted_multiply_adds([784, *hidden, 10], batch)
+        assert counted == {"forward": predicted["forward"], "backward": predicted["backward"]}
+
+
+def test_gradients_after_backward_and_optimizer_state_are_counted():
+    from backprop.cost import optimizer_state_bytes
+    from backprop.optim import SGD, Adam
+
+    model = _mlp([32])
+    loss = _loss(model, 8)
+    loss.backward()
+    memory = graph_memory(loss)
+    parameter_bytes = sum(p.data.nbytes for p in model.parameters())
+    assert memory.parameter_grads == parameter_bytes and memory.intermediate_grads > 0
+    sgd = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    assert optimizer_state_bytes(sgd) == 0
+    sgd.step()
+    assert optimizer_state_bytes(sgd) == parameter_bytes
+    adam = Adam(model.parameters())
+    adam.step()
+    assert optimizer_state_bytes(adam) == 2 * parameter_bytes
+
+
+def test_checkpointing_gives_the_same_gradients_and_keeps_less():
+    from backprop.cost import Checkpointed
+
+    plain = _mlp([16, 16, 16, 16], seed=4)
+    layers = list(plain)
+    checkpointed = nn.Sequential(Checkpointed(nn.Sequential(*layers[:4])),
+                                 Checkpointed(nn.Sequential(*layers[4:])))
+    assert len(checkpointed.parameters()) == len(plain.parameters())
+    loss = _loss(plain, 6)
+    loss.backward()
+    plain_grads = [p.grad.copy() for p in plain.parameters()]
+    plain_kept = graph_memory(loss).activations
+    plain.zero_grad()
+    loss_c = _loss(checkpointed, 6)
+    assert np.isclose(loss_c.item(), loss.item(), rtol=0, atol=1e-12)
+    kept = graph_memory(loss_c).activations
+    loss_c.backward()
+    for grad, p in zip(plain_grads, plain.parameters()):
+        assert np.allclose(grad, p.grad, rtol=0, atol=1e-12)
+    assert kept < plain_kept
+
+
+def test_power_law_exponent():
+    from backprop.cost import power_law_exponent
+
+    sizes = np.array([1, 2, 4, 8])
+    assert np.isclose(power_law_exponent(sizes, 3 * sizes**2.0), 2.0)

@@ -1,4 +1,12 @@
-"""What backpropagation costs: the memory a recorded graph keeps alive, and the time it takes.
+"""What backpropagation costs: the work it does, the memory it keeps, and the time it takes.
+
+- Work: ``predicted_multiply_adds`` counts, on paper, the multiply-adds of an MLP's forward and
+  backward matrix products; ``counted_multiply_adds`` counts those the engine recorded.
+- Memory: ``graph_memory`` counts what a recorded graph really keeps (values, and after
+  ``backward`` the gradients of intermediates and parameters); ``optimizer_state_bytes`` what an
+  optimiser keeps between steps.
+- Time: ``median_seconds``, ``time_forward_backward`` and ``power_law_exponent``.
+- The trade: ``checkpoint`` keeps a segment's input only and recomputes its inside during backward.
 
 Reverse mode gets every gradient in one backward sweep, but the sweep runs *after* the forward
 pass and needs the forward pass's intermediate results: a Linear layer's weight gradient is
@@ -20,7 +28,22 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["GraphMemory", "graph_memory", "time_forward_backward"]
+from backprop.nn import Module
+
+__all__ = [
+    "GraphMemory",
+    "graph_memory",
+    "optimizer_state_bytes",
+    "predicted_multiply_adds",
+    "counted_multiply_adds",
+    "checkpoint",
+    "Checkpointed",
+    "checkpoint_every",
+    "median_seconds",
+    "fastest_seconds",
+    "power_law_exponent",
+    "time_forward_backward",
+]
 
 
 @dataclass(frozen=True)
@@ -30,13 +53,17 @@ class GraphMemory:
     - ``activations``: results of operations (the tensors with inputs), kept for backward;
     - ``inputs``: leaves that need no gradient (the data batch, targets, constants);
     - ``parameters``: leaves with ``requires_grad=True`` (weights and biases);
-    - ``tensors``: how many distinct tensors the graph holds.
+    - ``tensors``: how many distinct tensors the graph holds;
+    - ``intermediate_grads``: ``.grad`` arrays held by results of operations (after backward);
+    - ``parameter_grads``: ``.grad`` arrays held by the parameters (after backward).
     """
 
     activations: int
     inputs: int
     parameters: int
     tensors: int
+    intermediate_grads: int = 0
+    parameter_grads: int = 0
 
     @property
     def saved_for_backward(self) -> int:
@@ -93,7 +120,127 @@ def graph_memory(root: Any) -> GraphMemory:
             if id(owner) not in counted:
                 counted.add(id(owner))
                 totals[role] += owner.nbytes
-    return GraphMemory(tensors=len(tensors), **totals)
+    grads = {"intermediate_grads": 0, "parameter_grads": 0}
+    for tensor in tensors:
+        if tensor.grad is not None:
+            grads["intermediate_grads" if tensor._prev else "parameter_grads"] += tensor.grad.nbytes
+    return GraphMemory(tensors=len(tensors), **totals, **grads)
+
+
+def optimizer_state_bytes(optimizer: Any) -> int:
+    """Bytes an optimiser keeps between steps: SGD's momentum buffers, Adam's two moments."""
+    arrays = []
+    for name in ("momentum_buffers", "first_moments", "second_moments"):
+        arrays += [a for a in getattr(optimizer, name, []) if a is not None]
+    return int(sum(a.nbytes for a in arrays))
+
+
+def predicted_multiply_adds(sizes: list[int], batch: int = 1) -> dict[str, int]:
+    """Multiply-adds of the matrix products of an MLP with layer ``sizes``, for ``batch`` examples.
+
+    Forward, layer k does X W^T: batch * n_in * n_out. Backward, each layer does the same number
+    for its weight gradient G^T X, and again for its input gradient G W, except the first layer,
+    whose input (the data) needs no gradient. Biases, ReLUs and the loss add work proportional to
+    the layer outputs only, a few per cent here, and are not counted.
+    """
+    layers = [n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    forward = batch * sum(layers)
+    weight_grads = forward
+    input_grads = batch * sum(layers[1:])
+    return {"forward": forward, "backward_weights": weight_grads,
+            "backward_inputs": input_grads, "backward": weight_grads + input_grads}
+
+
+def counted_multiply_adds(root: Any) -> dict[str, int]:
+    """Multiply-adds of every matrix product recorded in the graph of ``root``.
+
+    A product (m, k) @ (k, n) costs m k n forward; its backward computes G B^T only if the left
+    operand requires a gradient and A^T G only if the right one does, each m k n again (that is
+    what ``Tensor.__matmul__``'s backward does).
+    """
+    forward = backward = 0
+    for tensor in _all_tensors(root):
+        if tensor._op != "@":
+            continue
+        left, right = tensor._prev
+        work = int(tensor.data.size * left.shape[-1])
+        forward += work
+        backward += work * (int(left.requires_grad) + int(right.requires_grad))
+    return {"forward": forward, "backward": backward}
+
+
+def checkpoint(segment: Any, x: Any) -> Any:
+    """Run ``segment`` (a ``backprop.nn`` module) on ``x`` without keeping its inside.
+
+    Forward runs under ``no_grad()``: nothing inside the segment is recorded, only its input and
+    output. Backward recomputes the segment from the kept input, with recording on, and
+    backpropagates through that fresh graph: the parameters inside receive their gradients and
+    ``x`` receives dL/dx. Memory falls to the segment boundaries; time rises by one more
+    forward pass through the segment.
+    """
+    from backprop.autograd import Tensor, no_grad  # here: the cost helpers above need no engine
+
+    with no_grad():
+        out_data = segment(Tensor(x.data)).data
+    parameters = list(segment.parameters())
+    out = Tensor(out_data, _children=(x, *parameters), _op="checkpoint")
+
+    def _backward(grad: np.ndarray) -> None:
+        start = Tensor(x.data, requires_grad=x.requires_grad)
+        segment(start).backward(grad)  # recompute, then backpropagate through the segment
+        if x.requires_grad:
+            x._accumulate(start.grad)
+
+    out._backward = _backward
+    return out
+
+
+class Checkpointed(Module):
+    """A module whose ``forward`` is ``checkpoint(segment, x)``: drop it into ``nn.Sequential``."""
+
+    def __init__(self, segment: Any) -> None:
+        self.segment = segment
+
+    def forward(self, x: Any) -> Any:
+        return checkpoint(self.segment, x)
+
+    def __repr__(self) -> str:
+        return f"Checkpointed({self.segment!r})"
+
+
+def checkpoint_every(model: Any, modules_per_segment: int) -> Any:
+    """The modules of ``model`` (an ``nn.Sequential``) regrouped into checkpointed segments of
+    ``modules_per_segment`` modules each. The layers are shared, not copied: the new model has
+    the same parameters and computes the same function, keeping only the segment boundaries."""
+    from backprop.nn import Sequential
+
+    modules = list(model)
+    return Sequential(*[Checkpointed(Sequential(*modules[start:start + modules_per_segment]))
+                        for start in range(0, len(modules), modules_per_segment)])
+
+
+def fastest_seconds(functions: dict[Any, Callable[[], Any]], rounds: int = 5) -> dict[Any, float]:
+    """The shortest of ``rounds`` timed runs of each function, the functions taking turns.
+
+    On a shared machine other programs slow some runs down; they never speed one up. The
+    fastest run is therefore the best estimate of the work itself, and taking turns spreads a
+    slow spell over all the functions instead of spoiling one of them.
+    """
+    best = {name: float("inf") for name in functions}
+    for function in functions.values():
+        function()  # warm-up: first-call costs (allocation, caches) are not the work
+    for _ in range(rounds):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def power_law_exponent(sizes: Any, values: Any) -> float:
+    """The slope of log(values) against log(sizes), least squares: values ~ size ** slope."""
+    slope, _ = np.polyfit(np.log(np.asarray(sizes, float)), np.log(np.asarray(values, float)), 1)
+    return float(slope)
 
 
 def time_forward_backward(
@@ -113,8 +260,8 @@ def time_forward_backward(
     def forward_and_backward() -> None:
         forward().backward()
 
-    forward_time = _median_seconds(forward, repeats, warmup)
-    both_time = _median_seconds(forward_and_backward, repeats, warmup)
+    forward_time = median_seconds(forward, repeats, warmup)
+    both_time = median_seconds(forward_and_backward, repeats, warmup)
     return {
         "forward": forward_time,
         "forward_backward": both_time,
@@ -123,7 +270,7 @@ def time_forward_backward(
     }
 
 
-def _median_seconds(function: Callable[[], Any], repeats: int, warmup: int) -> float:
+def median_seconds(function: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> float:
     """Run ``function`` ``warmup`` times untimed, then ``repeats`` times; the median duration."""
     for _ in range(warmup):
         function()

@@ -1,7 +1,8 @@
 """Logistic regression with a gradient derived by hand: one sigmoid neuron, p = sigmoid(x . w + b).
 
-Chapter 4 derives, on paper, that for the binary cross-entropy loss the gradient with respect to
-the logit z = x . w + b is simply p - y, and therefore, for a batch X of shape (B, features),
+The logistic regression chapter derives, on paper, that for the binary cross-entropy loss the
+gradient with respect to the logit z = x . w + b is simply p - y, and therefore, for a batch X of
+shape (B, features),
 
     dL/dw = X^T (p - y) / B,        dL/db = mean(p - y).
 
@@ -64,9 +65,11 @@ def naive_bce(logits: ArrayLike, targets: ArrayLike) -> float:
 class LogisticRegression:
     """p(y = 1 | x) = sigmoid(x . w + b) for inputs x of ``in_features`` numbers.
 
-    ``weight`` (shape (in_features,)) and ``bias`` (shape ()) start at zero: the loss is convex
-    in them, so there is no symmetry to break and no need for a random start; every prediction
-    starts at p = 0.5.
+    ``weight`` (shape (in_features,)) and ``bias`` (shape ()) start at zero. The loss is convex
+    in them, so every local minimum is a global one and there is no symmetry to break: no
+    random start is needed, and every prediction starts at p = 0.5. (Convex does not mean a
+    unique minimum: the weight of an input that is always 0 never changes the loss, and on
+    separable data the loss has no minimum at all.)
     """
 
     def __init__(self, in_features: int) -> None:
@@ -127,7 +130,8 @@ class LogisticRegression:
     def backward(self, x: ArrayLike, y: ArrayLike) -> float:
         """Set ``weight.grad`` and ``bias.grad`` to the gradient of the mean loss; return the loss.
 
-        The hand-derived chapter 4 result: dL/dz = (p - y) / B for each example, so
+        The hand-derived result of the logistic regression chapter: dL/dz = (p - y) / B for each
+        example, so
         dL/dw = X^T (p - y) / B and dL/db = sum(p - y) / B.
         """
         x = self._check_inputs(x)

@@ -454,7 +454,11 @@ def draw_broadcast(
 
 
 def weight_grid(
-    weights: np.ndarray, columns: int = 16, title: str | None = None, size: float = 0.75
+    weights: np.ndarray,
+    columns: int = 16,
+    title: str | None = None,
+    size: float = 0.75,
+    colorbar: bool = False,
 ) -> plt.Figure:
     """Draw each row of a first-layer weight matrix (out, 784) as a 28x28 image.
 
@@ -471,10 +475,13 @@ def weight_grid(
         ax.axis("off")
         if index < len(weights):
             limit = float(np.abs(weights[index]).max()) or 1.0
-            ax.imshow(weights[index].reshape(28, 28), cmap="RdBu_r", vmin=-limit, vmax=limit)
+            image = ax.imshow(weights[index].reshape(28, 28), cmap="RdBu_r", vmin=-limit,
+                              vmax=limit)
     if title:
         fig.suptitle(title)
     fig.tight_layout(pad=0.3)
+    if colorbar:
+        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="weight")
     return fig
 
 

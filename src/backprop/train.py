@@ -76,6 +76,24 @@ def minibatches(n_examples: int, batch_size: int, rng: np.random.Generator) -> I
         yield order[start : start + batch_size]
 
 
+def validation_split(
+    n_examples: int, n_validation: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, validation)`` that split ``range(n_examples)`` at random, seeded.
+
+    Anything a chapter chooses (a threshold, a learning rate, the number of epochs, an
+    optimiser) is chosen on the validation part, carved out of the training data, so that the
+    test set is used once, at the end, to measure the choice.
+    """
+    if not 0 < n_validation < n_examples:
+        raise ValueError(
+            f"n_validation must lie between 1 and n_examples - 1 = {n_examples - 1}, "
+            f"got {n_validation}"
+        )
+    order = np.random.default_rng(seed).permutation(n_examples)
+    return np.sort(order[n_validation:]), np.sort(order[:n_validation])
+
+
 def fit(
     train_step: Callable[[np.ndarray], float],
     n_examples: int,
@@ -89,9 +107,11 @@ def fit(
 ) -> History:
     """Run ``epochs`` passes over the data and return the history.
 
-    ``history["batch_loss"]`` holds every step's loss, ``history["loss"]`` each epoch's mean, and
-    each metric ``evaluate()`` returns (for example test accuracy) is recorded once per epoch.
-    The shuffling is seeded, so the same call gives the same history.
+    ``history["batch_loss"]`` holds every step's loss, ``history["loss"]`` each epoch's mean loss
+    per example, and each metric ``evaluate()`` returns (for example validation accuracy) is
+    recorded once per epoch. The epoch's loss weights each batch by its size: 5,000 examples in
+    batches of 64 leave a last batch of 8, which must count an eighth as much as a full one, not
+    as much. The shuffling is seeded, so the same call gives the same history.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -100,7 +120,7 @@ def fit(
     batches_per_epoch = int(np.ceil(n_examples / batch_size))
     bar = progress(desc=desc, total=epochs * batches_per_epoch, enabled=show_progress)
     for _ in range(epochs):
-        epoch_losses = []
+        epoch_losses, batch_sizes = [], []
         for indices in minibatches(n_examples, batch_size, rng):
             loss = _as_loss(train_step(indices))
             bar.update(1)
@@ -112,7 +132,8 @@ def fit(
                 )
             history.log(batch_loss=loss)
             epoch_losses.append(loss)
-        history.log(loss=np.mean(epoch_losses))
+            batch_sizes.append(len(indices))
+        history.log(loss=np.average(epoch_losses, weights=batch_sizes))
         if evaluate is not None:
             history.log(**evaluate())
         bar.set_postfix({name: f"{values[-1]:.4g}" for name, values in history.records.items()
