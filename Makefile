@@ -1,7 +1,8 @@
 # Backprop from Scratch. Every target bootstraps .venv on its own, so on a new machine
 #   make book   builds the site into _build/html
 #   make test   runs every test: the strict site build, library tests, each notebook executed by
-#               nbval at seed 0 (outputs compared) and at seeds 1 and 2 (assertions only)
+#               nbval at seed 0 (outputs compared, on this machine's arithmetic and on another's)
+#               and at seeds 1 and 2 (assertions only)
 # Needs only Python 3.11+ and make. Set BACKPROP_MNIST_DIR to read MNIST from a local folder.
 
 PYTHON ?= python3
@@ -25,8 +26,8 @@ book: $(STAMP)
 # browser tests in tests/ see the site it builds; pytest then runs tests/ and every notebook at the
 # book's seed (0), comparing each output with the saved one. Last, every notebook runs again at
 # seeds 1 and 2, in parallel, with nothing compared (--nbval-lax): there only errors and failed
-# assertions count, so a claim that held for one lucky seed fails the test. The student notebooks
-# run alongside.
+# assertions count, so a claim that held for one lucky seed fails the test. The seed-0 comparison
+# on other arithmetic (below) and the student notebooks run alongside.
 OTHER_SEEDS := 1 2
 
 test: $(STAMP)
