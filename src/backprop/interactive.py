@@ -125,7 +125,7 @@ def backward_stepthrough(
     figure, ax = plt.subplots(figsize=(width, height), dpi=dpi)
 
     def draw(frame: int) -> None:
-        for text in figure.texts:
+        for text in list(figure.texts):  # a copy: removing shortens the list
             text.remove()
         ax.clear()
         received = _received_after(steps, frame)
@@ -282,7 +282,7 @@ def network_stepthrough(*, dpi: int = 80) -> HTML:
                                        gridspec_kw={"width_ratios": [3.2, 1]})
 
     def draw(frame: int) -> None:
-        for text in figure.texts:
+        for text in list(figure.texts):  # a copy: removing shortens the list
             text.remove()
         ax.clear()
         panel.clear()
@@ -319,6 +319,16 @@ def _sum_text(shares: Sequence[float]) -> str:
         f" = {total}")
 
 
+def _gradient_lines(name: str, shares: Sequence[float]) -> list[str]:
+    """'dE/da_h1 = 0.0151' and, for a value used twice, its parts on a line of their own below
+    ('= 0.0569 + (-0.0419)'), so the unit's box stays narrow enough not to hide the weights."""
+    symbol = f"δ_{name}" if not name.startswith("a_") else f"dE/d{name}"
+    if len(shares) == 1:
+        return [f"{symbol} = {_sum_text(shares)}"]
+    parts = " + ".join(f"({_number(s, 3)})" if s < 0 else _number(s, 3) for s in shares)
+    return [f"{symbol} = {_number(sum(shares), 3)}", f"= {parts}"]
+
+
 def _unit_labels(tensors: Mapping[str, Tensor], shares: Mapping[str, list[float]],
                  current: str | None) -> tuple[dict[str, str], dict[str, str]]:
     """Each unit's text (value, dE/d activation, delta) and the colour of the unit whose turn it is."""
@@ -329,10 +339,9 @@ def _unit_labels(tensors: Mapping[str, Tensor], shares: Mapping[str, list[float]
     for unit in ("h1", "h2", "o1", "o2"):
         activation = f"a_{unit}"
         lines = [f"{activation} = {_number(tensors[activation].data, 3)}"]
-        if shares[activation]:
-            lines.append(f"dE/d{activation} = {_sum_text(shares[activation])}")
-        if shares[unit]:
-            lines.append(f"δ_{unit} = {_sum_text(shares[unit])}")
+        for name in (activation, unit):
+            if shares[name]:
+                lines += _gradient_lines(name, shares[name])
         labels[unit] = f"{unit}\n" + "\n".join(lines)
         if current in (unit, activation):
             colors[unit] = "#f9d56e"
