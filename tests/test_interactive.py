@@ -117,3 +117,22 @@ def test_the_race_and_the_learning_rate_explorer_are_offline_players():
     assert len(frames_of(race)) == 4 and len(frames_of(rates)) == 2
     assert_offline(race)
     assert_offline(rates)
+
+
+@pytest.mark.parametrize("make", [
+    network_stepthrough,
+    lambda: backward_stepthrough(diamond()[-1], {}),
+])
+def test_every_frame_shows_one_caption_not_the_earlier_ones_too(monkeypatch, make):
+    import backprop.interactive as interactive
+
+    made = {}
+    monkeypatch.setattr(interactive, "_player",
+                        lambda animation, figure: made.update(animation=animation, figure=figure))
+    make()
+    counts = []
+    for frame in range(4):
+        made["animation"]._func(frame)
+        counts.append(len(made["figure"].texts))
+    made["animation"]._draw_was_started = True  # drawn by hand: no "never rendered" warning
+    assert len(set(counts)) == 1, f"texts per frame {counts}: captions pile up"
