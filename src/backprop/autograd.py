@@ -86,6 +86,8 @@ def unbroadcast(grad: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
     2. it stretches axes of length 1: (4, 1) becomes (4, 3) -> sum those axes, keeping them.
     """
     grad = np.asarray(grad)
+    if grad.shape == shape:
+        return grad  # nothing was broadcast (the usual case): nothing to undo
     extra_leading_axes = grad.ndim - len(shape)
     if extra_leading_axes > 0:
         grad = grad.sum(axis=tuple(range(extra_leading_axes)))
@@ -286,7 +288,7 @@ class Tensor:
         self._version = 0  # bumped by every change of .data
         self._changed_at = 0  # the clock at the latest change of .data (0: never changed)
         self._created_at = _clock  # the clock when this op ran: see _check_unchanged
-        tracked = _grad_enabled and any(child.requires_grad for child in _children)
+        tracked = _grad_enabled and any([child.requires_grad for child in _children])
         self.requires_grad: bool = bool(requires_grad) or tracked
         self.grad: np.ndarray | None = None
         self._prev: tuple[Tensor, ...] = tuple(_children) if tracked else ()
@@ -313,26 +315,26 @@ class Tensor:
     @property
     def shape(self) -> tuple[int, ...]:
         """The shape of ``data``."""
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
         """The number of axes of ``data``."""
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
         """The number of elements of ``data``."""
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
         """The dtype of ``data`` (float64 unless you passed float32 or float16 data)."""
-        return self.data.dtype
+        return self._data.dtype
 
     def numel(self) -> int:
         """The number of elements (PyTorch's name for ``size``)."""
-        return self.data.size
+        return self._data.size
 
     @property
     def is_leaf(self) -> bool:
@@ -481,7 +483,7 @@ class Tensor:
                 node.grad = None
         self._accumulate(seed)
         for node in order:
-            if node.grad is not None:
+            if node._prev and node.grad is not None:  # a leaf has no backward to run
                 node._check_unchanged()
                 node._backward(node.grad)
 
@@ -543,7 +545,7 @@ class Tensor:
         if not self.requires_grad:
             return
         grad = np.asarray(grad)
-        if grad.shape != self.shape:
+        if grad.shape != self._data.shape:
             raise RuntimeError(
                 f"gradient of shape {grad.shape} for a tensor of shape {self.shape}: an op's "
                 "_backward must send each input a gradient shaped like it (use unbroadcast)"
@@ -969,15 +971,15 @@ class Tensor:
         """Reorder the axes: output axis i is input axis ``dims[i]`` (NumPy's ``transpose``)."""
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
-        if sorted(d % self.ndim if -self.ndim <= d < self.ndim else d for d in dims) != list(
-            range(self.ndim)
-        ):
-            raise ValueError(f"permute needs each of the {self.ndim} axes once, got {dims}")
-        dims = tuple(d % self.ndim for d in dims)  # argsort below needs them non-negative
+        ndim = self.ndim
+        if sorted(d % ndim if -ndim <= d < ndim else d for d in dims) != list(range(ndim)):
+            raise ValueError(f"permute needs each of the {ndim} axes once, got {dims}")
+        dims = tuple(d % ndim for d in dims)  # the inverse below needs them non-negative
+        inverse = tuple(sorted(range(ndim), key=dims.__getitem__))  # np.argsort, in plain Python
         out = Tensor(self.data.transpose(dims), _children=(self,), _op="permute")
 
         def _backward(grad: np.ndarray) -> None:  # the inverse permutation undoes it
-            self._accumulate(grad.transpose(np.argsort(dims)))
+            self._accumulate(grad.transpose(inverse))
 
         out._backward = _backward
         return out
