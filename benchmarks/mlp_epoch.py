@@ -1,131 +1,268 @@
-"""Time one training epoch of the course's MLP against the same model in PyTorch, in one run.
+"""Time one training epoch of the course's MLP: the engine, its floors and PyTorch, in one run.
 
-    BACKPROP_MNIST_DIR=/path/to/mnist .venv/bin/python benchmarks/mlp_epoch.py [--repeats 2]
+    BACKPROP_MNIST_DIR=... BACKPROP_FASHION_MNIST_DIR=... .venv/bin/python benchmarks/mlp_epoch.py
 
-Both sides train the 784-128-64-10 ReLU MLP with SGD (momentum 0.9, lr 0.05) and cross-entropy,
-from the same initial weights, on the same mini-batches of 64 (the same shuffled order), in
-float64 and in float32. PyTorch runs with one thread (like NumPy's element-wise code; its matrix
-products may use more) and with its default thread count. Each epoch is timed `--repeats` times
-and the fastest run is kept. The ratio library / PyTorch says how many times slower the
-NumPy engine is; absolute seconds depend on the machine, ratios much less.
+Every column trains chapter 7's 784-128-64-10 ReLU MLP (cross-entropy, lr 0.05) from the same
+initial weights over the same shuffled mini-batches, for batch 64 and 256, float32 and float64,
+on the 5,000-image MNIST subset and on a full 60,000-image Fashion-MNIST epoch:
 
-Not a test: `make test` does not run it. It needs PyTorch (`pip install torch`).
+- engine        ``backprop.nn`` + autograd + ``optim.SGD`` (momentum 0.9), one BLAS thread;
+- manual        ManualGrad (``backprop.manual``, hand-written backward), same optimiser;
+- numpy         a bare hand-written NumPy step: forward, backward, plain SGD (no momentum);
+- matmul        the step's eight matrix products alone: the floor no NumPy code can go below;
+- torch 1       the same model and loop in PyTorch, ``torch.set_num_threads(1)``;
+- engine N, torch N: both with their default thread counts (all cores).
+
+The columns are timed in turn, epoch by epoch, ``--repeats`` times, so a busy machine slows
+them alike (after a few untimed warm-up steps); each column's fastest epoch is kept (the
+median-based ratio is printed too). ratio = seconds /
+PyTorch's seconds with the same thread count; below 1 the library is faster. Finally both
+sides train ``--epochs`` epochs on Fashion-MNIST from the same start and report test accuracy.
+
+Not a test: `make test` does not run it. It needs PyTorch (`pip install torch==2.13.0`).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import platform
+import statistics
 import sys
 import time
+from collections.abc import Callable
 
-# One BLAS thread for NumPy, like PyTorch's one-thread column: a like-for-like comparison that
-# also keeps the numbers steady on a busy machine. Set OPENBLAS_NUM_THREADS yourself to override.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
-import numpy as np  # noqa: E402  (after the thread settings, which NumPy reads on import)
-
-from backprop import functional as F  # noqa: E402
-from backprop import nn, optim  # noqa: E402
-from backprop.data import load_mnist  # noqa: E402
-from backprop.train import autograd_step, minibatches  # noqa: E402
+from backprop import manual, nn, optim
+from backprop.autograd import Tensor, no_grad
+from backprop.data import load_fashion_mnist, load_mnist
+from backprop.train import minibatches
 
 try:
     import torch
 except ImportError:  # pragma: no cover - depends on the environment
-    sys.exit(
-        "benchmarks/mlp_epoch.py compares the library with PyTorch, which is not installed.\n"
-        "Install it into the course's environment first: .venv/bin/pip install torch"
-    )
+    sys.exit("benchmarks/mlp_epoch.py compares the library with PyTorch, which is not installed.\n"
+             "Install it first: .venv/bin/python -m pip install torch==2.13.0")
 
-BATCH, LR, MOMENTUM, SEED = 64, 0.05, 0.9, 0
+LR, MOMENTUM, SEED = 0.05, 0.9, 0
+DEFAULT_THREADS = torch.get_num_threads()
 
 
-def library_mlp(dtype: np.dtype) -> nn.Sequential:
+def initial_weights() -> list[np.ndarray]:
+    """W1, b1, W2, b2, W3, b3 in float64, as ``backprop.nn.Linear`` draws them from SEED."""
     rng = np.random.default_rng(SEED)
-    model = nn.Sequential(
-        nn.Linear(784, 128, rng=rng), nn.ReLU(),
-        nn.Linear(128, 64, rng=rng), nn.ReLU(),
-        nn.Linear(64, 10, rng=rng),
-    )
-    for parameter in model.parameters():
-        parameter.data = parameter.data.astype(dtype)
+    layers = [nn.Linear(784, 128, rng=rng), nn.Linear(128, 64, rng=rng), nn.Linear(64, 10, rng=rng)]
+    return [p.data.copy() for layer in layers for p in (layer.weight, layer.bias)]
+
+
+# --- one epoch of each column: build from `weights`, train over `batches`, return the model ----
+def engine_model(weights: list[np.ndarray], dtype: type) -> nn.Sequential:
+    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(),
+                          nn.Linear(64, 10))
+    for parameter, values in zip(model.parameters(), weights):
+        parameter.data = values.astype(dtype)
     return model
 
 
-def torch_mlp(source: nn.Sequential, dtype: torch.dtype) -> torch.nn.Sequential:
-    model = torch.nn.Sequential(
-        torch.nn.Linear(784, 128), torch.nn.ReLU(),
-        torch.nn.Linear(128, 64), torch.nn.ReLU(),
-        torch.nn.Linear(64, 10),
-    ).to(dtype)
-    with torch.no_grad():
-        for ours, theirs in zip(source.parameters(), model.parameters()):
-            theirs.copy_(torch.from_numpy(np.array(ours.data)))
-    return model
-
-
-def batches(n: int) -> list[np.ndarray]:
-    return list(minibatches(n, BATCH, np.random.default_rng(SEED)))
-
-
-def time_library_epoch(x: np.ndarray, y: np.ndarray, dtype: np.dtype) -> tuple[float, float]:
-    """Seconds for one epoch, and the last batch loss (a sanity check that both sides learn)."""
-    model = library_mlp(dtype)
-    step = autograd_step(model, F.cross_entropy, optim.SGD(model.parameters(), LR, MOMENTUM), x, y)
-    start = time.perf_counter()
-    for indices in batches(len(x)):
-        loss = step(indices)
-    return time.perf_counter() - start, loss
-
-
-def time_torch_epoch(x: np.ndarray, y: np.ndarray, dtype: torch.dtype) -> tuple[float, float]:
-    model = torch_mlp(library_mlp(np.float64), dtype)
-    optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    inputs, targets = torch.from_numpy(x).to(dtype), torch.from_numpy(y)
-    start = time.perf_counter()
-    for indices in batches(len(x)):
-        index = torch.from_numpy(indices)
+def engine_epoch(model: nn.Sequential, x: np.ndarray, y: np.ndarray, batches) -> float:
+    """The loop a learner writes, the same as PyTorch's below."""
+    optimizer = optim.SGD(model.parameters(), LR, MOMENTUM)
+    loss_fn, inputs = nn.CrossEntropyLoss(), Tensor(x)
+    for indices in batches:
         optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(inputs[index]), targets[index])
+        loss = loss_fn(model(inputs[indices]), y[indices])
         loss.backward()
         optimizer.step()
-    return time.perf_counter() - start, loss.item()
+    return loss.item()
 
 
-def best_of(repeats: int, run) -> tuple[float, float]:
-    results = [run() for _ in range(repeats)]
-    return min(seconds for seconds, _ in results), results[-1][1]
+def manual_epoch(weights: list[np.ndarray], x: np.ndarray, y: np.ndarray, batches) -> float:
+    model = manual.Sequential(manual.Linear(784, 128), manual.ReLU(), manual.Linear(128, 64),
+                              manual.ReLU(), manual.Linear(64, 10))
+    for parameter, values in zip(model.parameters(), weights):
+        parameter.data = values.astype(x.dtype)
+    optimizer, loss_fn = optim.SGD(model.parameters(), LR, MOMENTUM), manual.SoftmaxCrossEntropy()
+    for indices in batches:
+        loss = loss_fn.forward(model.forward(x[indices]), y[indices])
+        model.backward(loss_fn.backward())
+        optimizer.step()
+    return loss
+
+
+def numpy_epoch(weights: list[np.ndarray], x: np.ndarray, y: np.ndarray, batches) -> float:
+    """Forward, the backward chapter 7 derives, plain SGD: no graph, no objects, no momentum."""
+    w1, b1, w2, b2, w3, b3 = (w.astype(x.dtype) for w in weights)
+    for indices in batches:
+        xb, yb = x[indices], y[indices]
+        h1 = np.maximum(xb @ w1.T + b1, 0)
+        h2 = np.maximum(h1 @ w2.T + b2, 0)
+        z = h2 @ w3.T + b3
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        loss = -np.log(p[np.arange(len(yb)), yb]).mean()
+        p[np.arange(len(yb)), yb] -= 1
+        g3 = p / len(yb)
+        g2 = (g3 @ w3) * (h2 > 0)
+        g1 = (g2 @ w2) * (h1 > 0)
+        for w, b, g, a in ((w3, b3, g3, h2), (w2, b2, g2, h1), (w1, b1, g1, xb)):
+            w -= LR * (g.T @ a)
+            b -= LR * g.sum(axis=0)
+    return float(loss)
+
+
+def matmul_epoch(weights: list[np.ndarray], x: np.ndarray, y: np.ndarray, batches) -> float:
+    """Only the step's matrix products, on arrays of the right shapes: 3 forward, 5 backward."""
+    w1, _, w2, _, w3, _ = (w.astype(x.dtype) for w in weights)
+    rng = np.random.default_rng(SEED)
+    made = {}  # activations and gradients of each batch size, made once, outside the timing
+    for n in {len(indices) for indices in batches}:
+        made[n] = [rng.random((n, width)).astype(x.dtype) for width in (128, 64, 128, 64, 10)]
+    for indices in batches:
+        xb = x[indices]
+        h1, h2, g1, g2, g3 = made[len(xb)]
+        xb @ w1.T, h1 @ w2.T, h2 @ w3.T  # noqa: B018 (the forward products)
+        g3.T @ h2, g3 @ w3, g2.T @ h1, g2 @ w2, g1.T @ xb  # noqa: B018 (the backward products)
+    return 0.0
+
+
+def torch_model(weights: list[np.ndarray], dtype: torch.dtype) -> torch.nn.Sequential:
+    model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(),
+                                torch.nn.Linear(128, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    with torch.no_grad():
+        for parameter, values in zip(model.parameters(), weights):
+            parameter.copy_(torch.from_numpy(values))
+    return model.to(dtype)
+
+
+def torch_epoch(model: torch.nn.Sequential, x: np.ndarray, y: np.ndarray, batches) -> float:
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    loss_fn, inputs, targets = torch.nn.CrossEntropyLoss(), torch.from_numpy(x), torch.from_numpy(y)
+    for indices in batches:
+        index = torch.from_numpy(indices)
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs[index]), targets[index])
+        loss.backward()
+        optimizer.step()
+    return loss.item()
+
+
+def columns(weights: list[np.ndarray], dtype: type) -> dict[str, Callable]:
+    """Each column as (x, y, batches) -> last loss, with its thread settings applied inside."""
+    torch_dtype = torch.float32 if dtype == np.float32 else torch.float64
+
+    def one_thread(run):
+        def timed(*args):
+            torch.set_num_threads(1)
+            with threadpool_limits(1, user_api="blas"):
+                return run(*args)
+        return timed
+
+    def all_threads(run):
+        def timed(*args):
+            torch.set_num_threads(DEFAULT_THREADS)
+            return run(*args)
+        return timed
+
+    return {
+        "engine 1": one_thread(lambda *a: engine_epoch(engine_model(weights, dtype), *a)),
+        "manual 1": one_thread(lambda *a: manual_epoch(weights, *a)),
+        "numpy 1": one_thread(lambda *a: numpy_epoch(weights, *a)),
+        "matmul 1": one_thread(lambda *a: matmul_epoch(weights, *a)),
+        "torch 1": one_thread(lambda *a: torch_epoch(torch_model(weights, torch_dtype), *a)),
+        "engine N": all_threads(lambda *a: engine_epoch(engine_model(weights, dtype), *a)),
+        "torch N": all_threads(lambda *a: torch_epoch(torch_model(weights, torch_dtype), *a)),
+    }
+
+
+def measure(x: np.ndarray, y: np.ndarray, batch: int, dtype: type, repeats: int) -> dict:
+    """Seconds per epoch of every column, interleaved; and the engine's and PyTorch's last loss."""
+    x = x.astype(dtype)
+    batches = list(minibatches(len(x), batch, np.random.default_rng(SEED)))
+    runs = columns(initial_weights(), dtype)
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    # Warm-up, untimed; and a check that the engine and PyTorch train the same model: after 5
+    # steps their losses agree to rounding. (Not after a whole epoch: rounding differences
+    # between two BLAS libraries grow over hundreds of steps, most of all in float32.)
+    warm_up = {name: run(x, y, batches[:5]) for name, run in runs.items()}
+    tolerance = 1e-9 if dtype == np.float64 else 1e-4
+    if not np.isclose(warm_up["engine 1"], warm_up["torch 1"], rtol=tolerance):
+        sys.exit(f"after 5 steps the losses differ ({warm_up['engine 1']} vs "
+                 f"{warm_up['torch 1']}): the engine and PyTorch did not train the same model")
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run(x, y, batches)
+            seconds[name].append(time.perf_counter() - start)
+    torch.set_num_threads(DEFAULT_THREADS)
+    return seconds
+
+
+def report(title: str, x: np.ndarray, y: np.ndarray, repeats: int) -> None:
+    print(f"\n{title}: {len(x):,} training images, {repeats} interleaved runs per column; "
+          "seconds per epoch (fastest run), ratio = / PyTorch with the same threads "
+          "(median-based ratio in brackets)")
+    names = ["engine 1", "manual 1", "numpy 1", "matmul 1", "torch 1", "engine N", "torch N"]
+    print(f"{'batch':>5} {'dtype':>7} " + " ".join(f"{n:>9}" for n in names)
+          + "   engine/torch 1   manual   numpy  matmul   engine/torch N")
+    for batch in (64, 256):
+        for dtype in (np.float32, np.float64):
+            s = measure(x, y, batch, dtype, repeats)
+            best = {n: min(v) for n, v in s.items()}
+            median = {n: statistics.median(v) for n, v in s.items()}
+            ratio = {n: best[n] / best["torch N" if n.endswith("N") else "torch 1"] for n in names}
+            median_ratio = median["engine 1"] / median["torch 1"]
+            print(f"{batch:>5} {np.dtype(dtype).name:>7} "
+                  + " ".join(f"{best[n]:9.3f}" for n in names)
+                  + f"   {ratio['engine 1']:5.2f} ({median_ratio:4.2f})  "
+                  + f"{ratio['manual 1']:6.2f}  {ratio['numpy 1']:6.2f}  {ratio['matmul 1']:6.2f}"
+                  + f"   {ratio['engine N']:5.2f} ({median['engine N'] / median['torch N']:4.2f})",
+                  flush=True)
+
+
+def accuracies(data: tuple, epochs: int, dtype: type) -> tuple[float, float]:
+    """Test accuracy of the engine and of PyTorch after ``epochs`` epochs from the same start."""
+    x_train, y_train, x_test, y_test = (a.astype(dtype) if a.dtype.kind == "f" else a for a in data)
+    weights = initial_weights()
+    ours = engine_model(weights, dtype)
+    theirs = torch_model(weights, torch.float32 if dtype == np.float32 else torch.float64)
+    for epoch in range(epochs):
+        batches = list(minibatches(len(x_train), 64, np.random.default_rng(SEED + epoch)))
+        engine_epoch(ours, x_train, y_train, batches)
+        torch_epoch(theirs, x_train, y_train, batches)
+    with no_grad():
+        our_accuracy = float(np.mean(ours(Tensor(x_test)).argmax(axis=1) == y_test))
+    with torch.no_grad():
+        scores = theirs(torch.from_numpy(x_test)).numpy()
+    return our_accuracy, float(np.mean(scores.argmax(axis=1) == y_test))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=2, help="epochs timed per setting")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per column, MNIST-5k")
+    parser.add_argument("--fashion-repeats", type=int, default=2, help="runs per column, Fashion")
+    parser.add_argument("--epochs", type=int, default=5, help="Fashion epochs for the accuracy")
+    parser.add_argument("--skip-fashion", action="store_true", help="time MNIST only")
+    parser.add_argument("--skip-mnist", action="store_true", help="Fashion-MNIST only")
     args = parser.parse_args()
 
-    x_train, y_train, _, _ = load_mnist()
-    default_threads = torch.get_num_threads()
-    print(f"one epoch = {len(x_train):,} examples in batches of {BATCH}; "
-          f"{platform.processor() or platform.machine()}, NumPy {np.__version__}, "
-          f"PyTorch {torch.__version__}, {default_threads} default threads")
-    print(f"{'dtype':8} {'library s':>10} {'torch 1 thr s':>14} {'ratio':>7} "
-          f"{'torch ' + str(default_threads) + ' thr s':>14} {'ratio':>7}")
-    for np_dtype, torch_dtype in [(np.float64, torch.float64), (np.float32, torch.float32)]:
-        x = x_train.astype(np_dtype)
-        ours, our_loss = best_of(args.repeats, lambda: time_library_epoch(x, y_train, np_dtype))
-        torch.set_num_threads(1)
-        single, their_loss = best_of(
-            args.repeats, lambda: time_torch_epoch(x, y_train, torch_dtype))
-        torch.set_num_threads(default_threads)
-        multi, _ = best_of(args.repeats, lambda: time_torch_epoch(x, y_train, torch_dtype))
-        name = np.dtype(np_dtype).name
-        print(f"{name:8} {ours:10.3f} {single:14.3f} {ours / single:7.2f} "
-              f"{multi:14.3f} {ours / multi:7.2f}")
-        if not np.isclose(our_loss, their_loss, rtol=1e-3, atol=1e-4):
-            sys.exit(f"{name}: the last batch losses differ ({our_loss} vs {their_loss}): "
-                     "the two models did not train the same way")
-    print("ratio = library seconds / PyTorch seconds for the same epoch (higher = library slower)")
+    blas = next((pool for pool in threadpool_info() if pool["user_api"] == "blas"), {})
+    print(f"{platform.machine()}, NumPy {np.__version__} ({blas.get('internal_api', '?')} "
+          f"{blas.get('architecture', '')}, {blas.get('num_threads', '?')} threads by default), "
+          f"PyTorch {torch.__version__} ({DEFAULT_THREADS} threads by default)")
+    if not args.skip_mnist:
+        x, y, _, _ = load_mnist(verbose=False)
+        report("MNIST", x, y, args.repeats)
+    if args.skip_fashion:
+        return
+    fashion = load_fashion_mnist(verbose=False)
+    report("Fashion-MNIST", fashion[0], fashion[1], args.fashion_repeats)
+    print(f"\nFashion-MNIST test accuracy after {args.epochs} epochs (batch 64, SGD momentum 0.9, "
+          "lr 0.05), both from the same initial weights and batches:")
+    for dtype in (np.float32, np.float64):
+        ours, theirs = accuracies(fashion, args.epochs, dtype)
+        print(f"  {np.dtype(dtype).name}: engine {ours:.2%}, PyTorch {theirs:.2%}", flush=True)
 
 
 if __name__ == "__main__":

@@ -276,3 +276,109 @@ def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# --- Fashion-MNIST: the same two paths, its own variable, MD5 sums ------------------------------
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture
+def no_fashion_folder(monkeypatch):
+    monkeypatch.delenv("BACKPROP_FASHION_MNIST_DIR", raising=False)
+
+
+def test_fashion_folder_from_argument_and_variable(tmp_path, monkeypatch, capsys):
+    folder = write_folder(tmp_path, n_train=7, n_test=3)
+    x_train, y_train, x_test, _ = data.load_fashion_mnist(folder)
+    assert x_train.shape == (7, 784) and x_test.shape == (3, 784) and y_train.dtype == np.int64
+    assert "Fashion-MNIST from" in capsys.readouterr().out
+    monkeypatch.setenv("BACKPROP_FASHION_MNIST_DIR", str(folder))
+    monkeypatch.setenv("BACKPROP_MNIST_DIR", str(tmp_path / "not-this-one"))
+    assert len(data.load_fashion_mnist(verbose=False)[0]) == 7
+
+
+def test_fashion_missing_folder_names_its_variable_and_the_debian_package(tmp_path):
+    with pytest.raises(MNISTError, match="Fashion-MNIST folder .* BACKPROP_FASHION_MNIST_DIR.*"
+                                         "dataset-fashion-mnist"):
+        data.load_fashion_mnist(tmp_path / "nowhere")
+
+
+def test_fashion_broken_folder_file_says_what_to_do(tmp_path):
+    write_folder(tmp_path)
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x01"))
+    with pytest.raises(MNISTError, match="t10k-labels.*original Fashion-MNIST file"):
+        data.load_fashion_mnist(tmp_path, verbose=False)
+
+
+def test_fashion_checksums_are_the_published_md5_sums():
+    sums = {spec.name: spec.known_hash for spec in data.FASHION_MNIST_FILES.values()}
+    assert sums == {
+        "train-images-idx3-ubyte.gz": "md5:8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        "train-labels-idx1-ubyte.gz": "md5:25c81989df183df01b3e8a0aad5dffbe",
+        "t10k-images-idx3-ubyte.gz": "md5:bef4ecab320f06d8554ea6380940ec79",
+        "t10k-labels-idx1-ubyte.gz": "md5:bb300cfdad3c16e7a12a480ee83cd310",
+    }
+    assert MNIST_FILES["train_images"].known_hash.startswith("sha256:")
+
+
+@pytest.fixture
+def fashion_mirror(no_fashion_folder, tmp_path, monkeypatch):
+    """A local HTTP server with a tiny synthetic Fashion-MNIST, whose MD5 sums the loader is told
+    to expect (the real files are too big to serve in a unit test)."""
+    import hashlib
+
+    (tmp_path / "served").mkdir()
+    source = write_folder(tmp_path / "served", n_train=5, n_test=2)
+    for part, spec in data.FASHION_MNIST_FILES.items():
+        md5 = hashlib.md5((source / spec.name).read_bytes()).hexdigest()
+        monkeypatch.setitem(data.FASHION_MNIST_FILES, part, MnistFile(spec.name, 0, "", spec.magic,
+                                                                      md5=md5))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), MirrorHandler)
+    server.files = {p.name: p.read_bytes() for p in source.glob("*.gz")}
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_fashion_download_is_verified_and_cached(fashion_mirror, tmp_path):
+    server, url = fashion_mirror
+    cache = tmp_path / "cache"
+    x_train, *_ = data.load_fashion_mnist(cache_dir=cache, base_url=url + "/good", verbose=False)
+    assert len(x_train) == 5
+    assert cache_files(cache) == sorted(s.name for s in data.FASHION_MNIST_FILES.values())
+    assert all(p.parent.name == "fashion-mnist" for p in cache.rglob("*.gz"))
+    served = len(server.requests)
+    data.load_fashion_mnist(cache_dir=cache, base_url=url + "/good", verbose=False)
+    assert len(server.requests) == served
+
+
+def test_fashion_corrupt_or_interrupted_download_leaves_nothing(fashion_mirror, tmp_path):
+    _, url = fashion_mirror
+    cache = tmp_path / "cache"
+    with pytest.raises(MNISTError, match="train-images.*MD5 does not match the original Fashion"):
+        data.load_fashion_mnist(cache_dir=cache, base_url=url + "/corrupt", verbose=False)
+    assert cache_files(cache) == []
+    with pytest.raises(MNISTError, match="train-images-idx3-ubyte.gz"):
+        data.load_fashion_mnist(cache_dir=cache, base_url=url + "/drop", verbose=False)
+    assert cache_files(cache) == []
+
+
+def test_fashion_offline_download_names_its_variable(no_fashion_folder, tmp_path):
+    with pytest.raises(MNISTError, match="Could not download.*BACKPROP_FASHION_MNIST_DIR"):
+        data.load_fashion_mnist(cache_dir=tmp_path, base_url=f"http://127.0.0.1:{_closed_port()}",
+                                verbose=False)
+    assert cache_files(tmp_path) == []
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION.is_dir(),
+                    reason="apt-get install dataset-fashion-mnist (.ci/run installs it)")
+def test_debian_fashion_mnist_package_reads_as_a_folder():
+    x_train, y_train, x_test, y_test = data.load_fashion_mnist(DEBIAN_FASHION, verbose=False)
+    assert x_train.shape == (60_000, 784) and x_test.shape == (10_000, 784)
+    assert x_train.dtype == np.float32 and 0.0 <= x_train.min() and x_train.max() == 1.0
+    assert np.bincount(y_train).tolist() == [6_000] * 10
+    assert np.bincount(y_test).tolist() == [1_000] * 10
+    assert len(data.FASHION_MNIST_CLASSES) == 10

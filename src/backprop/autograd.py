@@ -23,9 +23,9 @@ Three array-specific facts shape the code:
   them) are tracked. Data, targets and numbers mixed into an expression are constants: they
   appear in ``_prev`` (so a drawn graph shows them) but never receive a ``.grad``.
 - Versions. A backward reads the values its forward saw. Assigning to ``t.data`` (including
-  ``t.data -= ...``) or updating ``t`` in place bumps ``t._version``; ``backward()`` refuses to
-  run through an op whose inputs changed since the forward pass, as PyTorch does, instead of
-  silently computing a gradient from the new values.
+  ``t.data -= ...``) or updating ``t`` in place bumps ``t._version`` and stamps the change with
+  a global clock; ``backward()`` refuses to run through an op whose inputs changed since the
+  forward pass, as PyTorch does, instead of silently computing a gradient from the new values.
 
 To write a new op, follow any method below: compute the output array, create
 ``Tensor(data, _children=inputs, _op="name")``, define ``_backward(grad)`` that calls
@@ -47,6 +47,10 @@ __all__ = ["Tensor", "no_grad", "is_grad_enabled", "unbroadcast", "stable_sigmoi
 Axis = int | tuple[int, ...] | list[int] | None
 
 _grad_enabled = True
+
+# Counts every change of any tensor's .data. An op remembers the count when it runs; if the
+# count is the same at backward time, nothing anywhere changed, which one comparison confirms.
+_clock = 0
 
 
 @contextlib.contextmanager
@@ -82,6 +86,8 @@ def unbroadcast(grad: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
     2. it stretches axes of length 1: (4, 1) becomes (4, 3) -> sum those axes, keeping them.
     """
     grad = np.asarray(grad)
+    if grad.shape == shape:
+        return grad  # nothing was broadcast (the usual case): nothing to undo
     extra_leading_axes = grad.ndim - len(shape)
     if extra_leading_axes > 0:
         grad = grad.sum(axis=tuple(range(extra_leading_axes)))
@@ -108,6 +114,8 @@ def _as_float_array(data: ArrayLike, copy: bool) -> np.ndarray:
 
     Gradients are fractional even when data are integers, so integer tensors would be useless.
     """
+    if type(data) is np.ndarray and data.dtype.kind == "f" and not copy:
+        return data  # an op's result: already a float array of its own (the common case, fast)
     array = np.asarray(data)
     if array.dtype.kind == "f":
         return array.astype(array.dtype, copy=copy)
@@ -181,6 +189,20 @@ def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             "operand must equal the second-to-last axis of the right one (its only axis if "
             "it is 1-D), and any leading batch axes must broadcast"
         ) from error
+
+
+def _product_laid_out_like(left: np.ndarray, right: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``left @ right``, stored in memory the way ``like`` (the input it is a gradient for) is.
+
+    In a ``Linear`` layer the weight enters the product as ``W.T``, a transposed view of ``W``.
+    Its gradient ``x^T G`` would come out row by row in W.T's shape, i.e. transposed relative to
+    W, and every later ``W -= lr * grad`` would walk the two arrays in different orders, which
+    is several times slower. As (L R)^T = R^T L^T, computing ``(R^T L^T)^T`` gives the same
+    numbers already laid out like ``W``.
+    """
+    if like.ndim == 2 and like.flags.f_contiguous and not like.flags.c_contiguous:
+        return (right.T @ left.T).T
+    return left @ right
 
 
 def _as_matrices(
@@ -263,15 +285,15 @@ class Tensor:
         """
         # An op's output array is freshly made, so only data from outside is copied.
         self._data: np.ndarray = _as_float_array(data, copy=not _children)
-        self._version = 0  # bumped by every change of .data: see _check_unchanged
-        tracked = _grad_enabled and any(child.requires_grad for child in _children)
+        self._version = 0  # bumped by every change of .data
+        self._changed_at = 0  # the clock at the latest change of .data (0: never changed)
+        self._created_at = _clock  # the clock when this op ran: see _check_unchanged
+        tracked = _grad_enabled and any([child.requires_grad for child in _children])
         self.requires_grad: bool = bool(requires_grad) or tracked
         self.grad: np.ndarray | None = None
         self._prev: tuple[Tensor, ...] = tuple(_children) if tracked else ()
         self._op: str = _op if tracked else ""
         self._backward: Callable[[np.ndarray], None] = _no_backward
-        # the inputs' versions as this op read them, checked again before its backward runs
-        self._saved_versions = [child._version for child in self._prev]
 
     @property
     def data(self) -> np.ndarray:
@@ -283,33 +305,36 @@ class Tensor:
 
     @data.setter
     def data(self, values: ArrayLike) -> None:
+        global _clock
         self._data = _as_float_array(values, copy=False)
         self._version += 1
+        _clock += 1
+        self._changed_at = _clock
 
     # ----------------------------------------------------------------- basic properties
     @property
     def shape(self) -> tuple[int, ...]:
         """The shape of ``data``."""
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
         """The number of axes of ``data``."""
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
         """The number of elements of ``data``."""
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
         """The dtype of ``data`` (float64 unless you passed float32 or float16 data)."""
-        return self.data.dtype
+        return self._data.dtype
 
     def numel(self) -> int:
         """The number of elements (PyTorch's name for ``size``)."""
-        return self.data.size
+        return self._data.size
 
     @property
     def is_leaf(self) -> bool:
@@ -458,7 +483,7 @@ class Tensor:
                 node.grad = None
         self._accumulate(seed)
         for node in order:
-            if node.grad is not None:
+            if node._prev and node.grad is not None:  # a leaf has no backward to run
                 node._check_unchanged()
                 node._backward(node.grad)
 
@@ -466,14 +491,17 @@ class Tensor:
         """Refuse to backpropagate through an op whose inputs (or output) changed after it ran.
 
         Its ``_backward`` would read the new values and silently compute a wrong gradient.
+        Every change of any ``.data`` advances one global clock, and each op noted the clock
+        when it ran; so if the clock still reads the same, nothing changed and one comparison
+        settles it. Only otherwise do we look at when each input last changed.
         """
-        if not self._version and [child._version for child in self._prev] == self._saved_versions:
-            return  # the usual case, checked without building any message
+        if self._created_at == _clock:
+            return  # the usual case: no .data anywhere changed since the forward pass
         changed = [
             f"input {position} (shape {child.shape})"
-            for position, (child, version) in enumerate(zip(self._prev, self._saved_versions))
-            if child._version != version
-        ] + (["its own output"] if self._prev and self._version else [])
+            for position, child in enumerate(self._prev)
+            if child._changed_at > self._created_at
+        ] + (["its own output"] if self._prev and self._changed_at > self._created_at else [])
         if changed:
             raise RuntimeError(
                 f"the values of {', '.join(changed)} of the '{self._op}' op were changed after "
@@ -502,24 +530,33 @@ class Tensor:
             raise ValueError(f"grad= has shape {seed.shape} but the tensor has shape {self.shape}")
         return seed
 
-    def _accumulate(self, grad: np.ndarray) -> None:
+    def _accumulate(self, grad: np.ndarray, *, fresh: bool = False) -> None:
         """Add ``grad`` into ``.grad``: a tensor used twice gets a gradient from each use.
 
         Constants (``requires_grad=False``) ignore it. A wrongly shaped gradient is a bug in
         an op's ``_backward`` (usually a missing ``unbroadcast``), so it fails loudly here.
+
+        The first gradient to arrive becomes ``.grad``. An op passes ``fresh=True`` when it
+        built ``grad`` just now for this input alone (a product, ``grad * mask``): that array
+        is kept as it is, no copy. Anything else (the op's own incoming gradient passed on by
+        ``+``, a view of it from ``reshape``) is also someone else's ``.grad``, and adding into
+        it later would change theirs too, so we keep a copy, laid out in memory like ``data``.
         """
         if not self.requires_grad:
             return
         grad = np.asarray(grad)
-        if grad.shape != self.shape:
+        if grad.shape != self._data.shape:
             raise RuntimeError(
                 f"gradient of shape {grad.shape} for a tensor of shape {self.shape}: an op's "
                 "_backward must send each input a gradient shaped like it (use unbroadcast)"
             )
-        if self.grad is None:
-            self.grad = np.array(grad, dtype=self.dtype)  # our own writable copy
-        else:
+        if self.grad is not None:
             self.grad += grad
+        elif fresh and grad.dtype == self.dtype and grad.flags.writeable:
+            self.grad = grad  # ours alone: take it
+        else:
+            self.grad = np.empty_like(self.data)  # our own writable copy
+            np.copyto(self.grad, grad)
 
     # ------------------------------------------------------------------ binary operators
     def _lift(self, other: object, symbol: str) -> Tensor:
@@ -616,11 +653,11 @@ class Tensor:
         def _backward(grad: np.ndarray) -> None:  # for matrices: dA = G B^T, dB = A^T G
             a, b, g = _as_matrices(self.data, other.data, grad)
             if self.requires_grad:
-                grad_a = unbroadcast(g @ np.swapaxes(b, -1, -2), a.shape)
-                self._accumulate(grad_a.reshape(self.shape))
+                grad_a = _product_laid_out_like(g, np.swapaxes(b, -1, -2), a)
+                self._accumulate(unbroadcast(grad_a, a.shape).reshape(self.shape), fresh=True)
             if other.requires_grad:
-                grad_b = unbroadcast(np.swapaxes(a, -1, -2) @ g, b.shape)
-                other._accumulate(grad_b.reshape(other.shape))
+                grad_b = _product_laid_out_like(np.swapaxes(a, -1, -2), g, b)
+                other._accumulate(unbroadcast(grad_b, b.shape).reshape(other.shape), fresh=True)
 
         out._backward = _backward
         return out
@@ -721,10 +758,11 @@ class Tensor:
 
     def relu(self) -> Tensor:
         """max(0, x) elementwise. Its gradient at exactly 0 is taken as 0, as in PyTorch."""
-        out = Tensor(np.maximum(self.data, 0), _children=(self,), _op="relu")
+        out_data = np.maximum(self.data, 0)
+        out = Tensor(out_data, _children=(self,), _op="relu")
 
         def _backward(grad: np.ndarray) -> None:  # 1 where the input was positive, else 0
-            self._accumulate(grad * (self.data > 0))
+            self._accumulate(grad * (out_data > 0), fresh=True)  # out > 0 exactly where x > 0
 
         out._backward = _backward
         return out
@@ -933,15 +971,15 @@ class Tensor:
         """Reorder the axes: output axis i is input axis ``dims[i]`` (NumPy's ``transpose``)."""
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
-        if sorted(d % self.ndim if -self.ndim <= d < self.ndim else d for d in dims) != list(
-            range(self.ndim)
-        ):
-            raise ValueError(f"permute needs each of the {self.ndim} axes once, got {dims}")
-        dims = tuple(d % self.ndim for d in dims)  # argsort below needs them non-negative
+        ndim = self.ndim
+        if sorted(d % ndim if -ndim <= d < ndim else d for d in dims) != list(range(ndim)):
+            raise ValueError(f"permute needs each of the {ndim} axes once, got {dims}")
+        dims = tuple(d % ndim for d in dims)  # the inverse below needs them non-negative
+        inverse = tuple(sorted(range(ndim), key=dims.__getitem__))  # np.argsort, in plain Python
         out = Tensor(self.data.transpose(dims), _children=(self,), _op="permute")
 
         def _backward(grad: np.ndarray) -> None:  # the inverse permutation undoes it
-            self._accumulate(grad.transpose(np.argsort(dims)))
+            self._accumulate(grad.transpose(inverse))
 
         out._backward = _backward
         return out

@@ -1,8 +1,11 @@
-"""Data sets for the course: MNIST, read from its original IDX files, and small toy sets.
+"""Data sets for the course: MNIST and Fashion-MNIST, read from their IDX files, and toy sets.
 
 MNIST comes as four gzip-compressed IDX files. ``load_mnist`` either reads them from a folder you
 name (``BACKPROP_MNIST_DIR``, used offline and in CI) or downloads them once into a per-user cache,
 checking each file's SHA-256 so that a corrupt or half-finished download is never trusted.
+Fashion-MNIST (Zalando's 28x28 photos of clothes in ten classes, a harder drop-in replacement)
+comes in the same four files; ``load_fashion_mnist`` finds them the same two ways
+(``BACKPROP_FASHION_MNIST_DIR``), checking downloads against the MD5 sums its authors publish.
 
 The IDX format is tiny: a 4-byte *magic number* whose last byte is the number of dimensions, one
 4-byte big-endian size per dimension, then the raw ``uint8`` values. Reading it by hand takes a
@@ -23,6 +26,8 @@ import numpy as np
 
 MNIST_DIR_VARIABLE = "BACKPROP_MNIST_DIR"
 MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+FASHION_MNIST_DIR_VARIABLE = "BACKPROP_FASHION_MNIST_DIR"
+FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions (count, rows, columns)
 LABELS_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension (count)
 
@@ -33,12 +38,19 @@ class MNISTError(RuntimeError):
 
 @dataclass(frozen=True)
 class MnistFile:
-    """One of the four canonical MNIST files, with the size and SHA-256 of the original."""
+    """One of the four canonical MNIST files, with the size and SHA-256 of the original (or, for
+    Fashion-MNIST, whose authors publish MD5 sums, the MD5 and an empty ``sha256``)."""
 
     name: str
     size: int
     sha256: str
     magic: int
+    md5: str = ""
+
+    @property
+    def known_hash(self) -> str:
+        """The checksum a download must match, as pooch writes it: ``"sha256:..."``/``"md5:..."``."""
+        return f"sha256:{self.sha256}" if self.sha256 else f"md5:{self.md5}"
 
 
 MNIST_FILES = {
@@ -68,16 +80,62 @@ MNIST_FILES = {
     ),
 }
 
-# What to do about a broken file depends on where it came from: a folder is read as it is (nothing
-# is downloaded), while a cached file is downloaded again once deleted.
-_HOW_TO_FIX = (
-    "Replace it with the original MNIST file, or unset "
-    f"{MNIST_DIR_VARIABLE} (and pass no data_dir) to download MNIST into the cache instead."
+# The published MD5 sums (the data set's README, also in Debian's dataset-fashion-mnist package).
+# Debian's own copies are re-compressed, so they differ byte for byte: read them as a folder.
+FASHION_MNIST_FILES = {
+    "train_images": MnistFile(
+        "train-images-idx3-ubyte.gz", 26_421_880, "", IMAGES_MAGIC,
+        md5="8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    ),
+    "train_labels": MnistFile(
+        "train-labels-idx1-ubyte.gz", 29_515, "", LABELS_MAGIC,
+        md5="25c81989df183df01b3e8a0aad5dffbe",
+    ),
+    "test_images": MnistFile(
+        "t10k-images-idx3-ubyte.gz", 4_422_102, "", IMAGES_MAGIC,
+        md5="bef4ecab320f06d8554ea6380940ec79",
+    ),
+    "test_labels": MnistFile(
+        "t10k-labels-idx1-ubyte.gz", 5_148, "", LABELS_MAGIC,
+        md5="bb300cfdad3c16e7a12a480ee83cd310",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class _DataSet:
+    """Where one IDX data set comes from: its name in messages, folder variable, files, mirror."""
+
+    title: str
+    variable: str
+    files: dict[str, MnistFile]
+    url: str
+    cache_name: str
+
+
+_MNIST = _DataSet("MNIST", MNIST_DIR_VARIABLE, MNIST_FILES, MNIST_URL, "mnist")
+_FASHION = _DataSet(
+    "Fashion-MNIST", FASHION_MNIST_DIR_VARIABLE, FASHION_MNIST_FILES, FASHION_MNIST_URL,
+    "fashion-mnist",
 )
-_HOW_TO_FIX_CACHED = (
-    f"Delete the file so it is downloaded again, or set {MNIST_DIR_VARIABLE} to a folder that "
-    "holds the four original MNIST .gz files."
-)
+
+
+def _how_to_fix(data: _DataSet, cached: bool) -> str:
+    """What to do about a broken file: a folder is read as it is (nothing is downloaded), while
+    a cached file is downloaded again once deleted."""
+    if cached:
+        return (
+            f"Delete the file so it is downloaded again, or set {data.variable} to a folder that "
+            f"holds the four original {data.title} .gz files."
+        )
+    return (
+        f"Replace it with the original {data.title} file, or unset {data.variable} (and pass no "
+        f"data_dir) to download {data.title} into the cache instead."
+    )
+
+
+_HOW_TO_FIX = _how_to_fix(_MNIST, cached=False)
+_HOW_TO_FIX_CACHED = _how_to_fix(_MNIST, cached=True)
 
 
 def load_mnist(
@@ -101,13 +159,55 @@ def load_mnist(
        equivalent), downloading from ``base_url`` any file that is missing or whose SHA-256 does
        not match the original. A download that fails half-way leaves nothing in the cache.
     """
-    paths = mnist_files(data_dir, cache_dir=cache_dir, base_url=base_url, progressbar=verbose)
-    fix = _HOW_TO_FIX if _folder_given(data_dir) else _HOW_TO_FIX_CACHED
+    return _load(_MNIST, data_dir, cache_dir, base_url, verbose)
+
+
+def load_fashion_mnist(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    base_url: str = FASHION_MNIST_URL,
+    verbose: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return Fashion-MNIST as ``(x_train, y_train, x_test, y_test)``, exactly like ``load_mnist``.
+
+    60,000 training and 10,000 test images of clothes, float32 in [0, 1], shape (N, 784); labels
+    int64 0-9: T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle
+    boot (``FASHION_MNIST_CLASSES``). Where the files come from, in order:
+
+    1. ``data_dir``, or else the folder named by ``BACKPROP_FASHION_MNIST_DIR``, read as it is,
+       without a checksum: Debian's ``dataset-fashion-mnist`` package puts the four files in
+       ``/usr/share/datasets/fashion-mnist``, re-compressed, so their bytes (not their
+       contents) differ from the originals.
+    2. Otherwise the per-user cache, downloading any missing file from ``base_url`` and checking
+       it against the published MD5 sum. pooch writes each download to a temporary file and
+       renames it only once complete and verified, so an interrupted download leaves no file.
+    """
+    return _load(_FASHION, data_dir, cache_dir, base_url, verbose)
+
+
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+
+
+def _load(
+    data: _DataSet,
+    data_dir: str | os.PathLike | None,
+    cache_dir: str | os.PathLike | None,
+    base_url: str,
+    verbose: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``load_mnist`` and ``load_fashion_mnist``: find the four files, read and check them."""
+    paths = _find_files(data, data_dir, cache_dir, base_url, verbose)
+    fix = _how_to_fix(data, cached=not _folder_given(data_dir, data))
     x_train, y_train = _read_pair(paths["train_images"], paths["train_labels"], fix)
     x_test, y_test = _read_pair(paths["test_images"], paths["test_labels"], fix)
     if verbose:
         folder = paths["train_images"].parent
-        print(f"MNIST from {folder}: {len(x_train):,} training and {len(x_test):,} test images.")
+        print(f"{data.title} from {folder}: {len(x_train):,} training and {len(x_test):,} test "
+              "images.")
     return x_train, y_train, x_test, y_test
 
 
@@ -121,17 +221,28 @@ def mnist_files(
     """Paths of the four MNIST files (keys ``train_images``, ``train_labels``, ``test_images``,
     ``test_labels``), found the way ``load_mnist`` finds them: in ``data_dir`` or
     ``BACKPROP_MNIST_DIR`` if set, else in the cache, downloaded and verified if needed."""
+    return _find_files(_MNIST, data_dir, cache_dir, base_url, progressbar)
+
+
+def _find_files(
+    data: _DataSet,
+    data_dir: str | os.PathLike | None,
+    cache_dir: str | os.PathLike | None,
+    base_url: str,
+    progressbar: bool,
+) -> dict[str, Path]:
+    """The four files of ``data``: from the folder if one is given, else from the cache."""
     _check_path_argument("data_dir", data_dir)
     _check_path_argument("cache_dir", cache_dir)
-    if _folder_given(data_dir):
-        folder = data_dir if data_dir is not None else os.environ[MNIST_DIR_VARIABLE]
-        return _files_in_folder(Path(folder).expanduser())
-    return _download_all(cache_dir, base_url, progressbar)
+    if _folder_given(data_dir, data):
+        folder = data_dir if data_dir is not None else os.environ[data.variable]
+        return _files_in_folder(Path(folder).expanduser(), data)
+    return _download_all(cache_dir, base_url, progressbar, data)
 
 
-def _folder_given(data_dir: str | os.PathLike | None) -> bool:
-    """True when MNIST is read from a folder (``data_dir`` or the variable), not the cache."""
-    return data_dir is not None or bool(os.environ.get(MNIST_DIR_VARIABLE))
+def _folder_given(data_dir: str | os.PathLike | None, data: _DataSet = _MNIST) -> bool:
+    """True when the data are read from a folder (``data_dir`` or the variable), not the cache."""
+    return data_dir is not None or bool(os.environ.get(data.variable))
 
 
 def _check_path_argument(name: str, value: object) -> None:
@@ -143,46 +254,57 @@ def _check_path_argument(name: str, value: object) -> None:
         )
 
 
-def _files_in_folder(folder: Path) -> dict[str, Path]:
-    """Map each MNIST part to its file in ``folder``, or explain which file is missing."""
+def _files_in_folder(folder: Path, data: _DataSet = _MNIST) -> dict[str, Path]:
+    """Map each part to its file in ``folder``, or explain which file is missing."""
+    title, variable = data.title, data.variable
     if not folder.is_dir():
-        raise MNISTError(
-            f"MNIST folder {folder} does not exist (it was given as data_dir or as "
-            f"{MNIST_DIR_VARIABLE}). Point it at a folder holding the four MNIST .gz files, "
-            f"or unset {MNIST_DIR_VARIABLE} to download MNIST into the cache."
+        hint = (
+            " On Debian or Ubuntu, `sudo apt-get install dataset-fashion-mnist` puts them in "
+            "/usr/share/datasets/fashion-mnist." if data is _FASHION else ""
         )
-    paths = {part: folder / spec.name for part, spec in MNIST_FILES.items()}
+        raise MNISTError(
+            f"{title} folder {folder} does not exist (it was given as data_dir or as "
+            f"{variable}). Point it at a folder holding the four {title} .gz files, "
+            f"or unset {variable} to download {title} into the cache.{hint}"
+        )
+    paths = {part: folder / spec.name for part, spec in data.files.items()}
     for path in paths.values():
         if not path.is_file():
-            expected = ", ".join(spec.name for spec in MNIST_FILES.values())
+            expected = ", ".join(spec.name for spec in data.files.values())
             raise MNISTError(
-                f"MNIST file {path} is missing. The folder must hold all four files: {expected}."
+                f"{title} file {path} is missing. The folder must hold all four files: {expected}."
             )
     return paths
 
 
 def _download_all(
-    cache_dir: str | os.PathLike | None, base_url: str, progressbar: bool
+    cache_dir: str | os.PathLike | None, base_url: str, progressbar: bool,
+    data: _DataSet = _MNIST,
 ) -> dict[str, Path]:
-    """Download (or find in the cache) each MNIST file, verified by its SHA-256."""
+    """Download (or find in the cache) each file, verified by its SHA-256 (MD5 for Fashion)."""
     import pooch  # imported here: reading a local folder must not need it
 
+    title, variable = data.title, data.variable
     address = urlparse(str(base_url))
     if address.scheme not in ("http", "https", "ftp") or not address.netloc:
         raise MNISTError(
             f"base_url {base_url!r} is not a download address: it must look like "
-            f"https://host/path/ (the default is {MNIST_URL!r})."
+            f"https://host/path/ (the default is {data.url!r})."
         )
     root = Path(pooch.os_cache("backprop")) if cache_dir is None else Path(cache_dir).expanduser()
-    folder = _writable_cache(root / "mnist")
+    folder = _writable_cache(root / data.cache_name, data)
     paths = {}
-    for part, spec in MNIST_FILES.items():
+    for part, spec in data.files.items():
         url = base_url.rstrip("/") + "/" + spec.name
         cached = folder / spec.name
-        stale = cached.is_file() and pooch.file_hash(str(cached)) != spec.sha256
+        algorithm, expected = spec.known_hash.split(":")
+        checksum = algorithm.upper().replace("SHA", "SHA-")
+        stale = cached.is_file() and pooch.file_hash(str(cached), algorithm) != expected
         try:
+            # pooch downloads into a temporary file beside the cache and renames it only once
+            # it is complete and its checksum matches: an interrupted download leaves nothing.
             found = pooch.retrieve(
-                url, known_hash=f"sha256:{spec.sha256}", fname=spec.name, path=folder,
+                url, known_hash=spec.known_hash, fname=spec.name, path=folder,
                 progressbar=progressbar,
             )
         except ValueError as error:
@@ -190,44 +312,45 @@ def _download_all(
                 raise MNISTError(f"Could not download {spec.name} from {url}: {error}") from None
             # pooch's checksum mismatch; it already deleted the file
             raise MNISTError(
-                f"Downloaded {spec.name} from {url}, but its SHA-256 does not match the "
-                "original MNIST file, so it was discarded. Try again later or from another "
-                f"mirror (base_url=...), or set {MNIST_DIR_VARIABLE} to a folder holding the "
+                f"Downloaded {spec.name} from {url}, but its {checksum} does not match the "
+                f"original {title} file, so it was discarded. Try again later or from another "
+                f"mirror (base_url=...), or set {variable} to a folder holding the "
                 "four files."
             ) from None
         except Exception as error:  # network failures: requests raises many kinds
             why = (
-                f"The cached {cached} failed its SHA-256 check (it is not the original file), "
-                "so it had to be downloaded again, and that failed: "
+                f"The cached {cached} failed its {checksum} check (it is not the original "
+                "file), so it had to be downloaded again, and that failed: "
                 if stale else ""
             )
             raise MNISTError(
                 f"{why}Could not download {spec.name} from {url}: {error}. Check your internet "
-                f"connection, or download the four MNIST files yourself and set "
-                f"{MNIST_DIR_VARIABLE} to their folder. Nothing partial was kept in the cache."
+                f"connection, or download the four {title} files yourself and set "
+                f"{variable} to their folder. Nothing partial was kept in the cache."
             ) from None  # one clear message, not the network library's chain of tracebacks
         paths[part] = Path(found)
     return paths
 
 
-def _writable_cache(folder: Path) -> Path:
+def _writable_cache(folder: Path, data: _DataSet = _MNIST) -> Path:
     """Create the cache folder, or say why it cannot be used (before any download is tried)."""
+    title = data.title
     fix = (
-        f"Pass cache_dir= a folder you can write to, or set {MNIST_DIR_VARIABLE} to a folder "
-        "holding the four MNIST files."
+        f"Pass cache_dir= a folder you can write to, or set {data.variable} to a folder "
+        f"holding the four {title} files."
     )
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise MNISTError(
-            f"The MNIST cache {folder} cannot be a folder: part of that path is a file. {fix}"
+            f"The {title} cache {folder} cannot be a folder: part of that path is a file. {fix}"
         ) from None
     except PermissionError:
         raise MNISTError(
-            f"The MNIST cache {folder} cannot be created: permission denied. {fix}"
+            f"The {title} cache {folder} cannot be created: permission denied. {fix}"
         ) from None
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise MNISTError(f"The MNIST cache {folder} is read-only. {fix}")
+        raise MNISTError(f"The {title} cache {folder} is read-only. {fix}")
     return folder
 
 

@@ -332,14 +332,18 @@ class Sequential(Module):
 
 
 class CrossEntropyLoss(Module):
-    """``F.cross_entropy`` as a module: ``loss_fn = CrossEntropyLoss()``, then
-    ``loss_fn(logits, targets)``."""
+    """Cross-entropy as a module: ``loss_fn = CrossEntropyLoss()``, then
+    ``loss_fn(logits, targets)``.
+
+    It computes ``F.cross_entropy``'s value and gradient through ``F.softmax_cross_entropy``,
+    the fused op whose backward is softmax - one_hot: one node in the graph instead of nine.
+    """
 
     def __init__(self, reduction: str = "mean") -> None:
         self.reduction = reduction
 
     def forward(self, logits: Tensor, targets: Tensor | ArrayLike) -> Tensor:
-        return F.cross_entropy(logits, targets, reduction=self.reduction)
+        return F.softmax_cross_entropy(logits, targets, reduction=self.reduction)
 
     def __repr__(self) -> str:
         return f"CrossEntropyLoss(reduction={self.reduction!r})"
