@@ -57,6 +57,9 @@ def paraboloid_net(init: str | float, seed: int, hidden: type = Softmax) -> Sequ
     return model
 
 
+PARAMETER_NAMES = ("W", "b", "v", "beta")  # first layer's weight and bias, read-out's weight and bias
+
+
 @dataclass
 class Run:
     """What one training run recorded. ``val_mse[e]`` is the validation MSE after e epochs."""
@@ -68,6 +71,8 @@ class Run:
     exploded_at: int | None = None  # the step whose loss was not finite
     value_clipped: list[float] = field(default_factory=list)  # 1 where clipping by value acted
     scaling: tuple = field(default=(0.0, 1.0, 0.0, 1.0))
+    # per parameter (W, b, v, beta): the norm of the gradient the optimiser applied, every step
+    layer_grad_norm: dict[str, list[float]] = field(default_factory=dict)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predictions in the units of t, whatever scale the network was trained on."""
@@ -87,8 +92,13 @@ class Run:
 def train(data: Split, init: str | float, lr: float, *, seed: int, epochs: int = 20,
           batch_size: int = 64, scaled: bool = False, clip_value: float | None = None,
           clip_norm: float | None = None, hidden: type = Softmax,
+          stop_below: float | None = None,
           show_progress: bool = False, desc: str = "training") -> Run:
-    """Train the network with SGD through ``fit``; the network and the shuffling use ``seed``."""
+    """Train the network with SGD through ``fit``; the network and the shuffling use ``seed``.
+
+    ``stop_below``: end the run after the first epoch whose validation MSE is below this level
+    (to time an escape from a plateau without training on after it).
+    """
     scaling = data.scaling if scaled else (0.0, 1.0, 0.0, 1.0)
     x_shift, x_scale, t_shift, t_scale = scaling
     model = paraboloid_net(init, seed, hidden)
@@ -101,26 +111,38 @@ def train(data: Split, init: str | float, lr: float, *, seed: int, epochs: int =
     def logged_step(indices: np.ndarray) -> float:
         loss = step(indices)
         steps.log(largest=max(float(np.abs(p.data).max()) for p in model.parameters()))
+        steps.log(**{name: float(np.sqrt(np.sum(p.grad**2)))
+                     for name, p in zip(PARAMETER_NAMES, model.parameters())})
         if clip_value is not None:  # after clipping, an element sits exactly at the bound
             steps.log(value_clipped=any(np.any(np.abs(p.grad) >= clip_value)
                                         for p in model.parameters()))
         return loss
 
-    def evaluate() -> dict[str, float]:
-        return {"val_mse": run.mse(data.x_val, data.t_val)}
+    def evaluate() -> dict[str, float]:  # after every epoch (and once before the first)
+        run.val_mse.append(run.mse(data.x_val, data.t_val))
+        if stop_below is not None and len(run.val_mse) > 1 and run.val_mse[-1] < stop_below:
+            raise _Escaped
+        return {"val_mse": run.val_mse[-1]}
 
-    run.val_mse.append(evaluate()["val_mse"])
+    evaluate()
     try:
         with np.errstate(over="ignore", invalid="ignore"):
-            history = fit(logged_step, len(data.x_train), epochs=epochs, batch_size=batch_size,
-                          seed=seed, evaluate=evaluate, desc=desc, show_progress=show_progress)
-        run.val_mse += history["val_mse"]
+            fit(logged_step, len(data.x_train), epochs=epochs, batch_size=batch_size,
+                seed=seed, evaluate=evaluate, desc=desc, show_progress=show_progress)
+    except _Escaped:  # run.val_mse holds every epoch's error, the last one below stop_below
+        pass
     except FloatingPointError:
         run.exploded_at = len(steps["grad_norm"])
+        del run.val_mse[1:]  # an exploded run keeps only its starting error
     run.grad_norm = steps["grad_norm"] if "grad_norm" in steps else []
     run.largest_parameter = steps["largest"] if "largest" in steps else []
     run.value_clipped = steps["value_clipped"] if "value_clipped" in steps else []
+    run.layer_grad_norm = {name: steps[name] for name in PARAMETER_NAMES if name in steps}
     return run
+
+
+class _Escaped(Exception):
+    """Raised by ``train``'s evaluation to end a run early (``stop_below``)."""
 
 
 def correlations(x: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -322,7 +322,9 @@ class Softmax(Layer):
         return self._out
 
     def backward(self, grad_out: ArrayLike) -> Array:
-        """ds_i/dx_k = s_i (δ_ik - s_k): every output depends on every input.
+        """ds_i/dx_k = s_i ([i = k] - s_k): every output depends on every input.
+
+        ([i = k] is 1 where i = k and 0 elsewhere.)
 
         Multiplying by this Jacobian row by row without building it
         (a vector-Jacobian product):
@@ -488,8 +490,8 @@ class SoftmaxCrossEntropy(Loss):
     def backward(self) -> Array:
         """dL/dz = (softmax(z) - onehot(target)) / batch.
 
-        The softmax Jacobian s_i(δ_ik - s_k) times d(-log s_t)/ds_i = -δ_it / s_t
-        simplifies to s_k - δ_kt; the 1/batch comes from the mean.
+        The softmax Jacobian s_i([i = k] - s_k) times d(-log s_t)/ds_i = -[i = t] / s_t
+        simplifies to s_k - [k = t] ([i = k] is 1 where i = k, else 0); the 1/batch comes from the mean.
         """
         _require_forward(self, self._probs)
         batch = self._probs.shape[0]
