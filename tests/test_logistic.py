@@ -138,3 +138,25 @@ def test_in_features_must_be_positive():
     with pytest.raises(ValueError, match="in_features"):
         LogisticRegression(0)
 
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_squared_error_gradient_matches_finite_differences(seed):
+    model, x, y = random_problem(seed)
+    value = model.backward(x, y, loss="squared")
+
+    def squared(weight, bias):
+        p = 1 / (1 + np.exp(-(x @ weight + bias)))
+        return np.mean((p - y) ** 2)
+
+    numeric_w = numerical_grad(lambda w: squared(w, model.bias.data), model.weight.data)
+    numeric_b = numerical_grad(lambda b: squared(model.weight.data, b), model.bias.data)
+    assert np.isclose(value, squared(model.weight.data, model.bias.data))
+    assert compare(model.weight.grad, numeric_w)["max_abs"] < 1e-8
+    assert compare(model.bias.grad, numeric_b)["max_abs"] < 1e-8
+
+
+def test_unknown_loss_is_refused():
+    model, x, y = random_problem(0)
+    with pytest.raises(ValueError, match="loss must be"):
+        model.backward(x, y, loss="hinge")

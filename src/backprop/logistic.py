@@ -127,31 +127,41 @@ class LogisticRegression:
         x = self._check_inputs(x)
         return bce_with_logits(self.forward(x), self._check_targets(y, len(x)))
 
-    def backward(self, x: ArrayLike, y: ArrayLike) -> float:
+    def backward(self, x: ArrayLike, y: ArrayLike, loss: str = "bce") -> float:
         """Set ``weight.grad`` and ``bias.grad`` to the gradient of the mean loss; return the loss.
 
         The hand-derived result of the logistic regression chapter: dL/dz = (p - y) / B for each
         example, so
         dL/dw = X^T (p - y) / B and dL/db = sum(p - y) / B.
+
+        ``loss="squared"`` trains on the mean of (p - y)^2 instead, the chapter's control run:
+        its dL/dz = 2 (p - y) p (1 - p) / B carries the sigmoid's slope.
         """
         x = self._check_inputs(x)
         y = self._check_targets(y, len(x))
         z = self.forward(x)
-        error = stable_sigmoid(z) - y  # dL/dz for one example, before averaging
+        p = stable_sigmoid(z)
+        if loss == "bce":
+            error = p - y  # dL/dz for one example, before averaging
+        elif loss == "squared":
+            error = 2 * (p - y) * p * (1 - p)
+        else:
+            raise ValueError(f"loss must be 'bce' or 'squared', got {loss!r}")
         self.weight.grad = x.T @ error / len(x)
         self.bias.grad = np.asarray(error.mean())
-        return bce_with_logits(z, y)
+        return bce_with_logits(z, y) if loss == "bce" else float(np.mean((p - y) ** 2))
 
 
 def logistic_step(
-    model: LogisticRegression, optimizer: Optimizer, inputs: np.ndarray, targets: np.ndarray
+    model: LogisticRegression, optimizer: Optimizer, inputs: np.ndarray, targets: np.ndarray,
+    loss: str = "bce",
 ) -> Callable[[np.ndarray], float]:
     """Build the ``train_step`` that ``backprop.train.fit`` calls: on the mini-batch
     ``inputs[indices]``, compute the loss and the hand-written gradient, then take one
     optimiser step. It returns the batch loss, measured before the update."""
 
     def train_step(indices: np.ndarray) -> float:
-        value = model.backward(inputs[indices], targets[indices])
+        value = model.backward(inputs[indices], targets[indices], loss=loss)
         optimizer.step()
         return value
 
@@ -168,17 +178,19 @@ def train_logistic(
     batch_size: int,
     seed: int = 0,
     weight_decay: float = 0.0,
+    loss: str = "bce",
     evaluate: Callable[[], dict[str, float]] | None = None,
     desc: str = "logistic regression",
     show_progress: bool = True,
 ) -> History:
     """Train ``model`` with mini-batch SGD on the hand-written gradient, through ``fit``.
 
-    ``weight_decay`` adds an L2 penalty's gradient (weight_decay * parameter) in the optimiser.
+    ``weight_decay`` adds an L2 penalty's gradient (weight_decay * parameter) in the optimiser;
+    ``loss="squared"`` trains on (p - y)^2 instead of the cross-entropy (see ``backward``).
     Returns ``fit``'s history: ``loss`` per epoch, ``batch_loss`` per step, and whatever
     ``evaluate()`` reports once per epoch.
     """
     optimizer = SGD(model.parameters(), lr=lr, weight_decay=weight_decay)
-    step = logistic_step(model, optimizer, inputs, targets)
+    step = logistic_step(model, optimizer, inputs, targets, loss=loss)
     return fit(step, len(inputs), epochs=epochs, batch_size=batch_size, seed=seed,
                evaluate=evaluate, desc=desc, show_progress=show_progress)
