@@ -501,7 +501,7 @@ def one_hot(labels, num_classes):
 
 IMAGES_WRONG = [
     (lambda images: images.reshape(len(images), -1).astype(np.float32), "divide by 255"),
-    (lambda images: (images.reshape(len(images), -1) // 255).astype(np.float32), "integer division"),
+    (lambda images: (images.reshape(len(images), -1) // 255).astype(np.float32), "divide with / 255, which gives float64"),
     (lambda images: images.reshape(len(images), -1).astype(np.float32) / 256, "divide by 255"),
     (lambda images: images.reshape(len(images), -1) / 255, "float64"),
     (lambda images: images.reshape(-1, len(images)).astype(np.float32) / 255, "one ROW"),

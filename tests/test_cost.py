@@ -150,3 +150,25 @@ def test_power_law_exponent():
 
     sizes = np.array([1, 2, 4, 8])
     assert np.isclose(power_law_exponent(sizes, 3 * sizes**2.0), 2.0)
+
+
+def test_observed_multiply_adds_see_what_backward_computes():
+    from backprop.cost import observed_multiply_adds, predicted_multiply_adds
+
+    model = _mlp([32, 16])
+    assert observed_multiply_adds(_loss(model, 8)) == {
+        key: predicted_multiply_adds([784, 32, 16, 10], 8)[key] for key in ("forward", "backward")}
+    grads = [p.grad.copy() for p in model.parameters()]
+    model.zero_grad()
+    _loss(model, 8).backward()  # the observed run computed the same gradients
+    assert all(type(p.grad) is np.ndarray and np.array_equal(p.grad, g)
+               for p, g in zip(model.parameters(), grads))
+    # an input that requires grad: the first layer's input gradient is observed too
+    x = Tensor(np.ones((4, 784)), requires_grad=True)
+    observed = observed_multiply_adds(F.cross_entropy(model(x), np.zeros(4, dtype=int)))
+    assert observed["backward"] == 2 * observed["forward"]
+    # a 1-D and a batched operand
+    a, b = Tensor(np.ones(3), requires_grad=True), Tensor(np.ones((3, 4)), requires_grad=True)
+    assert observed_multiply_adds((a @ b).sum()) == {"forward": 12, "backward": 24}
+    a = Tensor(np.ones((2, 5, 3)), requires_grad=True)
+    assert observed_multiply_adds((a @ b).sum()) == {"forward": 120, "backward": 240}

@@ -1,7 +1,8 @@
 """What backpropagation costs: the work it does, the memory it keeps, and the time it takes.
 
 - Work: ``predicted_multiply_adds`` counts, on paper, the multiply-adds of an MLP's forward and
-  backward matrix products; ``counted_multiply_adds`` counts those the engine recorded.
+  backward matrix products; ``counted_multiply_adds`` counts those the engine recorded, and
+  ``observed_multiply_adds`` runs ``backward()`` and counts the products it really computes.
 - Memory: ``graph_memory`` counts what a recorded graph really keeps (values, and after
   ``backward`` the gradients of intermediates and parameters); ``optimizer_state_bytes`` what an
   optimiser keeps between steps.
@@ -36,6 +37,7 @@ __all__ = [
     "optimizer_state_bytes",
     "predicted_multiply_adds",
     "counted_multiply_adds",
+    "observed_multiply_adds",
     "checkpoint",
     "Checkpointed",
     "checkpoint_every",
@@ -140,8 +142,9 @@ def predicted_multiply_adds(sizes: list[int], batch: int = 1) -> dict[str, int]:
 
     Forward, layer k does X W^T: batch * n_in * n_out. Backward, each layer does the same number
     for its weight gradient G^T X, and again for its input gradient G W, except the first layer,
-    whose input (the data) needs no gradient. Biases, ReLUs and the loss add work proportional to
-    the layer outputs only, a few per cent here, and are not counted.
+    whose input (the data) needs no gradient. Biases, ReLUs and the loss add a few operations per
+    layer output only (for 784-128-64-10, 202 outputs per example against 109,184 multiply-adds:
+    under one per cent) and are not counted.
     """
     layers = [n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])]
     forward = batch * sum(layers)
@@ -167,6 +170,61 @@ def counted_multiply_adds(root: Any) -> dict[str, int]:
         forward += work
         backward += work * (int(left.requires_grad) + int(right.requires_grad))
     return {"forward": forward, "backward": backward}
+
+
+class _CountedGradient(np.ndarray):
+    """A gradient that notes the size of every matrix product it takes part in.
+
+    NumPy hands any ufunc with such an operand (``g @ b``, ``a.T @ g``) to ``__array_ufunc__``;
+    it computes the plain result, and for ``matmul`` adds m k n multiply-adds to ``log``.
+    """
+
+    log: list[int]
+
+    def __array_finalize__(self, obj: Any) -> None:  # views (reshape, expand_dims) keep the log
+        self.log = getattr(obj, "log", [])
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        plain = [np.asarray(a) if isinstance(a, _CountedGradient) else a for a in inputs]
+        result = getattr(ufunc, method)(*plain, **kwargs)
+        if ufunc is np.matmul and method == "__call__":
+            left, right = (np.atleast_2d(a) for a in plain[:2])
+            work = left.shape[-1] * int(np.prod(np.broadcast_shapes(
+                left.shape[:-1] + (1,), right.shape[:-2] + (1, right.shape[-1]))))
+            for operand in inputs:
+                if isinstance(operand, _CountedGradient):
+                    operand.log.append(work)
+                    break
+        return result
+
+
+def observed_multiply_adds(root: Any) -> dict[str, int]:
+    """Run ``root.backward()`` and count the multiply-adds of the matrix products it computes.
+
+    Forward: the products recorded in the graph (as ``counted_multiply_adds``). Backward: not a
+    count by rule but an observation. For the duration of the call every node's ``_backward``
+    receives its gradient as an array that logs each matrix product it enters; whatever the
+    closures really compute with it is what gets counted. The gradients come out unchanged.
+    """
+    graph = _all_tensors(root)
+    log: list[int] = []
+    originals = {id(node): node._backward for node in graph}
+
+    def observing(backward: Callable[[np.ndarray], None]) -> Callable[[np.ndarray], None]:
+        def _backward(grad: np.ndarray) -> None:
+            counted = np.asarray(grad).view(_CountedGradient)
+            counted.log = log
+            backward(counted)
+        return _backward
+
+    try:
+        for node in graph:
+            node._backward = observing(originals[id(node)])
+        root.backward()
+    finally:
+        for node in graph:
+            node._backward = originals[id(node)]
+    return {"forward": counted_multiply_adds(root)["forward"], "backward": int(sum(log))}
 
 
 def checkpoint(segment: Any, x: Any) -> Any:

@@ -38,7 +38,8 @@ def _images_run(solution: Callable[..., Any]) -> dict[str, Any]:
 IMAGE_MISTAKES = (
     Mistake("the values run from 0 to 255: divide by 255 so that they lie in [0, 1].",
             lambda images: images.reshape(len(images), -1).astype(np.float32), ("x",)),
-    Mistake("integer division (//) leaves only 0 and 1: convert to float first, then divide.",
+    Mistake("integer division (//) truncates every value to 0 or 1: divide with / 255, which "
+            "gives float64, then cast with .astype(np.float32).",
             lambda images: (images.reshape(len(images), -1) // 255).astype(np.float32), ("x",)),
     Mistake("dividing by 256 leaves the brightest pixel at 255/256, not 1: divide by 255.",
             lambda images: images.reshape(len(images), -1).astype(np.float32) / 256, ("x",)),
