@@ -120,8 +120,13 @@ class RemoveSolutionDropdowns(Preprocessor):
 def make_student(notebook: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     """The student version of one chapter notebook (a new object; the input is not changed)."""
     nb = nbformat.from_dict(notebook)  # a deep copy
-    for preprocessor in (RemoveSolutionDropdowns(), ClearSolutions(), ClearOutputPreprocessor()):
+    # Execution timestamps and the executing Python's version change with every run of a chapter
+    # but mean nothing to a learner: dropped, so re-running a chapter leaves student/ up to date.
+    clear_outputs = ClearOutputPreprocessor(
+        remove_metadata_fields={"collapsed", "scrolled", "execution"})
+    for preprocessor in (RemoveSolutionDropdowns(), ClearSolutions(), clear_outputs):
         nb, _ = preprocessor.preprocess(nb, {})
+    nb.metadata.pop("language_info", None)
     note = nbformat.v4.new_markdown_cell(NOTE.format(name=name))
     note.id = "student-note"
     set_up_first = nb.cells and "remove-cell" in nb.cells[0].metadata.get("tags", [])
