@@ -198,19 +198,24 @@ def no_local_folder(monkeypatch):
     monkeypatch.delenv("BACKPROP_MNIST_DIR", raising=False)
 
 
-@pytest.fixture
-def mirror(no_local_folder):
-    """A local HTTP server holding the canonical test-set files (and the offline train files)."""
-    if not OFFLINE.is_dir():
-        pytest.skip(f"offline MNIST folder {OFFLINE} not found")
+def _serve(folder):
+    """A local HTTP server holding the .gz files of ``folder``: yields (server, its address)."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), MirrorHandler)
-    server.files = {p.name: p.read_bytes() for p in OFFLINE.glob("*.gz")}
+    server.files = {p.name: p.read_bytes() for p in folder.glob("*.gz")}
     server.requests = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server, f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def mirror(no_local_folder):
+    """A local HTTP server holding the canonical test-set files (and the offline train files)."""
+    if not OFFLINE.is_dir():
+        pytest.skip(f"offline MNIST folder {OFFLINE} not found")
+    yield from _serve(OFFLINE)
 
 
 @pytest.fixture
@@ -333,14 +338,7 @@ def fashion_mirror(no_fashion_folder, tmp_path, monkeypatch):
         md5 = hashlib.md5((source / spec.name).read_bytes()).hexdigest()
         monkeypatch.setitem(data.FASHION_MNIST_FILES, part, MnistFile(spec.name, 0, "", spec.magic,
                                                                       md5=md5))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), MirrorHandler)
-    server.files = {p.name: p.read_bytes() for p in source.glob("*.gz")}
-    server.requests = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    yield from _serve(source)
 
 
 def test_fashion_download_is_verified_and_cached(fashion_mirror, tmp_path):
