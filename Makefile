@@ -1,6 +1,7 @@
 # Backprop from Scratch. Every target bootstraps .venv on its own, so on a new machine
 #   make book   builds the site into _build/html
-#   make test   runs every test: the strict site build, library tests, each notebook executed by
+#   make test   runs every test, two jobs at a time: the strict site build and its browser tests,
+#               the library tests, each notebook executed by
 #               nbval at seed 0 (outputs compared, on this machine's arithmetic and on another's)
 #               and at seeds 1 and 2 (assertions only)
 # Needs only Python 3.11+ and make. Set BACKPROP_MNIST_DIR to read MNIST from a local folder.
@@ -10,7 +11,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test test-other-machine lab clean
+.PHONY: book test $(TEST_JOBS) lab clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,22 +23,51 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --path-output .
 	@echo "The site is in _build/html/index.html"
 
-# The strict build (-W: warnings are errors, -n: every reference must resolve) runs first, so the
-# browser tests in tests/ see the site it builds; pytest then runs tests/ and every notebook at the
-# book's seed (0), comparing each output with the saved one. Last, every notebook runs again at
-# seeds 1 and 2, in parallel, with nothing compared (--nbval-lax): there only errors and failed
-# assertions count, so a claim that held for one lucky seed fails the test. The seed-0 comparison
-# on other arithmetic (below) and the student notebooks run alongside.
+# `make test` runs seven jobs, two at a time (each job's output is printed when it ends):
+#   test-site           the strict build (-W: warnings are errors, -n: every reference must
+#                       resolve), which executes every notebook, then the browser tests of the site;
+#   test-library        the library tests in tests/;
+#   test-seed-0         every notebook at the book's seed (0), each output compared with the
+#                       saved one (nbval);
+#   test-seed-1, -2     every notebook again at seeds 1 and 2 with nothing compared (--nbval-lax):
+#                       only errors and failed assertions count, so a claim that held for one
+#                       lucky seed fails the test;
+#   test-other-machine  the seed-0 comparison on other arithmetic (below);
+#   test-student        the student notebooks.
+# Every job runs NumPy's BLAS (and PyTorch) on one thread: two jobs share the two cores, and
+# BLAS threads fighting over a busy core can run many times slower than one thread. No compared
+# output depends on the thread count (the other-machine job checks one thread against the saved
+# outputs, which come from the default count). The longest jobs start first.
 OTHER_SEEDS := 1 2
+TEST_JOBS := test-other-machine test-site test-seed-0 $(OTHER_SEEDS:%=test-seed-%) test-library \
+	test-student
+ONE_THREAD := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+
+# Chapter 7's Fashion-MNIST section reads Debian's copy (package dataset-fashion-mnist) when
+# it is installed and nothing else was asked for; otherwise the loader downloads the data set.
+ifeq ($(BACKPROP_FASHION_MNIST_DIR),)
+ifneq ($(wildcard /usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz),)
+export BACKPROP_FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
+endif
+endif
 
 test: $(STAMP)
-	$(BIN)/jupyter-book build . --path-output . -W -n --keep-going
-	$(BIN)/python -m pytest -m "not student_notebooks"
-	$(MAKE) --no-print-directory -j2 --output-sync=target $(OTHER_SEEDS:%=test-seed-%) \
-		test-other-machine test-student
+	$(MAKE) --no-print-directory -j2 --output-sync=target $(TEST_JOBS)
+	@echo "make test: every job passed"
+
+test-site: $(STAMP)
+	$(ONE_THREAD) $(BIN)/jupyter-book build . --path-output . -W -n --keep-going
+	$(ONE_THREAD) $(BIN)/python -m pytest tests/test_site.py -q
+
+test-library: $(STAMP)
+	$(ONE_THREAD) $(BIN)/python -m pytest tests -q -m "not student_notebooks" \
+		--ignore=tests/test_site.py
+
+test-seed-0: $(STAMP)
+	$(ONE_THREAD) $(BIN)/python -m pytest chapters -q
 
 test-seed-%: $(STAMP)
-	BACKPROP_SEED=$* $(BIN)/python -m pytest chapters --nbval-lax -q
+	BACKPROP_SEED=$* $(ONE_THREAD) $(BIN)/python -m pytest chapters --nbval-lax -q
 
 # The saved outputs come from one machine; CI and learners run others, whose CPUs and BLAS kernels
 # round the last bits differently. So the seed-0 run, outputs compared, is made again with other
@@ -50,12 +80,12 @@ OTHER_ARITHMETIC := OPENBLAS_CORETYPE=Prescott NPY_DISABLE_CPU_FEATURES="X86_V3 
 endif
 
 test-other-machine: $(STAMP)
-	$(OTHER_ARITHMETIC) OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest chapters -q
+	$(OTHER_ARITHMETIC) $(ONE_THREAD) $(BIN)/python -m pytest chapters -q
 
 # The student notebooks (student/, made by tools/make_student_notebooks.py) run to the end with
 # every exercise unsolved, and every check says "not done yet".
 test-student: $(STAMP)
-	$(BIN)/python -m pytest tests/test_student_notebooks.py -m student_notebooks -q
+	$(ONE_THREAD) $(BIN)/python -m pytest tests/test_student_notebooks.py -m student_notebooks -q
 
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet jupyterlab==4.6.6
