@@ -172,3 +172,28 @@ def test_observed_multiply_adds_see_what_backward_computes():
     assert observed_multiply_adds((a @ b).sum()) == {"forward": 12, "backward": 24}
     a = Tensor(np.ones((2, 5, 3)), requires_grad=True)
     assert observed_multiply_adds((a @ b).sum()) == {"forward": 120, "backward": 240}
+
+
+# --- profile ------------------------------------------------------------------------------------
+def test_profile_ranks_functions_by_own_time_and_counts_their_calls():
+    from backprop.cost import profile
+
+    def slow():
+        total = 0
+        for i in range(200_000):
+            total += i
+        return total
+
+    def caller():
+        for _ in range(3):
+            slow()
+        return sum(range(10))
+
+    rows = profile(caller, top=None)
+    names = [row.function for row in rows]
+    assert names[0].endswith("slow")  # its loop is its own time; caller's time is mostly in slow
+    slow_row = rows[0]
+    assert slow_row.calls == 3
+    assert [row.seconds for row in rows] == sorted((row.seconds for row in rows), reverse=True)
+    assert any(name.endswith("caller") for name in names)
+    assert len(profile(caller, top=2)) == 2

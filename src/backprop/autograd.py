@@ -568,7 +568,8 @@ class Tensor:
         """
         if not self.requires_grad:
             return
-        grad = np.asarray(grad)
+        if type(grad) is not np.ndarray:
+            grad = np.asarray(grad)
         if grad.shape != self._data.shape:
             raise RuntimeError(
                 f"gradient of shape {grad.shape} for a tensor of shape {self.shape}: an op's "

@@ -6,7 +6,8 @@
 - Memory: ``graph_memory`` counts what a recorded graph really keeps (values, and after
   ``backward`` the gradients of intermediates and parameters); ``optimizer_state_bytes`` what an
   optimiser keeps between steps.
-- Time: ``median_seconds``, ``time_forward_backward`` and ``power_law_exponent``.
+- Time: ``median_seconds``, ``time_forward_backward`` and ``power_law_exponent``; ``profile``
+  says which functions the time went to.
 - The trade: ``checkpoint`` keeps a segment's input only and recomputes its inside during backward.
 
 Reverse mode gets every gradient in one backward sweep, but the sweep runs *after* the forward
@@ -22,6 +23,7 @@ hold, not every byte of the process.
 
 from __future__ import annotations
 
+import cProfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +40,8 @@ __all__ = [
     "predicted_multiply_adds",
     "counted_multiply_adds",
     "observed_multiply_adds",
+    "ProfileRow",
+    "profile",
     "checkpoint",
     "Checkpointed",
     "checkpoint_every",
@@ -338,3 +342,34 @@ def median_seconds(function: Callable[[], Any], repeats: int = 5, warmup: int = 
         function()
         durations.append(time.perf_counter() - start)
     return float(np.median(durations))
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    """One function's line in a profile: its name, how often it ran, and its own time."""
+
+    function: str  # "autograd.py:_matmul", or a built-in such as "<method 'reduce' ...>"
+    calls: int
+    seconds: float  # inside the function itself, not in the functions it called
+
+
+def profile(function: Callable[[], Any], top: int | None = 10) -> list[ProfileRow]:
+    """Run ``function`` once under Python's profiler (cProfile); the ``top`` functions by own time
+    (every function with ``top=None``; their own times add up to the whole run).
+
+    Own time is what a function spent in its own lines, not in the functions it called, so a
+    NumPy call made by an op shows up as the op's C built-in (``matmul`` is inside ``_matmul``'s
+    own time, since ``@`` is an operator, not a call). Each op's backward closure is named by
+    where it is defined: ``Tensor.relu.<locals>._backward``. The profiler adds a little time to
+    every Python call it records, which makes small, often-called functions look slower than
+    they are: read the ranking and the large items, not every microsecond.
+    """
+    profiler = cProfile.Profile()
+    profiler.runcall(function)
+    rows = []
+    for entry in profiler.getstats():  # one entry per function: its code, calls and own time
+        code = entry.code
+        name = code if isinstance(code, str) else (
+            f"{code.co_filename.rsplit('/', 1)[-1]}:{code.co_qualname}")
+        rows.append(ProfileRow(name, entry.callcount, entry.inlinetime))
+    return sorted(rows, key=lambda row: row.seconds, reverse=True)[:top]

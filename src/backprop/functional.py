@@ -177,7 +177,10 @@ def softmax_cross_entropy(
     exps = np.exp(shifted)
     sums = exps.sum(axis=1, keepdims=True)
     losses = np.log(sums[:, 0]) - shifted[rows, indices]  # -log softmax(z)[y], per example
-    value = {"mean": losses.mean, "sum": losses.sum, "none": lambda: losses}[reduction]()
+    if reduction == "none":
+        value = losses
+    else:  # a sum divided by the count is what losses.mean() computes, without its overhead
+        value = losses.sum() / len(indices) if reduction == "mean" else losses.sum()
     out = Tensor(value, _children=(logits,), _op="softmax_cross_entropy")
 
     def _backward(grad: np.ndarray) -> None:  # dL/dz = softmax(z) - one_hot(y), per example
