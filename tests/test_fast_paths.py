@@ -240,3 +240,25 @@ def test_a_tensor_used_twice_accumulates_into_its_own_first_gradient():
         reference[name] = numerical_grad(f, values)
     np.testing.assert_allclose(x.grad, reference["x"], rtol=1e-6)
     np.testing.assert_allclose(w.grad, reference["w"], rtol=1e-6)
+
+
+# --- x @ W.T computed as (W @ x.T).T -----------------------------------------------------------
+def test_a_product_with_a_transposed_view_gives_the_same_numbers_and_errors():
+    rng = np.random.default_rng(3)
+    x, w = rng.normal(size=(5, 7)), rng.normal(size=(4, 7))
+    out = Tensor(x) @ Tensor(w, requires_grad=True).T
+    np.testing.assert_allclose(out.data, x @ w.T, rtol=1e-13, atol=1e-13)
+    with pytest.raises(ValueError, match=r"cannot multiply shapes \(5, 7\) and \(6, 4\)"):
+        Tensor(x) @ Tensor(rng.normal(size=(4, 6)), requires_grad=True).T
+
+
+def test_the_matrix_backward_agrees_with_the_general_one():
+    rng = np.random.default_rng(4)
+    a = Tensor(rng.normal(size=(3, 4)), requires_grad=True)
+    b = Tensor(rng.normal(size=(4, 2)), requires_grad=True)
+    (a @ b).sum().backward()  # two matrices: the matrix-only backward
+    a_vec = Tensor(a.data[0], requires_grad=True)  # a vector: the general backward
+    (a_vec @ b).sum().backward()
+    np.testing.assert_allclose(a.grad, np.ones((3, 2)) @ b.data.T)
+    np.testing.assert_allclose(b.grad[:, 0], a.data.sum(axis=0))
+    np.testing.assert_allclose(a_vec.grad, b.data.sum(axis=1))
