@@ -5,6 +5,7 @@
 #               nbval at seed 0 (outputs compared, on this machine's arithmetic and on another's)
 #               and at seeds 1 and 2 (assertions only)
 # Needs only Python 3.11+ and make. Set BACKPROP_MNIST_DIR to read MNIST from a local folder.
+# Chapter 7 also reads Fashion-MNIST (BACKPROP_FASHION_MNIST_DIR; see below for its default).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -12,6 +13,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: book test $(TEST_JOBS) lab clean
+
+# Chapter 7 trains on Fashion-MNIST. Where Debian's dataset-fashion-mnist package has installed it
+# and BACKPROP_FASHION_MNIST_DIR is not set, every target (the book's build, the tests, the lab)
+# reads it from there instead of downloading it (about 30 MB) into the per-user cache.
+DEBIAN_FASHION_MNIST := /usr/share/datasets/fashion-mnist
+ifeq ($(origin BACKPROP_FASHION_MNIST_DIR),undefined)
+ifneq ($(wildcard $(DEBIAN_FASHION_MNIST)),)
+export BACKPROP_FASHION_MNIST_DIR := $(DEBIAN_FASHION_MNIST)
+endif
+endif
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
