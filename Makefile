@@ -54,14 +54,6 @@ TEST_JOBS := test-other-machine test-site test-seed-0 $(OTHER_SEEDS:%=test-seed-
 	test-student
 ONE_THREAD := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
-# Chapter 7's Fashion-MNIST section reads Debian's copy (package dataset-fashion-mnist) when
-# it is installed and nothing else was asked for; otherwise the loader downloads the data set.
-ifeq ($(BACKPROP_FASHION_MNIST_DIR),)
-ifneq ($(wildcard /usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz),)
-export BACKPROP_FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
-endif
-endif
-
 test: $(STAMP)
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(TEST_JOBS)
 	@echo "make test: every job passed"
