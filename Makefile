@@ -12,8 +12,6 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test $(TEST_JOBS) lab clean
-
 # Chapter 7 trains on Fashion-MNIST. Where Debian's dataset-fashion-mnist package has installed it
 # and BACKPROP_FASHION_MNIST_DIR is not set, every target (the book's build, the tests, the lab)
 # reads it from there instead of downloading it (about 30 MB) into the per-user cache.
@@ -53,6 +51,7 @@ OTHER_SEEDS := 1 2
 TEST_JOBS := test-other-machine test-site test-seed-0 $(OTHER_SEEDS:%=test-seed-%) test-library \
 	test-student
 ONE_THREAD := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+.PHONY: book test $(TEST_JOBS) lab clean
 
 test: $(STAMP)
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(TEST_JOBS)
