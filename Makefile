@@ -51,7 +51,8 @@ OTHER_SEEDS := 1 2
 TEST_JOBS := test-other-machine test-site test-seed-0 $(OTHER_SEEDS:%=test-seed-%) test-library \
 	test-student
 ONE_THREAD := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
-.PHONY: book test $(TEST_JOBS) lab clean
+# (The seed-1 and seed-2 jobs are not listed: make never applies a pattern rule to a phony target.)
+.PHONY: book test test-site test-library test-seed-0 test-other-machine test-student lab clean
 
 test: $(STAMP)
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(TEST_JOBS)
