@@ -46,7 +46,7 @@ book: $(STAMP)
 # Every job runs NumPy's BLAS (and PyTorch) on one thread: two jobs share the two cores, and
 # BLAS threads fighting over a busy core can run many times slower than one thread. No compared
 # output depends on the thread count (the other-machine job checks one thread against the saved
-# outputs, which come from the default count). The longest jobs start first.
+# outputs, which come from the default count). The two longest jobs start first.
 OTHER_SEEDS := 1 2
 TEST_JOBS := test-other-machine test-site test-seed-0 $(OTHER_SEEDS:%=test-seed-%) test-library \
 	test-student
