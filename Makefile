@@ -34,7 +34,10 @@ book: $(STAMP)
 
 # `make test` runs seven jobs, two at a time (each job's output is printed when it ends):
 #   test-site           the strict build (-W: warnings are errors, -n: every reference must
-#                       resolve), which executes every notebook, then the browser tests of the site;
+#                       resolve) of the site from the outputs saved in the notebooks, then the
+#                       browser tests of its pages (the seed-0 job proves that executing the
+#                       notebooks gives those outputs, so executing them a fifth time here, as
+#                       `make book` does, would test nothing more);
 #   test-library        the library tests in tests/;
 #   test-seed-0         every notebook at the book's seed (0), each output compared with the
 #                       saved one (nbval);
@@ -46,10 +49,10 @@ book: $(STAMP)
 # Every job runs NumPy's BLAS (and PyTorch) on one thread: two jobs share the two cores, and
 # BLAS threads fighting over a busy core can run many times slower than one thread. No compared
 # output depends on the thread count (the other-machine job checks one thread against the saved
-# outputs, which come from the default count). The two longest jobs start first.
+# outputs, which come from the default count). The jobs start longest first.
 OTHER_SEEDS := 1 2
-TEST_JOBS := test-other-machine test-site test-seed-0 $(OTHER_SEEDS:%=test-seed-%) test-library \
-	test-student
+TEST_JOBS := test-other-machine test-seed-0 test-student $(OTHER_SEEDS:%=test-seed-%) test-site \
+	test-library
 ONE_THREAD := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 # (The seed-1 and seed-2 jobs are not listed: make never applies a pattern rule to a phony target.)
 .PHONY: book test test-site test-library test-seed-0 test-other-machine test-student lab clean
@@ -58,8 +61,13 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(TEST_JOBS)
 	@echo "make test: every job passed"
 
+# The site's configuration with execution off: the build renders the saved outputs.
+SAVED_OUTPUTS_CONFIG := _build/config-saved-outputs.yml
+
 test-site: $(STAMP)
-	$(ONE_THREAD) $(BIN)/jupyter-book build . --path-output . -W -n --keep-going
+	$(BIN)/python tools/config_saved_outputs.py $(SAVED_OUTPUTS_CONFIG)
+	$(ONE_THREAD) $(BIN)/jupyter-book build . --path-output . --config $(SAVED_OUTPUTS_CONFIG) \
+		-W -n --keep-going
 	$(ONE_THREAD) $(BIN)/python -m pytest tests/test_site.py -q
 
 test-library: $(STAMP)

@@ -437,29 +437,38 @@ def optimizer_paths(
 
 
 def optimizer_race(paths: Mapping[str, np.ndarray], *, frames: int = 21, dpi: int = 64) -> HTML:
-    """A slider over steps: each optimiser's path on the valley so far, and its loss."""
+    """A slider over steps: each optimiser's path on the valley so far, and its loss.
+
+    The axes, the contours and the layout are made once; each frame only moves the lines' ends.
+    (Redrawing the whole figure per frame, as ``explorable`` does, spent most of its time laying
+    out the log-scale ticks again: 21 frames took 10 s instead of 2.)
+    """
     steps = len(next(iter(paths.values()))) - 1
-    shown = np.unique(np.linspace(0, steps, frames).round().astype(int))
+    shown = [int(step) for step in np.unique(np.linspace(0, steps, frames).round())]
     x, y = np.meshgrid(np.linspace(-4.5, 1.5, 121), np.linspace(-1.6, 1.6, 81))
     surface = 0.5 * (x**2 + VALLEY_STEEPNESS * y**2)
     losses = {name: 0.5 * (path[:, 0] ** 2 + VALLEY_STEEPNESS * path[:, 1] ** 2)
               for name, path in paths.items()}
     colors = dict(zip(paths, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
 
-    def draw(figure: plt.Figure, step: int) -> None:
-        left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
-        left.contour(x, y, surface, levels=np.geomspace(0.05, 150, 12), colors="#bbbbbb",
-                     linewidths=0.8)
-        for name, path in paths.items():
-            left.plot(path[: step + 1, 0], path[: step + 1, 1], "-o", ms=2.5, lw=1.2,
-                      color=colors[name], label=name)
-            right.semilogy(losses[name][: step + 1], color=colors[name], lw=1.8)
-        left.plot(0, 0, "k*", ms=10)
-        left.set(xlim=(-4.5, 1.5), ylim=(-1.6, 1.6), xlabel="x", ylabel="y",
-                 title=f"after {step} steps")
-        left.legend(loc="lower right", fontsize=8)
-        right.set(xlim=(0, steps), ylim=(1e-6, 150), xlabel="step", ylabel="f(x, y)",
-                  title="loss")
-        figure.tight_layout()
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.4), dpi=dpi,
+                                         gridspec_kw={"width_ratios": [1.6, 1]})
+    left.contour(x, y, surface, levels=np.geomspace(0.05, 150, 12), colors="#bbbbbb",
+                 linewidths=0.8)
+    left.plot(0, 0, "k*", ms=10)
+    where = {name: left.plot([], [], "-o", ms=2.5, lw=1.2, color=colors[name], label=name)[0]
+             for name in paths}
+    loss = {name: right.semilogy([], [], color=colors[name], lw=1.8)[0] for name in paths}
+    left.set(xlim=(-4.5, 1.5), ylim=(-1.6, 1.6), xlabel="x", ylabel="y")
+    left.legend(loc="lower right", fontsize=8)
+    right.set(xlim=(0, steps), ylim=(1e-6, 150), xlabel="step", ylabel="f(x, y)", title="loss")
+    figure.tight_layout()
 
-    return explorable(draw, [int(step) for step in shown], figsize=(9.0, 3.4), dpi=dpi)
+    def draw(frame: int) -> None:
+        step = shown[frame]
+        for name, path in paths.items():
+            where[name].set_data(path[: step + 1, 0], path[: step + 1, 1])
+            loss[name].set_data(np.arange(step + 1), losses[name][: step + 1])
+        left.set_title(f"after {step} steps")
+
+    return _player(FuncAnimation(figure, draw, frames=len(shown), interval=800), figure)
