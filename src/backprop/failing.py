@@ -108,14 +108,18 @@ def train(data: Split, init: str | float, lr: float, *, seed: int, epochs: int =
                        (data.x_train - x_shift) / x_scale, (data.t_train - t_shift) / t_scale,
                        clip_value=clip_value, clip_norm=clip_norm, log=steps)
 
+    parameters = model.parameters()
+
     def logged_step(indices: np.ndarray) -> float:
+        # Logged every step, so written to cost little: np.vdot(g, g) is the sum of squares in
+        # one call, without the temporary array g**2 (the network is tiny, so the calls are the cost).
         loss = step(indices)
-        steps.log(largest=max(float(np.abs(p.data).max()) for p in model.parameters()))
-        steps.log(**{name: float(np.sqrt(np.sum(p.grad**2)))
-                     for name, p in zip(PARAMETER_NAMES, model.parameters())})
+        steps.log(largest=max(max(p.data.max(), -p.data.min()) for p in parameters),
+                  **{name: np.sqrt(np.vdot(p.grad, p.grad))
+                     for name, p in zip(PARAMETER_NAMES, parameters)})
         if clip_value is not None:  # after clipping, an element sits exactly at the bound
             steps.log(value_clipped=any(np.any(np.abs(p.grad) >= clip_value)
-                                        for p in model.parameters()))
+                                        for p in parameters))
         return loss
 
     def evaluate() -> dict[str, float]:  # after every epoch (and once before the first)
