@@ -219,8 +219,25 @@ def test_a_weight_gradient_is_laid_out_like_the_weight_and_owns_its_memory():
     out = Tensor(np.ones((4, 5))) @ transposed + layer.bias
     out.sum().backward()
     assert layer.weight.grad.flags.c_contiguous
-    assert not np.shares_memory(layer.weight.grad, transposed.grad)
+    assert transposed.grad is None  # handed over to the weight, not shared with it
     np.testing.assert_allclose(layer.weight.grad, np.full((3, 5), 4.0))
+
+
+def test_a_transpose_hands_its_first_gradient_over_and_copies_into_an_existing_one():
+    w = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    x = Tensor(np.ones((4, 3)))
+    first, second = w.T, w.T  # two transposes of one weight: the second adds to the first
+    (x @ first + 2 * (x @ second)).sum().backward()
+    handed_over = [t for t in (first, second) if t.grad is None]
+    kept = [t.grad for t in (first, second) if t.grad is not None]
+    assert len(handed_over) == 1 and not np.shares_memory(w.grad, kept[0])
+    np.testing.assert_allclose(w.grad, np.full((2, 3), 12.0))
+    w.zero_grad()
+    (w * 1.0).sum().backward()  # w's gradient arrives directly first ...
+    kept = w.grad
+    (x @ w.T).sum().backward()  # ... so the transpose adds into it, in place, without a hand-over
+    assert w.grad is kept
+    np.testing.assert_allclose(w.grad, np.full((2, 3), 5.0))
 
 
 def test_a_tensor_used_twice_accumulates_into_its_own_first_gradient():

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -491,8 +492,8 @@ class Tensor:
         gradient in the leaves (the tensors you created with ``requires_grad=True``). That is
         what lets a tensor used in two places, or two losses, sum their contributions; it is
         also why a training step calls ``zero_grad()`` first. Intermediate results keep the
-        gradient of the latest ``backward()`` only. The graph is not freed, so you may call
-        ``backward()`` again.
+        gradient of the latest ``backward()`` only (but ``W.T`` hands its gradient over to
+        ``W``, see ``Tensor.T``). The graph is not freed, so you may call ``backward()`` again.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -1025,11 +1026,26 @@ class Tensor:
         The same as ``permute`` with the axes reversed, written out because every ``Linear``
         layer calls it on every forward pass: reversing the axes is its own inverse, so the
         backward is ``grad.T`` and there is no permutation to check and invert.
+
+        The backward hands its gradient to the input instead of copying it: ``W.T``'s gradient,
+        transposed, becomes ``W.grad``, and ``W.T`` lets go of its own ``.grad`` (None
+        afterwards), so no two gradients share memory. For the first layer of chapter 7's MLP
+        the copy this saves is 800 kB per step in float64: measured, 6-7 % of a float64 training
+        step at batch 64, 3-4 % in float32 (30 interleaved epochs each, MNIST-5k).
         """
         out = Tensor(self.data.T, _children=(self,), _op="permute")
+        # A weak reference: `out` holds this backward, which must not hold `out` in turn (the
+        # cycle would keep every step's graph, and its arrays, alive until Python's cycle
+        # collector ran).
+        out_ref = weakref.ref(out)
 
         def _backward(grad: np.ndarray) -> None:  # reversing all axes undoes itself
-            self._accumulate(grad.T)
+            transposed = out_ref()
+            if transposed is not None and transposed.grad is grad and self.grad is None:
+                self._accumulate(grad.T, fresh=True)  # W's first gradient: hand it over
+                transposed.grad = None
+            else:
+                self._accumulate(grad.T)
 
         out._backward = _backward
         return out

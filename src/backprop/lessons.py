@@ -49,7 +49,7 @@ def overwriting_gradients() -> Iterator[None]:
     """Inside the block, ``Tensor._accumulate`` keeps only the LAST gradient it receives
     (``grad = g`` instead of ``grad += g``). DELIBERATELY WRONG, to show what the bug does."""
 
-    def overwrite(self: Any, grad: np.ndarray) -> None:
+    def overwrite(self: Any, grad: np.ndarray, *, fresh: bool = False) -> None:
         if self.requires_grad:
             self.grad = np.array(grad, dtype=self.dtype)
 
