@@ -256,7 +256,7 @@ def accuracies(data: tuple, epochs: int, dtype: type) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=20, help="runs per column, MNIST-5k")
-    parser.add_argument("--fashion-repeats", type=int, default=2, help="runs per column, Fashion")
+    parser.add_argument("--fashion-repeats", type=int, default=3, help="runs per column, Fashion")
     parser.add_argument("--epochs", type=int, default=5, help="Fashion epochs for the accuracy")
     parser.add_argument("--skip-fashion", action="store_true", help="time MNIST only")
     parser.add_argument("--skip-mnist", action="store_true", help="Fashion-MNIST only")
