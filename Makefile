@@ -28,8 +28,12 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
+# The build executes every notebook, one after the other, each on one BLAS thread: the book's
+# matrix products are small, and a second OpenBLAS thread costs more in synchronisation than it
+# saves (measured on a 2-core VM, the eight notebooks one after the other: 120 s on one thread,
+# 152 s on two).
 book: $(STAMP)
-	$(BIN)/jupyter-book build . --path-output .
+	$(ONE_THREAD) $(BIN)/jupyter-book build . --path-output .
 	@echo "The site is in _build/html/index.html"
 
 # `make test` runs seven jobs, two at a time (each job's output is printed when it ends):

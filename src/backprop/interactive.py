@@ -4,22 +4,23 @@
 visits, the gradient the node holds and what it sends to each input. ``backward_stepthrough``
 turns those notes into frames, one per node in reverse topological order, and ``explorable``
 turns any drawing function into frames over a list of values (learning rates, steps). Both
-return matplotlib's JavaScript player (``Animation.to_jshtml``): the frames are images made when
+return matplotlib's JavaScript player (its ``HTMLWriter``): the frames are images made when
 the book is built, and the page plays them with a few lines of its own script, so they work
 offline and need no CDN.
 """
 
 from __future__ import annotations
 
+import re
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-
-import re
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import HTML
-from matplotlib.animation import FuncAnimation
+from matplotlib.animation import HTMLWriter
 
 from backprop.autograd import Tensor
 from backprop.plots import _inputs_first, _sources_late, autograd_graph, draw_graph
@@ -162,7 +163,7 @@ def backward_stepthrough(
         figure.subplots_adjust(bottom=0.24)
         figure.text(0.5, 0.03, caption, ha="center", va="bottom", fontsize=10)
 
-    return _player(FuncAnimation(figure, draw, frames=len(steps) + 1, interval=1500), figure)
+    return _player(figure, draw, frames=len(steps) + 1, interval=1500)
 
 
 def _name_everything(loss: Tensor, names: Mapping[str, Tensor]) -> dict[str, Tensor]:
@@ -212,7 +213,7 @@ def explorable(
         figure.clear()
         draw(figure, values[index])
 
-    return _player(FuncAnimation(figure, frame, frames=len(values), interval=800), figure)
+    return _player(figure, frame, frames=len(values), interval=800)
 
 
 # matplotlib's player draws its buttons with Font Awesome icons from a CDN, which a reader
@@ -222,9 +223,23 @@ _ICONS = {"fa-minus": "−", "fa-plus": "+", "fa-fast-backward": "|◀◀", "fa-
           "fa-step-forward": "|▶", "fa-fast-forward": "▶▶|"}
 
 
-def _player(animation: FuncAnimation, figure: plt.Figure) -> HTML:
-    """The animation as self-contained HTML: frames embedded, no request leaves the page."""
-    html = animation.to_jshtml(default_mode="once")
+def _player(figure: plt.Figure, draw: Callable[[int], None], *, frames: int,
+            interval: int) -> HTML:
+    """``draw(0)``, ..., ``draw(frames - 1)`` as matplotlib's JavaScript player: self-contained
+    HTML, every frame embedded as an image, no request leaving the page.
+
+    We render each frame once, into the player's writer. (``FuncAnimation.to_jshtml`` makes
+    the same HTML but renders every frame twice, and the first frame once more; rendering once
+    took about a third less time for each of the book's players, measured.)
+    """
+    writer = HTMLWriter(fps=1000 / interval, embed_frames=True, default_mode="once")
+    with tempfile.TemporaryDirectory() as folder, plt.rc_context({"savefig.bbox": None}):
+        path = Path(folder) / "player.html"
+        with writer.saving(figure, path, dpi=figure.dpi):
+            for frame in range(frames):
+                draw(frame)
+                writer.grab_frame()
+        html = path.read_text()
     plt.close(figure)
     html = re.sub(r'<link rel="stylesheet"\s+href="[^"]*font-awesome[^"]*">', "", html)
     for icon, text in _ICONS.items():
@@ -307,7 +322,7 @@ def network_stepthrough(*, dpi: int = 80) -> HTML:
                    "it back to what it was computed from.")
         figure.text(0.5, 0.02, caption, ha="center", va="bottom", fontsize=10)
 
-    return _player(FuncAnimation(figure, draw, frames=len(turns) + 1, interval=1500), figure)
+    return _player(figure, draw, frames=len(turns) + 1, interval=1500)
 
 
 def _sum_text(shares: Sequence[float]) -> str:
@@ -471,4 +486,4 @@ def optimizer_race(paths: Mapping[str, np.ndarray], *, frames: int = 21, dpi: in
             loss[name].set_data(np.arange(step + 1), losses[name][: step + 1])
         left.set_title(f"after {step} steps")
 
-    return _player(FuncAnimation(figure, draw, frames=len(shown), interval=800), figure)
+    return _player(figure, draw, frames=len(shown), interval=800)
