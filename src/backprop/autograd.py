@@ -493,7 +493,8 @@ class Tensor:
         what lets a tensor used in two places, or two losses, sum their contributions; it is
         also why a training step calls ``zero_grad()`` first. Intermediate results keep the
         gradient of the latest ``backward()`` only (a transpose ``W.T`` may hand its gradient
-        over to ``W`` instead, see ``Tensor.T``). The graph is not freed, so you may call ``backward()`` again.
+        over to ``W`` instead, see ``Tensor.T``). The graph is not freed, so you may call
+        ``backward()`` again.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -1030,9 +1031,10 @@ class Tensor:
         When ``W`` has no gradient yet (after ``zero_grad()``, the usual case), the backward
         hands its gradient over instead of copying it: ``W.T``'s gradient, transposed, becomes
         ``W.grad``, and ``W.T`` lets go of its own ``.grad`` (None afterwards), so no two
-        gradients share memory. Otherwise ``W`` adds a transposed copy and ``W.T`` keeps its own. For the first layer of chapter 7's MLP
-        the copy this saves is 800 kB per step in float64: measured, 6-7 % of a float64 training
-        step at batch 64, 3-4 % in float32 (30 interleaved epochs each, MNIST-5k).
+        gradients share memory. Otherwise ``W`` adds a transposed copy and ``W.T`` keeps its
+        own. For the first layer of chapter 7's MLP the copy this saves is 800 kB per step in
+        float64: measured, 6-7 % of a float64 training step at batch 64, 3-4 % in float32 (30
+        interleaved epochs each, MNIST-5k).
         """
         out = Tensor(self.data.T, _children=(self,), _op="permute")
         # A weak reference: `out` holds this backward, which must not hold `out` in turn (the

@@ -112,7 +112,7 @@ def train(data: Split, init: str | float, lr: float, *, seed: int, epochs: int =
 
     def logged_step(indices: np.ndarray) -> float:
         # Logged every step, so written to cost little: np.vdot(g, g) is the sum of squares in
-        # one call, without the temporary array g**2 (the network is tiny, so the calls are the cost).
+        # one call, without the temporary array g**2 (the network is tiny: calls are the cost).
         loss = step(indices)
         steps.log(largest=max(max(p.data.max(), -p.data.min()) for p in parameters),
                   **{name: np.sqrt(np.vdot(p.grad, p.grad))

@@ -456,7 +456,7 @@ def optimizer_race(paths: Mapping[str, np.ndarray], *, frames: int = 21, dpi: in
 
     The axes, the contours and the layout are made once; each frame only moves the lines' ends.
     (Redrawing the whole figure per frame, as ``explorable`` does, spent most of its time laying
-    out the log-scale ticks again: 21 frames took 10 s instead of 2.)
+    out the log-scale ticks again: 21 frames took 10 s instead of 2.4.)
     """
     steps = len(next(iter(paths.values()))) - 1
     shown = [int(step) for step in np.unique(np.linspace(0, steps, frames).round())]
