@@ -21,9 +21,9 @@ from backprop import data
 from backprop.data import MNIST_FILES, MNISTError, MnistFile, load_mnist, mnist_files, read_idx
 
 REPO = Path(__file__).resolve().parents[1]
-OFFLINE = Path(os.environ.get("BACKPROP_MNIST_DIR") or REPO.parent / "shared/data/mnist-5k")
+OFFLINE = data.COURSE_MNIST_DIR  # the course's MNIST, shipped with the library
 needs_offline = pytest.mark.skipif(
-    not OFFLINE.is_dir(), reason=f"offline MNIST folder {OFFLINE} not found (set BACKPROP_MNIST_DIR)"
+    not OFFLINE.is_dir(), reason=f"the library's MNIST folder {OFFLINE} is missing"
 )
 
 
@@ -235,42 +235,42 @@ def cache_files(cache: Path) -> list[str]:
 
 def test_download_good_files_verifies_and_caches(mirror, offline_train_hashes, tmp_path):
     server, url = mirror
-    x_train, y_train, x_test, y_test = load_mnist(cache_dir=tmp_path, base_url=url + "/good",
+    x_train, y_train, x_test, y_test = load_mnist(full=True, cache_dir=tmp_path, base_url=url + "/good",
                                                   verbose=False)
     assert x_train.shape == (5000, 784) and x_test.shape == (10000, 784)
     assert cache_files(tmp_path) == sorted(spec.name for spec in MNIST_FILES.values())
     served = len(server.requests)
-    load_mnist(cache_dir=tmp_path, base_url=url + "/good", verbose=False)
+    load_mnist(full=True, cache_dir=tmp_path, base_url=url + "/good", verbose=False)
     assert len(server.requests) == served, "a verified cached file must not be downloaded again"
 
 
 def test_download_corrupt_file_is_rejected_and_discarded(mirror, offline_train_hashes, tmp_path):
     _, url = mirror
     with pytest.raises(MNISTError, match="train-images-idx3-ubyte.gz .*SHA-256 does not match"):
-        load_mnist(cache_dir=tmp_path, base_url=url + "/corrupt", verbose=False)
+        load_mnist(full=True, cache_dir=tmp_path, base_url=url + "/corrupt", verbose=False)
     assert cache_files(tmp_path) == []
 
 
 def test_download_dropped_half_way_leaves_nothing(mirror, offline_train_hashes, tmp_path):
     _, url = mirror
     with pytest.raises(MNISTError, match="train-images-idx3-ubyte.gz"):
-        load_mnist(cache_dir=tmp_path, base_url=url + "/drop", verbose=False)
+        load_mnist(full=True, cache_dir=tmp_path, base_url=url + "/drop", verbose=False)
     assert cache_files(tmp_path) == []
 
 
 def test_corrupt_cached_file_is_downloaded_again(mirror, offline_train_hashes, tmp_path):
     _, url = mirror
-    load_mnist(cache_dir=tmp_path, base_url=url + "/good", verbose=False)
+    load_mnist(full=True, cache_dir=tmp_path, base_url=url + "/good", verbose=False)
     cached = next(tmp_path.rglob("t10k-labels-idx1-ubyte.gz"))
     cached.write_bytes(b"garbage")
-    *_, y_test = load_mnist(cache_dir=tmp_path, base_url=url + "/good", verbose=False)
+    *_, y_test = load_mnist(full=True, cache_dir=tmp_path, base_url=url + "/good", verbose=False)
     assert len(y_test) == 10000 and _sha256(cached) == MNIST_FILES["test_labels"].sha256
 
 
 def test_download_when_offline_says_what_to_do(no_local_folder, tmp_path):
     closed = _closed_port()
     with pytest.raises(MNISTError, match="Could not download train-images.*BACKPROP_MNIST_DIR"):
-        load_mnist(cache_dir=tmp_path, base_url=f"http://127.0.0.1:{closed}", verbose=False)
+        load_mnist(full=True, cache_dir=tmp_path, base_url=f"http://127.0.0.1:{closed}", verbose=False)
     assert cache_files(tmp_path) == []
 
 
@@ -289,7 +289,9 @@ DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 @pytest.fixture
 def no_fashion_folder(monkeypatch):
+    """No variable and no Debian package: Fashion-MNIST has to be downloaded."""
     monkeypatch.delenv("BACKPROP_FASHION_MNIST_DIR", raising=False)
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST_DIR", Path("/nonexistent/fashion-mnist"))
 
 
 def test_fashion_folder_from_argument_and_variable(tmp_path, monkeypatch, capsys):
@@ -365,7 +367,8 @@ def test_fashion_corrupt_or_interrupted_download_leaves_nothing(fashion_mirror, 
 
 
 def test_fashion_offline_download_names_its_variable(no_fashion_folder, tmp_path):
-    with pytest.raises(MNISTError, match="Could not download.*BACKPROP_FASHION_MNIST_DIR"):
+    with pytest.raises(MNISTError, match="Could not download.*BACKPROP_FASHION_MNIST_DIR.*"
+                                         "apt-get install dataset-fashion-mnist"):
         data.load_fashion_mnist(cache_dir=tmp_path, base_url=f"http://127.0.0.1:{_closed_port()}",
                                 verbose=False)
     assert cache_files(tmp_path) == []
@@ -380,3 +383,70 @@ def test_debian_fashion_mnist_package_reads_as_a_folder():
     assert np.bincount(y_train).tolist() == [6_000] * 10
     assert np.bincount(y_test).tolist() == [1_000] * 10
     assert len(data.FASHION_MNIST_CLASSES) == 10
+
+
+# --- the course's MNIST, shipped with the library ------------------------------------------------
+
+
+@pytest.fixture
+def no_mnist_variables(monkeypatch):
+    monkeypatch.delenv("BACKPROP_MNIST_DIR", raising=False)
+    monkeypatch.delenv("BACKPROP_MNIST", raising=False)
+
+
+def test_the_course_copy_is_the_default_and_its_message_names_no_folder(no_mnist_variables,
+                                                                        capsys):
+    x_train, y_train, x_test, y_test = load_mnist()
+    out = capsys.readouterr().out
+    assert out.strip() == ("MNIST from the course's copy, shipped with the library: 5,000 "
+                           "training and 10,000 test images.")
+    assert x_train.shape == (5000, 784) and np.bincount(y_train).tolist() == [500] * 10
+    assert data.is_course_mnist(x_train)
+
+
+def test_the_course_copy_matches_its_recorded_sums():
+    sums = dict(line.split()[::-1] for line in (OFFLINE / "SHA256SUMS").read_text().splitlines())
+    assert sorted(sums) == sorted(spec.name for spec in MNIST_FILES.values())
+    for name, digest in sums.items():
+        assert _sha256(OFFLINE / name) == digest, name
+    assert "CC BY-SA 3.0" in (OFFLINE / "README.md").read_text()
+
+
+def test_a_folder_is_reported_without_its_path(tmp_path, capsys):
+    load_mnist(write_folder(tmp_path))
+    out = capsys.readouterr().out
+    assert "the folder given as data_dir or BACKPROP_MNIST_DIR" in out
+    assert str(tmp_path) not in out and "/" not in out.replace("data_dir", "")
+
+
+def test_full_mnist_is_downloaded_when_asked_for(no_mnist_variables, monkeypatch, tmp_path):
+    closed = f"http://127.0.0.1:{_closed_port()}"
+    monkeypatch.setenv("BACKPROP_MNIST", "full")
+    with pytest.raises(MNISTError, match="Could not download train-images"):
+        load_mnist(cache_dir=tmp_path, base_url=closed, verbose=False)
+    monkeypatch.setenv("BACKPROP_MNIST", "course")
+    assert len(load_mnist(cache_dir=tmp_path, base_url=closed, verbose=False)[0]) == 5000
+    assert len(load_mnist(full=False, verbose=False)[0]) == 5000
+
+
+def test_a_misspelt_size_variable_is_an_error_that_says_what_it_takes(no_mnist_variables,
+                                                                      monkeypatch):
+    monkeypatch.setenv("BACKPROP_MNIST", "all")
+    with pytest.raises(MNISTError, match="BACKPROP_MNIST='all'.*'full'.*'course'"):
+        load_mnist(verbose=False)
+
+
+def test_course_only_checks_on_the_course_data_and_says_why_it_skips_elsewhere(capsys):
+    assert data.course_only("a claim", np.zeros((5000, 784)))
+    assert capsys.readouterr().out == ""
+    assert not data.course_only("momentum wins by 10 points", np.zeros((60000, 784)))
+    out = capsys.readouterr().out
+    assert "Not checked on these 60,000 training images: momentum wins by 10 points" in out
+
+
+def test_fashion_mnist_reads_debians_package_with_no_variable(no_fashion_folder, monkeypatch,
+                                                              tmp_path, capsys):
+    folder = write_folder(tmp_path, n_train=8, n_test=2)
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST_DIR", folder)
+    assert len(data.load_fashion_mnist()[0]) == 8
+    assert "Fashion-MNIST from Debian's dataset-fashion-mnist package" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""Make the student notebooks: every chapter without its solutions and outputs, ready to fill in.
+"""Make the student notebooks, and write every notebook's set-up cell from ``_config.yml``.
 
     .venv/bin/python tools/make_student_notebooks.py           # write student/NN_name.ipynb
     .venv/bin/python tools/make_student_notebooks.py --check   # exit 1 if one is out of date
@@ -10,7 +10,13 @@ For each ``chapters/NN_name.ipynb`` it writes ``student/NN_name.ipynb`` in which
   signature, docstring, ``...``; the check cell after it then reports "not done yet";
 - every sphinx-exercise solution (from ``{solution-start}`` to ``{solution-end}``, across any
   number of cells) is removed: on the site it is a dropdown, here it would be the answer;
+- the Markdown is plain Jupyter Markdown (``tools/plain_markdown.py``): JupyterLab, Colab and
+  GitHub do not render MyST, so glued numbers are written in, cross-references become links to
+  the published site, and hints become ``<details>`` blocks that stay closed;
 - outputs and execution counts are cleared, and a first note says what the file is.
+
+Every notebook's first cell, chapters' and students', is the set-up cell that installs the
+library where it is missing (Colab, Binder), from the repository named once in ``_config.yml``.
 
 The student notebooks are committed (``student/``), because Colab opens notebooks from the
 repository, and ``tests/test_student_notebooks.py`` regenerates them and fails if they differ.
@@ -27,24 +33,84 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from functools import cache
 from pathlib import Path
 
 import nbformat
+import yaml
 from nbconvert.preprocessors import ClearOutputPreprocessor, Preprocessor
 from traitlets import Unicode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import plain_markdown  # noqa: E402 (the converter beside this script)
 
 REPO = Path(__file__).resolve().parents[1]
 CHAPTERS = REPO / "chapters"
 STUDENT = REPO / "student"
 
 NOTE = """\
-**Your copy to work in.** This is chapter `{name}` without its solutions: fill in every
+**Your copy to work in.** This is the chapter *{title}* without its solutions: fill in every
 `...` in a "Your turn" cell, then run the check cell below it. A check that says *not done yet*
 is waiting for you; one that shows ✗ names the first wrong quantity and the likely mistake.
-The full chapter, with solutions, is on the course site.
+Hints stay folded until you click them. The full chapter, with its solutions, is
+[on the course site]({url}).
 
 *Generated from `chapters/{name}.ipynb` by `tools/make_student_notebooks.py`: edit the chapter,
 not this file.*"""
+
+SET_UP = """\
+# Set-up for Colab, Binder or any Jupyter: make the course library `backprop` importable.
+# Where it is installed already (`make lab`, `pip install`), this only sets the plots' backend.
+%matplotlib inline
+try:
+    import backprop
+except ImportError:
+    %pip install --quiet "backprop @ git+{repository}@{branch}"
+    import importlib
+    importlib.invalidate_caches()
+    import backprop"""
+
+
+@cache
+def book_config() -> dict:
+    """``_config.yml``: the one place that names the repository and the published site."""
+    return yaml.safe_load((REPO / "_config.yml").read_text())
+
+
+def set_up_source() -> str:
+    """The first cell of every notebook, with the repository from ``_config.yml``."""
+    repository = book_config()["repository"]
+    return SET_UP.format(repository=repository["url"].rstrip("/"),
+                         branch=repository.get("branch", "main"))
+
+
+@cache
+def book_pages() -> tuple[str, ...]:
+    """Every page of ``_toc.yml``, as paths without suffix (``chapters/01_chain_rule``)."""
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for part in toc.get("parts", []):
+        pages += [entry["file"] for entry in part["chapters"]]
+    return tuple(pages)
+
+
+def markdown_context(chapter: Path, notebook: nbformat.NotebookNode) -> plain_markdown.Context:
+    """What converting ``chapter``'s Markdown needs: the site's address, page titles, labels,
+    glossary, references, and the values glued when the chapter was executed."""
+    config = book_config()
+    titles, labels = plain_markdown.page_titles_and_labels(REPO, list(book_pages()))
+    return plain_markdown.Context(
+        site=config["html"]["baseurl"].rstrip("/") + "/",
+        repository=config["repository"]["url"].rstrip("/"),
+        branch=config["repository"].get("branch", "main"),
+        page=f"chapters/{chapter.stem}",
+        titles=titles,
+        labels=labels,
+        glued=plain_markdown.glued_values(notebook),
+        terms=plain_markdown.glossary_terms(CHAPTERS / "glossary.md"),
+        citations=plain_markdown.bib_citations(CHAPTERS / "references.bib"),
+    )
+
 
 START = re.compile(r"^\s*(`{3,}|:{3,})\s*\{solution-start\}")
 END = re.compile(r"^\s*(`{3,}|:{3,})\s*\{solution-end\}")
@@ -117,8 +183,10 @@ class RemoveSolutionDropdowns(Preprocessor):
         return nb, resources
 
 
-def make_student(notebook: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
-    """The student version of one chapter notebook (a new object; the input is not changed)."""
+def make_student(notebook: nbformat.NotebookNode, name: str,
+                 context: plain_markdown.Context | None = None) -> nbformat.NotebookNode:
+    """The student version of one chapter notebook (a new object; the input is not changed).
+    With a ``context``, its Markdown is converted to plain Jupyter Markdown."""
     nb = nbformat.from_dict(notebook)  # a deep copy
     # Execution timestamps and the executing Python's version change with every run of a chapter
     # but mean nothing to a learner: dropped, so re-running a chapter leaves student/ up to date.
@@ -127,7 +195,16 @@ def make_student(notebook: nbformat.NotebookNode, name: str) -> nbformat.Noteboo
     for preprocessor in (RemoveSolutionDropdowns(), ClearSolutions(), clear_outputs):
         nb, _ = preprocessor.preprocess(nb, {})
     nb.metadata.pop("language_info", None)
-    note = nbformat.v4.new_markdown_cell(NOTE.format(name=name))
+    title, url = name, "the course site"
+    if context is not None:
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type == "markdown":
+                try:
+                    cell.source = plain_markdown.convert(cell.source, context)
+                except ValueError as error:
+                    raise ValueError(f"{name}, cell {index}: {error}") from None
+        title, url = context.titles.get(context.page, name), context.url(context.page)
+    note = nbformat.v4.new_markdown_cell(NOTE.format(name=name, title=title, url=url))
     note.id = "student-note"
     set_up_first = nb.cells and "remove-cell" in nb.cells[0].metadata.get("tags", [])
     nb.cells.insert(1 if set_up_first else 0, note)
@@ -137,7 +214,19 @@ def make_student(notebook: nbformat.NotebookNode, name: str) -> nbformat.Noteboo
 def student_text(chapter: Path) -> str:
     """The student notebook of ``chapter`` as the text written to disk."""
     notebook = nbformat.read(chapter, as_version=4)
-    return nbformat.writes(make_student(notebook, chapter.stem)) + "\n"
+    student = make_student(notebook, chapter.stem, markdown_context(chapter, notebook))
+    return nbformat.writes(student) + "\n"
+
+
+def chapter_text(chapter: Path) -> str:
+    """``chapter`` as it should be on disk: its first cell the set-up cell of ``_config.yml``."""
+    notebook = nbformat.read(chapter, as_version=4)
+    first = notebook.cells[0]
+    if first.cell_type != "code" or "remove-cell" not in first.metadata.get("tags", []):
+        raise ValueError(f"{chapter.name}: the first cell must be the set-up cell, a code cell "
+                         "tagged remove-cell")
+    first.source = set_up_source()
+    return nbformat.writes(notebook) + "\n"
 
 
 def chapters() -> list[Path]:
@@ -153,13 +242,14 @@ def main(argv: list[str] | None = None) -> int:
     stale = []
     STUDENT.mkdir(exist_ok=True)
     for chapter in chapters():
-        target = STUDENT / chapter.name
-        text = student_text(chapter)
-        if target.exists() and target.read_text() == text:
-            continue
-        stale.append(target.relative_to(REPO))
-        if not args.check:
-            target.write_text(text)
+        # the chapter's set-up cell first: the student notebook is made from the chapter
+        for target, make in ((chapter, chapter_text), (STUDENT / chapter.name, student_text)):
+            text = make(chapter)
+            if target.exists() and target.read_text() == text:
+                continue
+            stale.append(target.relative_to(REPO))
+            if not args.check:
+                target.write_text(text)
     expected = {chapter.name for chapter in chapters()}
     orphans = [p.relative_to(REPO) for p in STUDENT.glob("*.ipynb") if p.name not in expected]
     for line in [f"{'stale' if args.check else 'wrote'} {p}" for p in stale] + [

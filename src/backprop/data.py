@@ -1,11 +1,14 @@
 """Data sets for the course: MNIST and Fashion-MNIST, read from their IDX files, and toy sets.
 
-MNIST comes as four gzip-compressed IDX files. ``load_mnist`` either reads them from a folder you
-name (``BACKPROP_MNIST_DIR``, used offline and in CI) or downloads them once into a per-user cache,
-checking each file's SHA-256 so that a corrupt or half-finished download is never trusted.
+MNIST comes as four gzip-compressed IDX files. The course's own MNIST, 5,000 training images
+(500 per class) and the full 10,000-image test set, ships with this library
+(``data_files/mnist-5k``), so ``load_mnist()`` needs no download and every machine trains on the
+same images. ``load_mnist(full=True)`` (or ``BACKPROP_MNIST=full``) downloads all 60,000 training
+images once into a per-user cache, checking each file's SHA-256 so that a corrupt or half-finished
+download is never trusted; ``BACKPROP_MNIST_DIR`` names a folder of your own instead.
 Fashion-MNIST (Zalando's 28x28 photos of clothes in ten classes, a harder drop-in replacement)
-comes in the same four files; ``load_fashion_mnist`` finds them the same two ways
-(``BACKPROP_FASHION_MNIST_DIR``), checking downloads against the MD5 sums its authors publish.
+comes in the same four files; ``load_fashion_mnist`` reads them from ``BACKPROP_FASHION_MNIST_DIR``,
+from Debian's ``dataset-fashion-mnist`` package, or downloads them once.
 
 The IDX format is tiny: a 4-byte *magic number* whose last byte is the number of dimensions, one
 4-byte big-endian size per dimension, then the raw ``uint8`` values. Reading it by hand takes a
@@ -25,8 +28,12 @@ from urllib.parse import urlparse
 import numpy as np
 
 MNIST_DIR_VARIABLE = "BACKPROP_MNIST_DIR"
+MNIST_SIZE_VARIABLE = "BACKPROP_MNIST"  # "full": all 60,000 training images; "course" (default)
+COURSE_MNIST_DIR = Path(__file__).parent / "data_files" / "mnist-5k"
+COURSE_TRAIN_SIZE = 5_000  # the course's training images: 500 of each digit
 MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 FASHION_MNIST_DIR_VARIABLE = "BACKPROP_FASHION_MNIST_DIR"
+DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")  # dataset-fashion-mnist
 FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions (count, rows, columns)
 LABELS_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension (count)
@@ -128,12 +135,17 @@ def _how_to_fix(data: _DataSet, cached: bool) -> str:
             f"Delete the file so it is downloaded again, or set {data.variable} to a folder that "
             f"holds the four original {data.title} .gz files."
         )
+    instead = "read the course's copy" if data is _MNIST else f"download {data.title}"
     return (
         f"Replace it with the original {data.title} file, or unset {data.variable} (and pass no "
-        f"data_dir) to download {data.title} into the cache instead."
+        f"data_dir) to {instead} instead."
     )
 
 
+_DEBIAN_HINT = (
+    " Or, on Debian or Ubuntu, `sudo apt-get install dataset-fashion-mnist` puts them in "
+    "/usr/share/datasets/fashion-mnist, where they are read with no variable set."
+)
 _HOW_TO_FIX = _how_to_fix(_MNIST, cached=False)
 _HOW_TO_FIX_CACHED = _how_to_fix(_MNIST, cached=True)
 
@@ -141,6 +153,7 @@ _HOW_TO_FIX_CACHED = _how_to_fix(_MNIST, cached=True)
 def load_mnist(
     data_dir: str | os.PathLike | None = None,
     *,
+    full: bool | None = None,
     cache_dir: str | os.PathLike | None = None,
     base_url: str = MNIST_URL,
     verbose: bool = True,
@@ -153,13 +166,54 @@ def load_mnist(
     Where the files come from, in order:
 
     1. ``data_dir``, or else the folder named by the environment variable ``BACKPROP_MNIST_DIR``:
-       the four files are read as they are (a folder may hold a subset of MNIST, so no checksum),
-       and the number of examples found is printed, because it need not be 60,000.
-    2. Otherwise a per-user cache (``cache_dir``, default ``~/.cache/backprop`` or your OS's
-       equivalent), downloading from ``base_url`` any file that is missing or whose SHA-256 does
-       not match the original. A download that fails half-way leaves nothing in the cache.
+       the four files are read as they are (a folder may hold a subset of MNIST, so no checksum).
+    2. ``full=True``, or ``full=None`` with ``BACKPROP_MNIST=full`` in the environment: all
+       60,000 training images, from a per-user cache (``cache_dir``, default
+       ``~/.cache/backprop`` or your OS's equivalent), downloading from ``base_url`` any file that
+       is missing or whose SHA-256 does not match the original. A download that fails half-way
+       leaves nothing in the cache.
+    3. Otherwise the course's MNIST, shipped with the library: 5,000 training images (500 per
+       digit) and the 10,000 test images. No download, and the same images on every machine,
+       so the book's numbers are the ones you get.
+
+    With ``verbose`` it prints which of these it read and how many images it found (never a
+    folder's path: notebooks' saved outputs must not carry one machine's folders).
     """
-    return _load(_MNIST, data_dir, cache_dir, base_url, verbose)
+    if full is None:
+        full = _full_mnist_requested()
+    return _load(_MNIST, data_dir, cache_dir, base_url, verbose, full=full)
+
+
+def _full_mnist_requested() -> bool:
+    """Read ``BACKPROP_MNIST``: ``full`` for all 60,000 images, ``course`` (or unset) for 5,000."""
+    value = os.environ.get(MNIST_SIZE_VARIABLE, "").strip().lower()
+    if value not in ("", "course", "full"):
+        raise MNISTError(
+            f"{MNIST_SIZE_VARIABLE}={value!r} is not understood: set it to 'full' (all 60,000 "
+            "training images, downloaded once) or 'course' (the 5,000 shipped with the "
+            "library), or unset it."
+        )
+    return value == "full"
+
+
+def is_course_mnist(x_train: np.ndarray) -> bool:
+    """True when ``x_train`` is the course's 5,000-image training set, on which the chapters'
+    assertions about accuracies and margins were established."""
+    return len(x_train) == COURSE_TRAIN_SIZE
+
+
+def course_only(claim: str, x_train: np.ndarray) -> bool:
+    """Whether to check a claim that holds for the course's MNIST but need not for other data.
+
+    ``if course_only("momentum beats SGD by 10 points", x_train): assert ...`` checks the claim on
+    the course's 5,000 images; on any other training set it prints that the check is skipped and
+    why, so a chapter rerun on all 60,000 images still runs to its end.
+    """
+    if is_course_mnist(x_train):
+        return True
+    print(f"Not checked on these {len(x_train):,} training images: {claim} (a claim measured "
+          f"on the course's {COURSE_TRAIN_SIZE:,}).")
+    return False
 
 
 def load_fashion_mnist(
@@ -176,13 +230,18 @@ def load_fashion_mnist(
     boot (``FASHION_MNIST_CLASSES``). Where the files come from, in order:
 
     1. ``data_dir``, or else the folder named by ``BACKPROP_FASHION_MNIST_DIR``, read as it is,
-       without a checksum: Debian's ``dataset-fashion-mnist`` package puts the four files in
+       without a checksum.
+    2. Debian's ``dataset-fashion-mnist`` package, if installed: it puts the four files in
        ``/usr/share/datasets/fashion-mnist``, re-compressed, so their bytes (not their
        contents) differ from the originals.
-    2. Otherwise the per-user cache, downloading any missing file from ``base_url`` and checking
-       it against the published MD5 sum. pooch writes each download to a temporary file and
-       renames it only once complete and verified, so an interrupted download leaves no file.
+    3. Otherwise the per-user cache, downloading any missing file (about 30 MB) from
+       ``base_url`` and checking it against the published MD5 sum. pooch writes each download
+       to a temporary file and renames it only once complete and verified, so an interrupted
+       download leaves no file.
     """
+    if data_dir is None and not os.environ.get(_FASHION.variable) \
+            and DEBIAN_FASHION_MNIST_DIR.is_dir():
+        data_dir = DEBIAN_FASHION_MNIST_DIR
     return _load(_FASHION, data_dir, cache_dir, base_url, verbose)
 
 
@@ -198,15 +257,21 @@ def _load(
     cache_dir: str | os.PathLike | None,
     base_url: str,
     verbose: bool,
+    full: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``load_mnist`` and ``load_fashion_mnist``: find the four files, read and check them."""
-    paths = _find_files(data, data_dir, cache_dir, base_url, verbose)
-    fix = _how_to_fix(data, cached=not _folder_given(data_dir, data))
+    paths, source = _find_files(data, data_dir, cache_dir, base_url, verbose, full)
+    fix = _how_to_fix(data, cached=source == "downloaded")
     x_train, y_train = _read_pair(paths["train_images"], paths["train_labels"], fix)
     x_test, y_test = _read_pair(paths["test_images"], paths["test_labels"], fix)
     if verbose:
-        folder = paths["train_images"].parent
-        print(f"{data.title} from {folder}: {len(x_train):,} training and {len(x_test):,} test "
+        where = {
+            "course": "the course's copy, shipped with the library",
+            "downloaded": "the original files, downloaded once into the cache",
+            "debian": "Debian's dataset-fashion-mnist package",
+            "folder": "the folder given as data_dir or " + data.variable,
+        }[source]
+        print(f"{data.title} from {where}: {len(x_train):,} training and {len(x_test):,} test "
               "images.")
     return x_train, y_train, x_test, y_test
 
@@ -214,14 +279,16 @@ def _load(
 def mnist_files(
     data_dir: str | os.PathLike | None = None,
     *,
+    full: bool | None = None,
     cache_dir: str | os.PathLike | None = None,
     base_url: str = MNIST_URL,
     progressbar: bool = True,
 ) -> dict[str, Path]:
     """Paths of the four MNIST files (keys ``train_images``, ``train_labels``, ``test_images``,
-    ``test_labels``), found the way ``load_mnist`` finds them: in ``data_dir`` or
-    ``BACKPROP_MNIST_DIR`` if set, else in the cache, downloaded and verified if needed."""
-    return _find_files(_MNIST, data_dir, cache_dir, base_url, progressbar)
+    ``test_labels``), found the way ``load_mnist`` finds them."""
+    if full is None:
+        full = _full_mnist_requested()
+    return _find_files(_MNIST, data_dir, cache_dir, base_url, progressbar, full)[0]
 
 
 def _find_files(
@@ -230,19 +297,19 @@ def _find_files(
     cache_dir: str | os.PathLike | None,
     base_url: str,
     progressbar: bool,
-) -> dict[str, Path]:
-    """The four files of ``data``: from the folder if one is given, else from the cache."""
+    full: bool = True,
+) -> tuple[dict[str, Path], str]:
+    """The four files of ``data``, and where they came from: ``"folder"``, ``"debian"``,
+    ``"course"`` (the copy shipped with the library) or ``"downloaded"`` (the cache)."""
     _check_path_argument("data_dir", data_dir)
     _check_path_argument("cache_dir", cache_dir)
-    if _folder_given(data_dir, data):
-        folder = data_dir if data_dir is not None else os.environ[data.variable]
-        return _files_in_folder(Path(folder).expanduser(), data)
-    return _download_all(cache_dir, base_url, progressbar, data)
-
-
-def _folder_given(data_dir: str | os.PathLike | None, data: _DataSet = _MNIST) -> bool:
-    """True when the data are read from a folder (``data_dir`` or the variable), not the cache."""
-    return data_dir is not None or bool(os.environ.get(data.variable))
+    if data_dir is not None or os.environ.get(data.variable):
+        folder = Path(data_dir if data_dir is not None else os.environ[data.variable])
+        source = "debian" if folder == DEBIAN_FASHION_MNIST_DIR else "folder"
+        return _files_in_folder(folder.expanduser(), data), source
+    if data is _MNIST and not full:
+        return _files_in_folder(COURSE_MNIST_DIR, data), "course"
+    return _download_all(cache_dir, base_url, progressbar, data), "downloaded"
 
 
 def _check_path_argument(name: str, value: object) -> None:
@@ -258,10 +325,7 @@ def _files_in_folder(folder: Path, data: _DataSet = _MNIST) -> dict[str, Path]:
     """Map each part to its file in ``folder``, or explain which file is missing."""
     title, variable = data.title, data.variable
     if not folder.is_dir():
-        hint = (
-            " On Debian or Ubuntu, `sudo apt-get install dataset-fashion-mnist` puts them in "
-            "/usr/share/datasets/fashion-mnist." if data is _FASHION else ""
-        )
+        hint = _DEBIAN_HINT if data is _FASHION else ""
         raise MNISTError(
             f"{title} folder {folder} does not exist (it was given as data_dir or as "
             f"{variable}). Point it at a folder holding the four {title} .gz files, "
@@ -326,7 +390,8 @@ def _download_all(
             raise MNISTError(
                 f"{why}Could not download {spec.name} from {url}: {error}. Check your internet "
                 f"connection, or download the four {title} files yourself and set "
-                f"{variable} to their folder. Nothing partial was kept in the cache."
+                f"{variable} to their folder.{_DEBIAN_HINT if data is _FASHION else ''} "
+                "Nothing partial was kept in the cache."
             ) from None  # one clear message, not the network library's chain of tracebacks
         paths[part] = Path(found)
     return paths

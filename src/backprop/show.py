@@ -87,3 +87,22 @@ def _dedent(text: str) -> str:
 
 def _longest_backtick_run(text: str) -> int:
     return max((len(run) for run in re.findall(r"`+", text)), default=0)
+
+
+def glue(name: str, value: object, display: bool = False) -> None:
+    """Keep ``value`` under ``name`` for the book's prose (``{glue:text}`name```), as MyST-NB's
+    ``glue`` does, when MyST-NB is installed (the site's build); elsewhere (JupyterLab, Colab,
+    a plain Jupyter with only this library) do nothing visible, so the chapter still runs.
+
+    The student notebooks carry the glued values written into their text, so nothing is lost
+    where MyST-NB is absent.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        if display:
+            from IPython.display import display as show
+
+            show(value)
+        return
+    myst_glue(name, value, display=display)
