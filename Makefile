@@ -4,23 +4,15 @@
 #               the library tests, each notebook executed by
 #               nbval at seed 0 (outputs compared, on this machine's arithmetic and on another's)
 #               and at seeds 1 and 2 (assertions only)
-# Needs only Python 3.11+ and make. Set BACKPROP_MNIST_DIR to read MNIST from a local folder.
-# Chapter 7 also reads Fashion-MNIST (BACKPROP_FASHION_MNIST_DIR; see below for its default).
+#   make lab    opens JupyterLab at the repository's root (chapters/ and student/), MyST rendered
+# Needs only Python 3.11+ and make. The course's MNIST ships with the library: nothing is
+# downloaded, and no variable is needed. Chapter 7 also reads Fashion-MNIST: from Debian's
+# dataset-fashion-mnist package where it is installed, else downloaded once (about 30 MB).
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-
-# Chapter 7 trains on Fashion-MNIST. Where Debian's dataset-fashion-mnist package has installed it
-# and BACKPROP_FASHION_MNIST_DIR is not set, every target (the book's build, the tests, the lab)
-# reads it from there instead of downloading it (about 30 MB) into the per-user cache.
-DEBIAN_FASHION_MNIST := /usr/share/datasets/fashion-mnist
-ifeq ($(origin BACKPROP_FASHION_MNIST_DIR),undefined)
-ifneq ($(wildcard $(DEBIAN_FASHION_MNIST)),)
-export BACKPROP_FASHION_MNIST_DIR := $(DEBIAN_FASHION_MNIST)
-endif
-endif
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,7 +28,7 @@ book: $(STAMP)
 	$(ONE_THREAD) $(BIN)/jupyter-book build . --path-output .
 	@echo "The site is in _build/html/index.html"
 
-# `make test` runs seven jobs, two at a time (each job's output is printed when it ends):
+# `make test` runs eight jobs, two at a time (each job's output is printed when it ends):
 #   test-site           the strict build (-W: warnings are errors, -n: every reference must
 #                       resolve) of the site from the outputs saved in the notebooks, then the
 #                       browser tests of its pages (the seed-0 job proves that executing the
@@ -49,17 +41,21 @@ book: $(STAMP)
 #                       only errors and failed assertions count, so a claim that held for one
 #                       lucky seed fails the test;
 #   test-other-machine  the seed-0 comparison on other arithmetic (below);
-#   test-student        the student notebooks.
+#   test-learner        the learner's route: a fresh venv holding only `pip install .` and a
+#                       kernel runs every student notebook and every chapter to the end, from a
+#                       folder outside the repository, with no BACKPROP_* variable set;
+#   test-workflow       the GitHub workflow against GitHub's schema (offline).
 # Every job runs NumPy's BLAS (and PyTorch) on one thread: two jobs share the two cores, and
 # BLAS threads fighting over a busy core can run many times slower than one thread. No compared
 # output depends on the thread count (the other-machine job checks one thread against the saved
 # outputs, which come from the default count). The jobs start longest first.
 OTHER_SEEDS := 1 2
-TEST_JOBS := test-other-machine test-seed-0 test-student $(OTHER_SEEDS:%=test-seed-%) test-site \
-	test-library
+TEST_JOBS := test-learner test-other-machine test-seed-0 $(OTHER_SEEDS:%=test-seed-%) test-site \
+	test-library test-workflow
 ONE_THREAD := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 # (The seed-1 and seed-2 jobs are not listed: make never applies a pattern rule to a phony target.)
-.PHONY: book test test-site test-library test-seed-0 test-other-machine test-student lab clean
+.PHONY: book test test-site test-library test-seed-0 test-other-machine test-learner test-workflow \
+	lab clean
 
 test: $(STAMP)
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(TEST_JOBS)
@@ -75,8 +71,7 @@ test-site: $(STAMP)
 	$(ONE_THREAD) $(BIN)/python -m pytest tests/test_site.py -q
 
 test-library: $(STAMP)
-	$(ONE_THREAD) $(BIN)/python -m pytest tests -q -m "not student_notebooks" \
-		--ignore=tests/test_site.py
+	$(ONE_THREAD) $(BIN)/python -m pytest tests -q --ignore=tests/test_site.py
 
 test-seed-0: $(STAMP)
 	$(ONE_THREAD) $(BIN)/python -m pytest chapters -q
@@ -97,14 +92,21 @@ endif
 test-other-machine: $(STAMP)
 	$(OTHER_ARITHMETIC) $(ONE_THREAD) $(BIN)/python -m pytest chapters -q
 
-# The student notebooks (student/, made by tools/make_student_notebooks.py) run to the end with
-# every exercise unsolved, and every check says "not done yet".
-test-student: $(STAMP)
-	$(ONE_THREAD) $(BIN)/python -m pytest tests/test_student_notebooks.py -m student_notebooks -q
+# The learner's route (tools/learner_route.py): every student notebook and chapter, run in a venv
+# that holds only the installed library and a kernel, as in Colab, Binder or a learner's Jupyter.
+# Each student notebook runs to the end with every exercise unsolved: every check says "not done
+# yet".
+test-learner: $(STAMP)
+	$(ONE_THREAD) $(BIN)/python tools/learner_route.py
 
+test-workflow: $(STAMP)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+# JupyterLab at the repository's root: student/ to work in, chapters/ to read, with the MyST
+# extension, so the chapters render as closely to the site as it allows.
 lab: $(STAMP)
-	$(BIN)/python -m pip install --quiet jupyterlab==4.6.6
-	$(BIN)/jupyter lab chapters/
+	$(BIN)/python -m pip install --quiet jupyterlab==4.6.6 jupyterlab-myst==2.7.0
+	$(BIN)/jupyter lab --notebook-dir=.
 
 clean:
 	rm -rf _build .hypothesis

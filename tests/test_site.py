@@ -15,6 +15,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -168,6 +169,10 @@ def test_every_chapter_offers_download_and_launch():
         assert path.replace(".html", ".ipynb").split("/")[-1] in html, f"{path}: no .ipynb download"
         assert "colab.research.google.com" in html, f"{path}: no Colab launch button"
         assert "mybinder.org" in html, f"{path}: no Binder launch button"
+        # the launch buttons open the student notebook (plain Markdown), not the chapter's MyST
+        launches = re.findall(r'href="([^"]*(?:colab\.research|mybinder)[^"]*)"', html)
+        student = "student/" + path.split("/")[-1].replace(".html", ".ipynb")
+        assert len(launches) == 2 and all(student in url for url in launches), launches
 
 
 # Pages with a step-through or an explorable figure (backprop.interactive): frames made when the

@@ -1,0 +1,375 @@
+"""What backpropagation costs: the work it does, the memory it keeps, and the time it takes.
+
+- Work: ``predicted_multiply_adds`` counts, on paper, the multiply-adds of an MLP's forward and
+  backward matrix products; ``counted_multiply_adds`` counts those the engine recorded, and
+  ``observed_multiply_adds`` runs ``backward()`` and counts the products it really computes.
+- Memory: ``graph_memory`` counts what a recorded graph really keeps (values, and after
+  ``backward`` the gradients of intermediates and parameters); ``optimizer_state_bytes`` what an
+  optimiser keeps between steps.
+- Time: ``median_seconds``, ``time_forward_backward`` and ``power_law_exponent``; ``profile``
+  says which functions the time went to.
+- The trade: ``checkpoint`` keeps a segment's input only and recomputes its inside during backward.
+
+Reverse mode gets every gradient in one backward sweep, but the sweep runs *after* the forward
+pass and needs the forward pass's intermediate results: a Linear layer's weight gradient is
+G^T X, so X must still be there when G arrives. The engine keeps them by keeping the graph, and
+``graph_memory`` counts exactly what that graph holds, by walking it from the loss.
+
+Arrays that share memory (``W.T`` is a view of ``W``) are counted once, by the buffer they
+view. Each ``_backward`` closure may hold a little more (ReLU's gradient reads its input, which
+is already counted; indexing keeps its index array), so the count is what the graph's tensors
+hold, not every byte of the process.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from backprop.nn import Module
+
+__all__ = [
+    "GraphMemory",
+    "graph_memory",
+    "optimizer_state_bytes",
+    "predicted_multiply_adds",
+    "counted_multiply_adds",
+    "observed_multiply_adds",
+    "ProfileRow",
+    "profile",
+    "checkpoint",
+    "Checkpointed",
+    "checkpoint_every",
+    "median_seconds",
+    "fastest_seconds",
+    "power_law_exponent",
+    "time_forward_backward",
+]
+
+
+@dataclass(frozen=True)
+class GraphMemory:
+    """Bytes held by a recorded graph, split by role.
+
+    - ``activations``: results of operations (the tensors with inputs), kept for backward;
+    - ``inputs``: leaves that need no gradient (the data batch, targets, constants);
+    - ``parameters``: leaves with ``requires_grad=True`` (weights and biases);
+    - ``tensors``: how many distinct tensors the graph holds;
+    - ``intermediate_grads``: ``.grad`` arrays held by results of operations (after backward);
+    - ``parameter_grads``: ``.grad`` arrays held by the parameters (after backward).
+    """
+
+    activations: int
+    inputs: int
+    parameters: int
+    tensors: int
+    intermediate_grads: int = 0
+    parameter_grads: int = 0
+
+    @property
+    def saved_for_backward(self) -> int:
+        """Activations plus inputs: what exists only because a backward pass may follow."""
+        return self.activations + self.inputs
+
+
+def _owner(array: np.ndarray) -> np.ndarray:
+    """The array that owns the memory ``array`` looks at (itself unless it is a view)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def _all_tensors(root: Any) -> list[Any]:
+    """Every tensor reachable from ``root`` through ``_prev``, constants included, each once.
+
+    An explicit stack, not recursion, so a deep graph does not hit the recursion limit.
+    """
+    found: list[Any] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        found.append(node)
+        stack.extend(node._prev)
+    return found
+
+
+def graph_memory(root: Any) -> GraphMemory:
+    """Walk the graph that computed ``root`` (e.g. a loss) and sum the bytes its tensors hold.
+
+    Every buffer is counted once, under the first role that claims it: parameters first, so
+    ``W.T`` (a view of ``W``) costs nothing extra, then inputs, then activations.
+    """
+    tensors = _all_tensors(root)
+    roles: dict[str, list[Any]] = {"parameters": [], "inputs": [], "activations": []}
+    for tensor in tensors:
+        if tensor._prev:
+            roles["activations"].append(tensor)
+        elif tensor.requires_grad:
+            roles["parameters"].append(tensor)
+        else:
+            roles["inputs"].append(tensor)
+    counted: set[int] = set()
+    totals: dict[str, int] = {}
+    for role in ("parameters", "inputs", "activations"):
+        totals[role] = 0
+        for tensor in roles[role]:
+            owner = _owner(tensor.data)
+            if id(owner) not in counted:
+                counted.add(id(owner))
+                totals[role] += owner.nbytes
+    grads = {"intermediate_grads": 0, "parameter_grads": 0}
+    for tensor in tensors:
+        if tensor.grad is not None:
+            grads["intermediate_grads" if tensor._prev else "parameter_grads"] += tensor.grad.nbytes
+    return GraphMemory(tensors=len(tensors), **totals, **grads)
+
+
+def optimizer_state_bytes(optimizer: Any) -> int:
+    """Bytes an optimiser keeps between steps: SGD's momentum buffers, Adam's two moments."""
+    arrays = []
+    for name in ("momentum_buffers", "first_moments", "second_moments"):
+        arrays += [a for a in getattr(optimizer, name, []) if a is not None]
+    return int(sum(a.nbytes for a in arrays))
+
+
+def predicted_multiply_adds(sizes: list[int], batch: int = 1) -> dict[str, int]:
+    """Multiply-adds of the matrix products of an MLP with layer ``sizes``, for ``batch`` examples.
+
+    Forward, layer k does X W^T: batch * n_in * n_out. Backward, each layer does the same number
+    for its weight gradient G^T X, and again for its input gradient G W, except the first layer,
+    whose input (the data) needs no gradient. Biases, ReLUs and the loss add a few operations per
+    layer output only (for 784-128-64-10, 202 outputs per example against 109,184 multiply-adds:
+    under one per cent) and are not counted.
+    """
+    layers = [n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    forward = batch * sum(layers)
+    weight_grads = forward
+    input_grads = batch * sum(layers[1:])
+    return {"forward": forward, "backward_weights": weight_grads,
+            "backward_inputs": input_grads, "backward": weight_grads + input_grads}
+
+
+def counted_multiply_adds(root: Any) -> dict[str, int]:
+    """Multiply-adds of every matrix product recorded in the graph of ``root``.
+
+    A product (m, k) @ (k, n) costs m k n forward; its backward computes G B^T only if the left
+    operand requires a gradient and A^T G only if the right one does, each m k n again (that is
+    what ``Tensor.__matmul__``'s backward does).
+    """
+    forward = backward = 0
+    for tensor in _all_tensors(root):
+        if tensor._op != "@":
+            continue
+        left, right = tensor._prev
+        work = int(tensor.data.size * left.shape[-1])
+        forward += work
+        backward += work * (int(left.requires_grad) + int(right.requires_grad))
+    return {"forward": forward, "backward": backward}
+
+
+class _CountedGradient(np.ndarray):
+    """A gradient that notes the size of every matrix product it takes part in.
+
+    NumPy hands any ufunc with such an operand (``g @ b``, ``a.T @ g``) to ``__array_ufunc__``;
+    it computes the plain result, and for ``matmul`` adds m k n multiply-adds to ``log``.
+    """
+
+    log: list[int]
+
+    def __array_finalize__(self, obj: Any) -> None:  # views (reshape, expand_dims) keep the log
+        self.log = getattr(obj, "log", [])
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        plain = [np.asarray(a) if isinstance(a, _CountedGradient) else a for a in inputs]
+        result = getattr(ufunc, method)(*plain, **kwargs)
+        if ufunc is np.matmul and method == "__call__":
+            left, right = (np.atleast_2d(a) for a in plain[:2])
+            work = left.shape[-1] * int(np.prod(np.broadcast_shapes(
+                left.shape[:-1] + (1,), right.shape[:-2] + (1, right.shape[-1]))))
+            for operand in inputs:
+                if isinstance(operand, _CountedGradient):
+                    operand.log.append(work)
+                    break
+        return result
+
+
+def observed_multiply_adds(root: Any) -> dict[str, int]:
+    """Run ``root.backward()`` and count the multiply-adds of the matrix products it computes.
+
+    Forward: the products recorded in the graph (as ``counted_multiply_adds``). Backward: not a
+    count by rule but an observation. For the duration of the call every node's ``_backward``
+    receives its gradient as an array that logs each matrix product it enters; whatever the
+    closures really compute with it is what gets counted. The gradients come out unchanged.
+    """
+    graph = _all_tensors(root)
+    log: list[int] = []
+    originals = {id(node): node._backward for node in graph}
+
+    def observing(backward: Callable[[np.ndarray], None]) -> Callable[[np.ndarray], None]:
+        def _backward(grad: np.ndarray) -> None:
+            counted = np.asarray(grad).view(_CountedGradient)
+            counted.log = log
+            backward(counted)
+        return _backward
+
+    try:
+        for node in graph:
+            node._backward = observing(originals[id(node)])
+        root.backward()
+    finally:
+        for node in graph:
+            node._backward = originals[id(node)]
+    return {"forward": counted_multiply_adds(root)["forward"], "backward": int(sum(log))}
+
+
+def checkpoint(segment: Any, x: Any) -> Any:
+    """Run ``segment`` (a ``backprop.nn`` module) on ``x`` without keeping its inside.
+
+    Forward runs under ``no_grad()``: nothing inside the segment is recorded, only its input and
+    output. Backward recomputes the segment from the kept input, with recording on, and
+    backpropagates through that fresh graph: the parameters inside receive their gradients and
+    ``x`` receives dL/dx. Memory falls to the segment boundaries; time rises by one more
+    forward pass through the segment.
+    """
+    from backprop.autograd import Tensor, no_grad  # here: the cost helpers above need no engine
+
+    with no_grad():
+        out_data = segment(Tensor(x.data)).data
+    parameters = list(segment.parameters())
+    out = Tensor(out_data, _children=(x, *parameters), _op="checkpoint")
+
+    def _backward(grad: np.ndarray) -> None:
+        start = Tensor(x.data, requires_grad=x.requires_grad)
+        segment(start).backward(grad)  # recompute, then backpropagate through the segment
+        if x.requires_grad:
+            x._accumulate(start.grad)
+
+    out._backward = _backward
+    return out
+
+
+class Checkpointed(Module):
+    """A module whose ``forward`` is ``checkpoint(segment, x)``: drop it into ``nn.Sequential``."""
+
+    def __init__(self, segment: Any) -> None:
+        self.segment = segment
+
+    def forward(self, x: Any) -> Any:
+        return checkpoint(self.segment, x)
+
+    def __repr__(self) -> str:
+        return f"Checkpointed({self.segment!r})"
+
+
+def checkpoint_every(model: Any, modules_per_segment: int) -> Any:
+    """The modules of ``model`` (an ``nn.Sequential``) regrouped into checkpointed segments of
+    ``modules_per_segment`` modules each. The layers are shared, not copied: the new model has
+    the same parameters and computes the same function, keeping only the segment boundaries."""
+    from backprop.nn import Sequential
+
+    modules = list(model)
+    return Sequential(*[Checkpointed(Sequential(*modules[start:start + modules_per_segment]))
+                        for start in range(0, len(modules), modules_per_segment)])
+
+
+def fastest_seconds(functions: dict[Any, Callable[[], Any]], rounds: int = 5) -> dict[Any, float]:
+    """The shortest of ``rounds`` timed runs of each function, the functions taking turns.
+
+    On a shared machine other programs slow some runs down; they never speed one up. The
+    fastest run is therefore the best estimate of the work itself, and taking turns spreads a
+    slow spell over all the functions instead of spoiling one of them.
+    """
+    best = {name: float("inf") for name in functions}
+    for function in functions.values():
+        function()  # warm-up: first-call costs (allocation, caches) are not the work
+    for _ in range(rounds):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def power_law_exponent(sizes: Any, values: Any) -> float:
+    """The slope of log(values) against log(sizes), least squares: values ~ size ** slope."""
+    slope, _ = np.polyfit(np.log(np.asarray(sizes, float)), np.log(np.asarray(values, float)), 1)
+    return float(slope)
+
+
+def time_forward_backward(
+    forward: Callable[[], Any], repeats: int = 20, warmup: int = 2
+) -> dict[str, float]:
+    """Median seconds of ``forward()`` alone, and of ``forward()`` followed by ``.backward()``.
+
+    ``forward`` computes a one-element tensor (a loss) from scratch each call, so each timed
+    backward runs on a fresh graph (gradients accumulate in the leaves; that costs no extra
+    time). The median resists the odd slow run caused by other programs. Returns ``forward``,
+    ``forward_backward``, ``backward`` (their difference) and ``ratio`` = forward_backward /
+    forward. Timings depend on the machine: report them, never assert them.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+
+    def forward_and_backward() -> None:
+        forward().backward()
+
+    forward_time = median_seconds(forward, repeats, warmup)
+    both_time = median_seconds(forward_and_backward, repeats, warmup)
+    return {
+        "forward": forward_time,
+        "forward_backward": both_time,
+        "backward": both_time - forward_time,
+        "ratio": both_time / forward_time,
+    }
+
+
+def median_seconds(function: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> float:
+    """Run ``function`` ``warmup`` times untimed, then ``repeats`` times; the median duration."""
+    for _ in range(warmup):
+        function()
+    durations = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        durations.append(time.perf_counter() - start)
+    return float(np.median(durations))
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    """One function's line in a profile: its name, how often it ran, and its own time."""
+
+    function: str  # "autograd.py:_matmul", or a built-in such as "<method 'reduce' ...>"
+    calls: int
+    seconds: float  # inside the function itself, not in the functions it called
+
+
+def profile(function: Callable[[], Any], top: int | None = 10) -> list[ProfileRow]:
+    """Run ``function`` once under Python's profiler (cProfile); the ``top`` functions by own time
+    (every function with ``top=None``; their own times add up to the whole run).
+
+    Own time is what a function spent in its own lines, not in the functions it called, so a
+    NumPy call made by an op shows up as the op's C built-in (``matmul`` is inside ``_matmul``'s
+    own time, since ``@`` is an operator, not a call). Each op's backward closure is named by
+    where it is defined: ``Tensor.relu.<locals>._backward``. The profiler adds a little time to
+    every Python call it records, which makes small, often-called functions look slower than
+    they are: read the ranking and the large items, not every microsecond.
+    """
+    profiler = cProfile.Profile()
+    profiler.runcall(function)
+    rows = []
+    for entry in profiler.getstats():  # one entry per function: its code, calls and own time
+        code = entry.code
+        name = code if isinstance(code, str) else (
+            f"{code.co_filename.rsplit('/', 1)[-1]}:{code.co_qualname}")
+        rows.append(ProfileRow(name, entry.callcount, entry.inlinetime))
+    return sorted(rows, key=lambda row: row.seconds, reverse=True)[:top]

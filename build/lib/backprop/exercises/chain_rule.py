@@ -1,0 +1,243 @@
+"""Chapter 1, the chain rule: the four deltas and the eight dE/dw of the 2-2-2 network.
+
+The learner writes ``tinynet_backward(weights, inputs, targets)`` returning a dict with the keys
+``delta_o1, delta_o2, delta_h1, delta_h2`` (each dE/d of that unit's weighted sum) and
+``grads`` (the eight dE/dw1 ... dE/dw8, in order). The reference is ``backprop.tinynet.gradient``;
+the deltas, which that function keeps to itself, are the same two lines it starts with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from backprop import tinynet
+from backprop.gradcheck import numerical_grad
+from backprop.exercises._core import (BadReturn, CheckResult, Mistake, NotDone, returned,
+                                      run_check)
+
+__all__ = ["tinynet_backward", "central_differences"]
+
+DELTAS = ("delta_o1", "delta_o2", "delta_h1", "delta_h2")
+# Backward order: the output deltas, the weights they reach, then the hidden layer.
+ORDER = ("delta_o1", "delta_o2", "dE/dw5", "dE/dw6", "dE/dw7", "dE/dw8",
+         "delta_h1", "delta_h2", "dE/dw1", "dE/dw2", "dE/dw3", "dE/dw4")
+
+
+def _reference(weights: np.ndarray, inputs: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
+    f = tinynet.forward(weights, inputs, targets)
+    (t1, t2), w = targets, weights
+    delta_o1 = (f.a_o1 - t1) * f.a_o1 * (1 - f.a_o1)
+    delta_o2 = (f.a_o2 - t2) * f.a_o2 * (1 - f.a_o2)
+    delta_h1 = (delta_o1 * w[4] + delta_o2 * w[6]) * f.a_h1 * (1 - f.a_h1)
+    delta_h2 = (delta_o1 * w[5] + delta_o2 * w[7]) * f.a_h2 * (1 - f.a_h2)
+    return {"delta_o1": delta_o1, "delta_o2": delta_o2, "delta_h1": delta_h1,
+            "delta_h2": delta_h2, "grads": tinynet.gradient(weights, inputs, targets)}
+
+
+# A second point, checked once the chapter's passes: an answer with the chapter's numbers typed
+# in (or read from tinynet.WEIGHTS instead of the arguments) is right there and nowhere else.
+OTHER_WEIGHTS = np.array([-0.3, 0.8, 0.6, -0.5, 1.2, -0.7, 0.4, 0.9])
+OTHER_INPUTS = np.array([0.7, -0.2])
+OTHER_TARGETS = np.array([0.9, 0.2])
+
+
+def _run(solution: Callable[..., Any], weights: np.ndarray = tinynet.WEIGHTS,
+         inputs: np.ndarray = tinynet.INPUTS, targets: np.ndarray = tinynet.TARGETS,
+         ) -> dict[str, Any]:
+    result = solution(weights.copy(), inputs.copy(), targets.copy())
+    if result is None or result is Ellipsis:
+        raise NotDone
+    if not isinstance(result, dict) or not set(DELTAS + ("grads",)) <= set(result):
+        raise BadReturn("must return a dict with the keys delta_o1, delta_o2, delta_h1, "
+                        "delta_h2 and grads (the eight dE/dw, in order).")
+    out = {name: result[name] for name in DELTAS}
+    grads = result["grads"]
+    if grads is None or grads is Ellipsis:
+        grads = [None] * 8
+    grads = list(np.asarray(grads, dtype=object).ravel()) if not isinstance(grads, list) else grads
+    if len(grads) != 8:
+        raise BadReturn(f"returned {len(grads)} values under 'grads'; expected eight, "
+                        "dE/dw1 ... dE/dw8.")
+    out.update({f"dE/dw{k + 1}": g for k, g in enumerate(grads)})
+    return {name: out[name] for name in ORDER}
+
+
+def _variant(output_delta: Callable, hidden: Callable, value_of: Callable) -> Callable:
+    """A wrong solution built from the right one with one piece swapped: the mistake catalogue."""
+
+    def solution(weights: np.ndarray, inputs: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
+        f = tinynet.forward(weights, inputs, targets)
+        w, (i1, i2) = weights, inputs
+        d_o1 = output_delta(f.a_o1, targets[0])
+        d_o2 = output_delta(f.a_o2, targets[1])
+        d_h1, d_h2 = hidden(d_o1, d_o2, w, f)
+        a_h1, a_h2 = value_of(f)
+        grads = [d_h1 * i1, d_h1 * i2, d_h2 * i1, d_h2 * i2,
+                 d_o1 * a_h1, d_o1 * a_h2, d_o2 * a_h1, d_o2 * a_h2]
+        return {"delta_o1": d_o1, "delta_o2": d_o2, "delta_h1": d_h1, "delta_h2": d_h2,
+                "grads": grads}
+
+    return solution
+
+
+def _right_delta(a: float, t: float) -> float:
+    return (a - t) * a * (1 - a)
+
+
+def _right_hidden(d_o1: float, d_o2: float, w: np.ndarray, f: Any) -> tuple[float, float]:
+    return ((d_o1 * w[4] + d_o2 * w[6]) * f.a_h1 * (1 - f.a_h1),
+            (d_o1 * w[5] + d_o2 * w[7]) * f.a_h2 * (1 - f.a_h2))
+
+
+def _right_values(f: Any) -> tuple[float, float]:
+    return f.a_h1, f.a_h2
+
+
+MISTAKES = (
+    Mistake("every value is twice the expected one: E_total = 1/2 (t - a_o)^2, and its 1/2 "
+            "cancels the 2 that differentiating the square brings down.",
+            _variant(lambda a, t: 2 * (a - t) * a * (1 - a), _right_hidden, _right_values)),
+    Mistake("dE/da_o is right but da_o/do is not: the derivative of the sigmoid is "
+            "a_o (1 - a_o), not a_o itself.",
+            _variant(lambda a, t: (a - t) * a, _right_hidden, _right_values)),
+    Mistake("the factor da_o/do, the sigmoid's slope, is missing: a delta is dE/d(weighted "
+            "sum), so it goes through the sigmoid.",
+            _variant(lambda a, t: a - t, _right_hidden, _right_values)),
+    Mistake("the sigmoid's slope is missing in the hidden delta: after summing what comes "
+            "back from the outputs, multiply by da_h/dh = a_h (1 - a_h).",
+            _variant(_right_delta, lambda d1, d2, w, f: (d1 * w[4] + d2 * w[6],
+                                                         d1 * w[5] + d2 * w[7]), _right_values)),
+    Mistake("a hidden unit reaches E_total through BOTH outputs: its delta sums two paths, "
+            "one through o1 and one through o2.",
+            _variant(_right_delta, lambda d1, d2, w, f: (d1 * w[4] * f.a_h1 * (1 - f.a_h1),
+                                                         d2 * w[7] * f.a_h2 * (1 - f.a_h2)),
+                     _right_values)),
+    Mistake("the right paths with the wrong weights: h1 reaches o1 through w5 and o2 through w7 "
+            "(the weights are transposed). Look at which weight connects which pair of units.",
+            _variant(_right_delta, lambda d1, d2, w, f: (
+                (d1 * w[4] + d2 * w[5]) * f.a_h1 * (1 - f.a_h1),
+                (d1 * w[6] + d2 * w[7]) * f.a_h2 * (1 - f.a_h2)), _right_values)),
+    Mistake("dE/dw is the delta of the unit the weight feeds times the value the weight "
+            "multiplies: that is the hidden unit's output a_h, not its weighted sum h.",
+            _variant(_right_delta, _right_hidden, lambda f: (f.h1, f.h2))),
+)
+
+
+def tinynet_backward(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(weights, inputs, targets) -> dict`` for the 2-2-2 network of chapter 1.
+
+    The dict holds ``delta_o1, delta_o2, delta_h1, delta_h2`` (dE/do1, dE/do2, dE/dh1, dE/dh2)
+    and ``grads``, the eight dE/dw1 ... dE/dw8. Checked at the chapter's weights, inputs and
+    targets (``backprop.tinynet``), against ``tinynet.gradient``, and then at a second set, so
+    that only a function of its arguments passes.
+    """
+    name = "Chain rule: the 2-2-2 network's backward pass"
+    result = run_check(name, solution, _run, _reference, mistakes=MISTAKES,
+                       explain=_explain(_run))
+    if not result.passed:
+        return result
+    other = lambda f: _run(f, OTHER_WEIGHTS, OTHER_INPUTS, OTHER_TARGETS)  # noqa: E731
+    second = run_check(name, solution, other, _reference, mistakes=MISTAKES,
+                       explain=_explain(other))
+    if second.passed:
+        return result
+    if second.status == "failed" and second.rows:
+        second.message = ("right at the chapter's numbers, but at other weights, inputs and "
+                          "targets " + second.message)
+        second.hint = second.hint or (
+            "does your function compute everything from its arguments, weights, inputs and "
+            "targets? Numbers copied from the chapter, or read from tinynet.WEIGHTS, are right "
+            "at the chapter's weights only.")
+    return second
+
+
+def _explain(run: Callable[..., dict[str, Any]]) -> Callable[[Callable[..., Any]], str | None]:
+    """The eight dE/dw are the right values in the wrong places."""
+
+    def explain(solution: Callable[..., Any]) -> str | None:
+        try:
+            mine = run(solution)
+        except Exception:
+            return None
+        want = run(_reference)
+        names = [f"dE/dw{k}" for k in range(1, 9)]
+        try:
+            mine_grads = np.array([float(mine[n]) for n in names])
+        except (TypeError, ValueError):
+            return None
+        want_grads = np.array([float(want[n]) for n in names])
+        if np.allclose(mine_grads, want_grads, rtol=1e-6, atol=0):
+            return None
+        if np.allclose(np.sort(mine_grads), np.sort(want_grads), rtol=1e-6, atol=1e-12):
+            return ("your eight dE/dw are the right values in the wrong places: grads must list "
+                    "dE/dw1, dE/dw2, ..., dE/dw8 in that order. Check which weight is w1 ... w8 "
+                    "in the chapter's figure.")
+        return None
+
+    return explain
+
+
+# ----------------------------------------------------------------------------- finite differences
+
+EPS = 1e-3  # large enough that a one-sided difference is visibly less accurate than a central one
+
+
+def _cubic(x: np.ndarray) -> float:
+    """A test function with a large second derivative: sum(x^3) + x[0] * x[-1]."""
+    return float(np.sum(x**3) + x.flat[0] * x.flat[-1])
+
+
+def _numerical_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    point = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+    given = point.copy()
+    grad = returned(solution(_cubic, given, EPS), ("grad",))["grad"]
+    changed = float(np.abs(given - point).max())
+    return {"grad": grad, "x left unchanged (largest change)": np.array(changed)}
+
+
+def _forward_difference(f: Callable, x: np.ndarray, eps: float) -> np.ndarray:
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        bumped = x.copy()
+        bumped[index] += eps
+        grad[index] = (f(bumped) - f(x)) / eps
+    return grad
+
+
+def _not_restored(f: Callable, x: np.ndarray, eps: float) -> np.ndarray:
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        x[index] += eps
+        plus = f(x)
+        x[index] -= 2 * eps
+        grad[index] = (plus - f(x)) / (2 * eps)
+    return grad
+
+
+NUMERICAL_MISTAKES = (
+    Mistake("that is a one-sided difference (f(x + eps) - f(x)) / eps, whose error shrinks only "
+            "like eps. The central difference (f(x + eps) - f(x - eps)) / (2 eps) is exact for "
+            "quadratics and errs like eps^2.", _forward_difference, ("grad",)),
+    Mistake("the two evaluations are 2 eps apart, so divide by 2 * eps.",
+            lambda f, x, eps: 2 * numerical_grad(f, x, eps), ("grad",)),
+    Mistake("each element must be put back after its two evaluations; here every later element "
+            "is measured at a point shifted by the earlier ones.", _not_restored),
+)
+
+
+def central_differences(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(f, x, eps) -> grad``, central differences for every element of ``x``.
+
+    ``grad[i] = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)``, shaped like ``x`` (here 2 x 3),
+    computed with ``eps = 1e-3`` on a cubic, where a one-sided difference is visibly worse, and
+    ``x`` must be left as it was. The reference is ``backprop.gradcheck.numerical_grad``.
+    """
+
+    def reference(f: Callable, x: np.ndarray, eps: float) -> np.ndarray:
+        return numerical_grad(f, x, eps)
+
+    return run_check("Central differences", solution, _numerical_run, reference,
+                     mistakes=NUMERICAL_MISTAKES)

@@ -1,0 +1,178 @@
+"""What backprop costs: predict, before measuring, the multiply-adds of the forward and the
+backward pass of an MLP, and the bytes its layers keep for the backward pass.
+
+The network is ``backprop.manual``'s: ``Linear`` layers with a ``ReLU`` between each pair, then
+``SoftmaxCrossEntropy``, for a list of layer sizes such as [784, 128, 64, 10] and a batch size B.
+The conventions the prediction must follow:
+
+- multiply-adds are those of the matrix products only (bias additions and activations are
+  cheap by comparison): forward, one product per layer, ``X W^T``; backward, ``G^T X`` for every
+  weight, and ``G W`` for every layer's input gradient EXCEPT the first layer's, since nobody
+  needs the gradient of the data (autograd skips it: the images do not require grad);
+- the bytes kept are what the layers' caches hold after ``forward``, measured here on the real
+  objects: each ``Linear`` keeps its input, each ``ReLU`` a boolean mask of where its input was
+  positive (one byte per element), and the loss its softmax probabilities and the targets
+  (int64); floats are float64, 8 bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from backprop import manual
+from backprop.exercises._core import CheckResult, Mistake, NotDone, BadReturn, run_check
+
+__all__ = ["backprop_cost", "finite_difference_cost", "measured_bytes_kept"]
+
+KEYS = ("forward_macs", "backward_macs", "bytes_kept")
+CASES = (((784, 128, 64, 10), 64), ((5, 3, 2), 4), ((100, 50, 50, 50, 10), 32))
+
+
+def measured_bytes_kept(sizes: tuple[int, ...], batch: int) -> int:
+    """Run a ManualGrad MLP forward and add up the bytes of every array its caches hold."""
+    layers: list[manual.Layer] = []
+    for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(manual.Linear(fan_in, fan_out, rng=k))
+        if k < len(sizes) - 2:
+            layers.append(manual.ReLU())
+    network, loss = manual.Sequential(*layers), manual.SoftmaxCrossEntropy()
+    rng = np.random.default_rng(0)
+    loss.forward(network.forward(rng.normal(size=(batch, sizes[0]))),
+                 rng.integers(0, sizes[-1], size=batch))
+    cached = [getattr(layer, name) for layer in network.layers for name in ("_x", "_positive")
+              if hasattr(layer, name)] + [loss._probs, loss._targets]
+    return sum({id(array): array.nbytes for array in cached}.values())
+
+
+def _reference(sizes: list[int], batch: int) -> dict[str, int]:
+    products = [fan_in * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:])]
+    forward = batch * sum(products)
+    return {"forward_macs": forward,
+            "backward_macs": 2 * forward - batch * products[0],
+            "bytes_kept": measured_bytes_kept(tuple(sizes), batch)}
+
+
+def _run(solution: Callable[..., Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for sizes, batch in CASES:
+        result = solution(list(sizes), batch)
+        if result is None or result is Ellipsis:
+            raise NotDone
+        if not isinstance(result, dict) or not set(KEYS) <= set(result):
+            raise BadReturn(f"must return a dict with the keys {', '.join(KEYS)}.")
+        label = f"{list(sizes)}, B={batch}"
+        out.update({f"{key}, {label}": result[key] for key in KEYS})
+    return out
+
+
+def _variant(*, first_dx: bool = False, batch_factor: bool = True, mask_bytes: int = 1,
+             first_input: bool = True, parameters: bool = False, targets: bool = True,
+             probabilities: bool = True) -> Callable[..., dict]:
+    """The prediction with one known mistake: the checker's catalogue of wrong answers."""
+
+    def predict(sizes: list[int], batch: int) -> dict[str, int]:
+        b = batch if batch_factor else 1
+        products = [i * o for i, o in zip(sizes[:-1], sizes[1:])]
+        inputs = sizes[:-1] if first_input else sizes[1:-1]
+        loss_kept = 8 * b * (sizes[-1] * probabilities + targets)
+        kept = 8 * b * sum(inputs) + mask_bytes * b * sum(sizes[1:-1]) + loss_kept
+        if parameters:
+            kept = 8 * sum(p + o for p, o in zip(products, sizes[1:]))
+        return {"forward_macs": b * sum(products),
+                "backward_macs": 2 * b * sum(products) - (0 if first_dx else b * products[0]),
+                "bytes_kept": kept}
+
+    return predict
+
+
+MISTAKES = (
+    Mistake("the first layer's input gradient G W is never needed (the data needs no gradient), "
+            "so backward does one product fewer than twice the forward.",
+            _variant(first_dx=True), ("backward_macs",)),
+    Mistake("the count is for one example: every product has the batch size B as a factor.",
+            _variant(batch_factor=False)),
+    Mistake("a ReLU mask is boolean: one byte per element, not eight.",
+            _variant(mask_bytes=8), ("bytes_kept",)),
+    Mistake("the first Linear layer keeps its input too (the batch X): dW1 = G^T X needs it.",
+            _variant(first_input=False), ("bytes_kept",)),
+    Mistake("that is the parameters' size; the question is what the FORWARD PASS keeps for "
+            "backward (inputs, masks, probabilities, targets), which grows with the batch.",
+            _variant(parameters=True), ("bytes_kept",)),
+    Mistake("the loss keeps two arrays for its backward: the probabilities and the targets "
+            "(one int64 label per example). One of them is missing from your count.",
+            _variant(targets=False), ("bytes_kept",)),
+    Mistake("the loss keeps two arrays for its backward: the probabilities and the targets "
+            "(one int64 label per example). One of them is missing from your count.",
+            _variant(probabilities=False), ("bytes_kept",)),
+)
+
+
+def backprop_cost(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(sizes, batch) -> dict`` with the keys ``forward_macs``,
+    ``backward_macs`` and ``bytes_kept`` (integers), for three networks.
+
+    See this module's docstring for what counts; the bytes are measured on ``backprop.manual``
+    layers after a forward pass.
+    """
+    return run_check("What backprop costs", solution, _run, _reference, mistakes=MISTAKES,
+                     tol=0.0)
+
+
+# ----------------------------------------------------------------------------- finite differences
+
+FD_KEYS = ("parameters", "forward_passes", "macs")
+
+
+def _reference_finite_differences(sizes: list[int], batch: int) -> dict[str, int]:
+    """Central differences nudge each parameter twice: 2P forward passes of B * sum(in * out)."""
+    parameters = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
+    forward = batch * sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
+    return {"parameters": parameters, "forward_passes": 2 * parameters,
+            "macs": 2 * parameters * forward}
+
+
+def _fd_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for sizes, batch in CASES:
+        result = solution(list(sizes), batch)
+        if result is None or result is Ellipsis:
+            raise NotDone
+        if not isinstance(result, dict) or not set(FD_KEYS) <= set(result):
+            raise BadReturn(f"must return a dict with the keys {', '.join(FD_KEYS)}.")
+        label = f"{list(sizes)}, B={batch}"
+        out.update({f"{key}, {label}": result[key] for key in FD_KEYS})
+    return out
+
+
+def _fd_variant(*, biases: bool = True, passes_per_parameter: int = 2,
+                batch_factor: bool = True) -> Callable[..., dict]:
+    def predict(sizes: list[int], batch: int) -> dict[str, int]:
+        parameters = sum(i * o + o * biases for i, o in zip(sizes[:-1], sizes[1:]))
+        passes = passes_per_parameter * parameters + (passes_per_parameter == 1)
+        forward = (batch if batch_factor else 1) * sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
+        return {"parameters": parameters, "forward_passes": passes, "macs": passes * forward}
+    return predict
+
+
+FD_MISTAKES = (
+    Mistake("the biases are parameters too: each Linear(in, out) has in * out weights and out "
+            "biases, and each one needs its own nudges.", _fd_variant(biases=False),
+            ("parameters",)),
+    Mistake("that counts a one-sided difference (P nudged passes and one at x itself); the "
+            "chapter's central difference evaluates f(x + eps) and f(x - eps) for every "
+            "parameter.", _fd_variant(passes_per_parameter=1), ("forward_passes",)),
+    Mistake("each forward pass runs the whole batch: its multiply-adds have the batch size B "
+            "as a factor.", _fd_variant(batch_factor=False), ("macs",)),
+)
+
+
+def finite_difference_cost(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(sizes, batch) -> dict`` with the keys ``parameters``, ``forward_passes``
+    and ``macs``: the cost of the gradient by central differences for an MLP of Linear layers of
+    the given sizes (weights and biases), one forward pass per nudge, counting the multiply-adds
+    of the matrix products only, as ``backprop_cost`` does."""
+    return run_check("What finite differences cost", solution, _fd_run,
+                     _reference_finite_differences, mistakes=FD_MISTAKES, tol=0.0)

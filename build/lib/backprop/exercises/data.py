@@ -1,0 +1,101 @@
+"""Meet the data: turn the raw bytes into the arrays every later chapter trains on.
+
+Two small functions every training script has: scaling raw ``uint8`` images into a ``float32``
+matrix with one row per image, and turning labels into one-hot target rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from backprop.exercises._core import CheckResult, Mistake, returned, run_check
+
+__all__ = ["prepare_images", "one_hot"]
+
+
+def _raw_images() -> np.ndarray:
+    """Six fake 28 x 28 images with every byte value from 0 to 255 somewhere in them."""
+    rng = np.random.default_rng(5)
+    images = rng.integers(0, 256, size=(6, 28, 28), dtype=np.uint8)
+    images[0, 0, :2] = (0, 255)
+    return images
+
+
+def _reference_images(images: np.ndarray) -> np.ndarray:
+    return images.reshape(len(images), -1).astype(np.float32) / 255
+
+
+def _images_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    """The matrix, and the bytes each value takes (4 for float32): memory is part of the job."""
+    x = returned(solution(_raw_images()), ("x",))["x"]
+    itemsize = np.asarray(x).dtype.itemsize if isinstance(x, np.ndarray) else np.nan
+    return {"x": x, "bytes per value": np.array(float(itemsize))}
+
+
+IMAGE_MISTAKES = (
+    Mistake("the values run from 0 to 255: divide by 255 so that they lie in [0, 1].",
+            lambda images: images.reshape(len(images), -1).astype(np.float32), ("x",)),
+    Mistake("integer division (//) truncates every value to 0 or 1: divide with / 255, which "
+            "gives float64, then cast with .astype(np.float32).",
+            lambda images: (images.reshape(len(images), -1) // 255).astype(np.float32), ("x",)),
+    Mistake("dividing by 256 leaves the brightest pixel at 255/256, not 1: divide by 255.",
+            lambda images: images.reshape(len(images), -1).astype(np.float32) / 256, ("x",)),
+    Mistake("each image must become one ROW of 784 values: reshape (N, 28, 28) to (N, 784), not "
+            "the other way round.",
+            lambda images: images.reshape(-1, len(images)).astype(np.float32) / 255, ("x",)),
+)
+
+
+def _dtype_hint(learner: Callable[..., Any]) -> str | None:
+    """float64 holds the same values in twice the memory: say so, rather than 'wrong value'."""
+    try:
+        x = np.asarray(learner(_raw_images()))
+    except Exception:  # the learner's own error is reported by run_check
+        return None
+    if x.shape == (6, 784) and x.dtype == np.float64:
+        return ("the values are right but the dtype is float64: ask for float32 (astype("
+                "np.float32)), which holds these values exactly in half the memory.")
+    return None
+
+
+def prepare_images(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(images) -> x``: ``uint8`` images of shape (N, 28, 28) become a
+    ``float32`` matrix of shape (N, 784) with values in [0, 1] (each byte divided by 255)."""
+    return run_check("Images as a matrix of floats", solution, _images_run, _reference_images,
+                     mistakes=IMAGE_MISTAKES, explain=_dtype_hint, tol=1e-7)
+
+
+# ----------------------------------------------------------------------------- one-hot targets
+
+LABELS = np.array([3, 0, 9, 3, 7, 1])
+
+
+def _reference_one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    return np.eye(num_classes)[labels]
+
+
+def _one_hot_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    return returned(solution(LABELS.copy(), 10), ("targets",))
+
+
+ONE_HOT_MISTAKES = (
+    Mistake("the ones are in the wrong column: row i must have its 1 in column labels[i] (digit "
+            "0 in column 0), with no shift by one.",
+            lambda labels, c: np.eye(c)[(labels + 1) % c]),
+    Mistake("that is the transpose: one ROW per example (N, num_classes), one column per class.",
+            lambda labels, c: np.eye(c)[labels].T),
+    Mistake("zeros and ones are swapped: the 1 marks the example's own class, every other "
+            "column is 0.", lambda labels, c: 1 - np.eye(c)[labels]),
+    Mistake("a one-hot row has exactly one 1: start from zeros, not ones.",
+            lambda labels, c: np.ones((len(labels), c)) + np.eye(c)[labels]),
+)
+
+
+def one_hot(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(labels, num_classes) -> targets``: integer labels of shape (N,) become
+    an (N, num_classes) array with a 1 in column ``labels[i]`` of row i and 0 elsewhere."""
+    return run_check("One-hot targets", solution, _one_hot_run, _reference_one_hot,
+                     mistakes=ONE_HOT_MISTAKES)

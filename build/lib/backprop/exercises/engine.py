@@ -1,0 +1,359 @@
+"""Chapter 3, AutoGrad: the backward of a broadcasting multiply and of ``sum(axis)`` (on plain
+arrays: the bodies of ``Tensor.__mul__``'s and ``Tensor.sum``'s ``_backward``), a new op
+``sqrt`` written as a ``Tensor`` op, and the reverse topological order of a graph.
+
+The references are the engine itself (``backprop.autograd.Tensor``): each check builds the same
+expression with Tensors and reads the gradients that ``backward()`` leaves.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from backprop.autograd import Tensor, _reverse_topological_order, unbroadcast
+from backprop.exercises._core import (
+    BadReturn,
+    CheckResult,
+    Mistake,
+    NotDone,
+    returned,
+    run_check,
+)
+
+__all__ = ["mul_backward", "sum_backward", "tensor_sqrt", "topological_order"]
+
+
+def _rng() -> np.random.Generator:
+    return np.random.default_rng(3)
+
+
+# ----------------------------------------------------------------------------- a * b
+
+# Three broadcast patterns: b gains a leading axis; both operands stretch an axis of length 1;
+# a leading axis is added AND an axis is stretched.
+MUL_SHAPES = (((4, 3), (3,)), ((4, 1), (1, 3)), ((2, 4, 3), (4, 1)))
+
+
+def _mul_reference(a: np.ndarray, b: np.ndarray, grad: np.ndarray) -> tuple:
+    ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    (ta * tb).backward(grad)
+    return ta.grad, tb.grad
+
+
+def _mul_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    rng, out = _rng(), {}
+    for shape_a, shape_b in MUL_SHAPES:
+        a, b = rng.normal(size=shape_a), rng.normal(size=shape_b)
+        grad = rng.normal(size=np.broadcast_shapes(shape_a, shape_b))
+        label = f"{shape_a} * {shape_b}"
+        values = returned(solution(a, b, grad), (f"grad_a, {label}", f"grad_b, {label}"))
+        out.update(values)
+    return out
+
+
+MUL_MISTAKES = (
+    Mistake("the gradient is not summed back to the input's shape. An element that broadcasting "
+            "reused got a gradient from every place it was used: sum over the axes broadcasting "
+            "added or stretched (that is what `unbroadcast(g, shape)` does).",
+            lambda a, b, g: (g * b, g * a)),
+    Mistake("each input's gradient is grad times the OTHER input: d(ab)/da = b.",
+            lambda a, b, g: (unbroadcast(g * a, a.shape), unbroadcast(g * b, b.shape))),
+    Mistake("summing over axis 0 is right only when broadcasting added a leading axis. Which "
+            "axes to sum depends on the shapes: the added leading ones, and those where the "
+            "input has length 1 (keeping them).",
+            lambda a, b, g: ((g * b).sum(axis=0), (g * a).sum(axis=0))),
+    Mistake("an element used k times gets the SUM of its k gradients, not their mean.",
+            lambda a, b, g: (_mean_down(g * b, a.shape), _mean_down(g * a, b.shape))),
+    Mistake("the local derivative is there but the incoming gradient is not: multiply by grad "
+            "(the chain rule).",
+            lambda a, b, g: (unbroadcast(np.broadcast_to(b, g.shape), a.shape),
+                             unbroadcast(np.broadcast_to(a, g.shape), b.shape))),
+)
+
+
+def _mean_down(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Like ``unbroadcast`` but averaging: a wrong answer the checker recognises."""
+    return unbroadcast(grad, shape) * int(np.prod(shape)) / grad.size
+
+
+def mul_backward(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(a, b, grad) -> (grad_a, grad_b)`` for ``out = a * b`` with broadcasting.
+
+    ``grad`` = dL/d(out) has the broadcast shape; return dL/da shaped like ``a`` and dL/db shaped
+    like ``b``. Checked on three broadcast patterns against ``Tensor.__mul__``.
+    """
+    return run_check("Broadcasting multiply: backward", solution, _mul_run, _mul_reference,
+                     mistakes=MUL_MISTAKES)
+
+
+# ----------------------------------------------------------------------------- sum(axis)
+
+SUM_CASES = (((3, 4), None, False), ((3, 4), 0, False), ((3, 4), 1, False),
+             ((3, 4), 1, True), ((2, 3, 4), (0, 2), False))
+
+
+def _sum_reference(x: np.ndarray, axis: Any, keepdims: bool, grad: np.ndarray) -> np.ndarray:
+    t = Tensor(x, requires_grad=True)
+    t.sum(axis=axis, keepdims=keepdims).backward(grad)
+    return t.grad
+
+
+def _sum_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    rng, out = _rng(), {}
+    for shape, axis, keepdims in SUM_CASES:
+        x = rng.normal(size=shape)
+        grad = rng.normal(size=np.sum(x, axis=axis, keepdims=keepdims).shape)
+        label = f"grad_x, {shape}.sum(axis={axis}" + (", keepdims=True)" if keepdims else ")")
+        out.update(returned(solution(x, axis, keepdims, grad), (label,)))
+    return out
+
+
+SUM_MISTAKES = (
+    Mistake("grad has the shape of the SUM; every element of x went into it, so each element "
+            "receives that gradient: stretch grad back to x.shape (np.broadcast_to).",
+            lambda x, axis, keepdims, g: g),
+    Mistake("dividing by the number of summed elements is the backward of mean, not of sum: "
+            "d(sum)/d(each element) = 1.",
+            lambda x, axis, keepdims, g: _sum_reference(x, axis, keepdims, g) * g.size / x.size),
+    Mistake("each element's local derivative is 1, but the chain rule multiplies it by the "
+            "incoming gradient: use grad, not ones.",
+            lambda x, axis, keepdims, g: np.ones_like(x)),
+)
+
+SUM_ERRORS = (
+    (ValueError, "broadcast", "grad cannot be stretched to x's shape as it is: with "
+     "keepdims=False the summed axes are gone from grad, so NumPy lines up the wrong axes. "
+     "Put the summed axes back first (np.expand_dims(grad, axis)), then np.broadcast_to."),
+)
+
+
+def sum_backward(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(x, axis, keepdims, grad) -> grad_x`` for ``out = x.sum(axis, keepdims)``.
+
+    ``axis`` is None, an int or a tuple of ints; ``grad`` = dL/d(out) has the shape of the sum;
+    return dL/dx shaped like ``x``. Five cases, checked against ``Tensor.sum``.
+    """
+    return run_check("sum(axis): backward", solution, _sum_run, _sum_reference,
+                     mistakes=SUM_MISTAKES, error_hints=SUM_ERRORS)
+
+
+# ----------------------------------------------------------------------------- sqrt
+
+
+def _sqrt_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    rng = _rng()
+    x0, w = rng.uniform(0.5, 3.0, size=(3, 4)), rng.normal(size=(3, 4))
+    out: dict[str, Any] = {}
+    for label, uses_x_twice in (("x.grad, L = sum(w * sqrt(x))", False),
+                                ("x.grad, x used twice: L = sum(w * sqrt(x) * x)", True)):
+        x = Tensor(x0, requires_grad=True)
+        y = solution(x)
+        if y is None or y is Ellipsis:
+            raise NotDone
+        if not isinstance(y, Tensor):
+            raise BadReturn(f"returned a {type(y).__name__}; it must return a Tensor, built "
+                            "with Tensor(data, _children=(x,), _op='sqrt').")
+        if not uses_x_twice:
+            out["sqrt(x), the forward value"] = y.data
+        if not y.requires_grad:
+            raise BadReturn("returned a Tensor that does not remember x: create it with "
+                            "_children=(x,), so that backward() can reach x.")
+        ((y * x if uses_x_twice else y) * w).sum().backward()
+        if not any(child is x for child in y._prev):
+            raise BadReturn("returned a Tensor that does not remember x as its input, so "
+                            "backward() never reaches x: build it with _children=(x,). "
+                            "(requires_grad=True alone makes a new leaf, cut off from x.)")
+        if x.grad is None:
+            raise BadReturn("left x.grad empty: define `_backward(grad)` that sends x its "
+                            "gradient with x._accumulate(...), and attach it, "
+                            "`out._backward = _backward`.")
+        out[label] = x.grad
+    return out
+
+
+def _sqrt_op(local: Callable, accumulate: bool = True) -> Callable[[Tensor], Tensor]:
+    """A sqrt op with the given local gradient rule: the catalogue of wrong ones."""
+
+    def sqrt(x: Tensor) -> Tensor:
+        out_data = np.sqrt(x.data)
+        out = Tensor(out_data, _children=(x,), _op="sqrt")
+
+        def _backward(grad: np.ndarray) -> None:
+            if accumulate:
+                x._accumulate(local(x.data, out_data, grad))
+            else:
+                x.grad = local(x.data, out_data, grad)
+
+        out._backward = _backward
+        return out
+
+    return sqrt
+
+
+SQRT_MISTAKES = (
+    Mistake("x.grad was overwritten (`x.grad = ...`), wiping out the gradient x had already "
+            "received from its other use. Add to it with x._accumulate(...).",
+            _sqrt_op(lambda x, s, g: g * 0.5 / s, accumulate=False)),
+    Mistake("d sqrt(x)/dx = 1 / (2 sqrt(x)): the factor 1/2 is missing.",
+            _sqrt_op(lambda x, s, g: g / s)),
+    Mistake("the power rule lowers the exponent by one: x^(1/2) becomes (1/2) x^(-1/2), "
+            "not (1/2) x^(1/2).", _sqrt_op(lambda x, s, g: g * 0.5 * s)),
+    Mistake("the local derivative is there but the incoming gradient is not: multiply by grad.",
+            _sqrt_op(lambda x, s, g: 0.5 / s)),
+    Mistake("1 / (2x) is the derivative of log(x)/2, not of sqrt(x) = x^(1/2).",
+            _sqrt_op(lambda x, s, g: g * 0.5 / x)),
+    Mistake("the incoming gradient is passed on unchanged: the chain rule multiplies it by "
+            "sqrt's own local derivative d sqrt(x)/dx.", _sqrt_op(lambda x, s, g: g)),
+)
+
+SQRT_ERRORS = (
+    (TypeError, "does not support ufuncs", "NumPy functions such as np.sqrt do not take a Tensor: "
+     "compute on its array, x.data, and wrap the result in a new Tensor."),
+)
+
+
+def tensor_sqrt(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(x: Tensor) -> Tensor``, a new op: the square root, forward and backward.
+
+    The op computes ``np.sqrt(x.data)``, returns ``Tensor(data, _children=(x,), _op="sqrt")``
+    with a ``_backward(grad)`` that calls ``x._accumulate(...)``. Checked on x in [0.5, 3]:
+    alone, and with x used twice (sqrt(x) * x), against the engine's ``x ** 0.5``.
+    """
+    return run_check("A new op: sqrt", solution, _sqrt_run, lambda x: x**0.5,
+                     mistakes=SQRT_MISTAKES, error_hints=SQRT_ERRORS)
+
+
+# ----------------------------------------------------------------------------- topological order
+
+
+def _small_graph() -> tuple[Tensor, Tensor, Tensor]:
+    """a and b feed c = a * b; a is used again in s = c + a, c again in e = d * c."""
+    a = Tensor([[1.0, 2.0], [3.0, -1.0]], requires_grad=True)
+    b = Tensor([[0.5, -1.0], [2.0, 1.5]], requires_grad=True)
+    c = a * b
+    s = c + a
+    d = s * 2.0
+    e = d * c
+    return e.sum(), a, b
+
+
+def _chain(depth: int = 10_000) -> tuple[Tensor, Tensor]:
+    x = Tensor(1.0, requires_grad=True)
+    t = x
+    for _ in range(depth):
+        t = t * 1.0
+    return t, x
+
+
+def _backward_in(order: list[Tensor], root: Tensor) -> None:
+    """The engine's backward loop, run in the given order (as ``Tensor.backward`` does)."""
+    root._accumulate(np.ones_like(root.data))
+    for node in order:
+        if node.grad is not None:
+            node._backward(node.grad)
+
+
+def _order_of(solution: Callable[..., Any], root: Tensor) -> list[Tensor]:
+    order = solution(root)
+    if order is None or order is Ellipsis:
+        raise NotDone
+    if not isinstance(order, (list, tuple)) or not all(isinstance(n, Tensor) for n in order):
+        raise BadReturn("must return a list of Tensors: the root first, each tensor before "
+                        "the tensors it was computed from.")
+    return list(order)
+
+
+def _topo_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    root, a, b = _small_graph()
+    _backward_in(_order_of(solution, root), root)
+    out = {"a.grad, small graph": _grad(a), "b.grad, small graph": _grad(b)}
+    root, x = _chain()
+    _backward_in(_order_of(solution, root), root)
+    out["x.grad, chain of 10,000 ops"] = _grad(x)
+    return out
+
+
+def _explain_order(solution: Callable[..., Any]) -> str | None:
+    """What is wrong with the list itself: a tensor twice, tensors missing, or not the root first."""
+    root, _, _ = _small_graph()
+    try:
+        order = _order_of(solution, root)
+    except Exception:
+        return None
+    tracked = {id(node) for node in _reverse_topological_order(root)}
+    ids = [id(node) for node in order]
+    if len(ids) != len(set(ids)):
+        return (f"your list has {len(ids)} entries for {len(set(ids))} different tensors: a "
+                "tensor that appears twice runs its backward twice and passes its gradient on "
+                "twice. Keep a set of visited tensors, and list each one once.")
+    missing = len(tracked - set(ids))
+    if missing:
+        return (f"your list leaves out {missing} of the {len(tracked)} tensors that the root was "
+                "computed from: it must hold every one of them, the inputs of the inputs too, "
+                "down to the leaves; a tensor that is left out never passes its gradient on.")
+    if ids and ids[0] != id(root):
+        if ids[-1] == id(root):
+            return None  # the "reversed" mistake says it better
+        return "the list must start at the root, the tensor backward() is called on."
+    return None
+
+
+def _grad(leaf: Tensor) -> np.ndarray:
+    """A leaf's gradient, zeros if none reached it (shown as "all zeros", not as a crash)."""
+    return np.zeros_like(leaf.data) if leaf.grad is None else leaf.grad
+
+
+def _no_visited_set(root: Tensor) -> list[Tensor]:
+    post_order, stack = [], [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            post_order.append(node)
+            continue
+        stack.append((node, True))
+        stack.extend((p, False) for p in node._prev if p.requires_grad)
+    return post_order[::-1]
+
+
+def _breadth_first(root: Tensor) -> list[Tensor]:
+    order, seen, queue = [root], {id(root)}, deque([root])
+    while queue:
+        for parent in queue.popleft()._prev:
+            if parent.requires_grad and id(parent) not in seen:
+                seen.add(id(parent))
+                order.append(parent)
+                queue.append(parent)
+    return order
+
+
+TOPO_MISTAKES = (
+    Mistake("a tensor used twice appears twice in your order, so its backward runs twice and "
+            "passes its gradient on twice. Keep a set of visited tensors.", _no_visited_set),
+    Mistake("the order is reversed: backward must start at the root (the loss) and reach the "
+            "leaves last.", lambda root: _reverse_topological_order(root)[::-1]),
+    Mistake("a tensor comes before a tensor computed from it, so it passes its gradient on "
+            "before it has received all of it. Append each tensor after ALL its inputs "
+            "(post-order depth-first search), then reverse the list.", _breadth_first),
+)
+
+TOPO_ERRORS = (
+    (RecursionError, "", "a recursive depth-first search hits Python's recursion limit on a "
+     "deep graph (a long chain of ops). Use a loop with an explicit stack instead."),
+)
+
+
+def topological_order(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(root: Tensor) -> list[Tensor]``, the reverse topological order.
+
+    The list starts at ``root`` and puts every tensor before the tensors it was computed from
+    (``_prev``); each tracked tensor appears once. The check runs the engine's backward loop in
+    your order on a small graph where a and an intermediate are used twice, and on a chain of
+    10,000 ops, and compares the gradients with ``Tensor.backward``'s.
+    """
+    return run_check("Reverse topological order", solution, _topo_run,
+                     _reverse_topological_order, mistakes=TOPO_MISTAKES,
+                     error_hints=TOPO_ERRORS, explain=_explain_order)

@@ -1,0 +1,219 @@
+"""Chapter 5, MLPs: the whole backward pass of a ReLU MLP with softmax cross-entropy, in NumPy,
+and a training run that proves it trains.
+
+The network is ``Linear → ReLU → Linear → ReLU → Linear`` with sizes (784, 128, 64, 10) by
+default, weights in PyTorch's convention (W of shape (out, in), ``Z = A @ W.T + b``), and the
+mean cross-entropy of the softmax of the last layer's output. The reference is the same network
+built from ``backprop.manual`` layers, whose ``backward`` methods give every intermediate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from backprop import manual
+from backprop.exercises._core import CheckResult, Mistake, returned, run_check
+
+__all__ = ["mlp_backward", "mlp_training"]
+
+SIZES = (784, 128, 64, 10)
+# Backward order: the loss's gradient first, then each layer from the last to the first.
+ORDER = ("dZ3", "dW3", "db3", "dA2", "dZ2", "dW2", "db2", "dA1", "dZ1", "dW1", "db1")
+MATMUL_ERRORS = (
+    (ValueError, "matmul", "the shapes of a matrix product do not line up. Write the shapes "
+     "down: A (batch, in), W (out, in), dZ (batch, out); dW must be (out, in) and dA (batch, "
+     "in). Which transposes make that happen?"),
+)
+
+
+def init_params(sizes: tuple[int, ...] = SIZES, seed: int = 0) -> dict[str, np.ndarray]:
+    """``{"W1", "b1", "W2", ...}`` drawn as ``manual.Linear`` draws them (PyTorch's default)."""
+    params = {}
+    for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        layer = manual.Linear(fan_in, fan_out, rng=seed + k)
+        params[f"W{k}"], params[f"b{k}"] = layer.weight.data, layer.bias.data
+    return params
+
+
+def _network(params: dict[str, np.ndarray]) -> manual.Sequential:
+    layers: list[manual.Layer] = []
+    for k in (1, 2, 3):
+        out_features, in_features = params[f"W{k}"].shape
+        linear = manual.Linear(in_features, out_features)
+        linear.weight.data, linear.bias.data = params[f"W{k}"], params[f"b{k}"]
+        layers += [linear, manual.ReLU()] if k < 3 else [linear]
+    return manual.Sequential(*layers)
+
+
+def reference_backward(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray) -> dict:
+    """Every intermediate gradient, from the ManualGrad layers' own ``backward`` methods."""
+    network, loss = _network(params), manual.SoftmaxCrossEntropy()
+    loss.forward(network.forward(x), y)
+    linear1, relu1, linear2, relu2, linear3 = network.layers
+    grads = {"dZ3": loss.backward()}
+    grads["dA2"] = linear3.backward(grads["dZ3"])
+    grads["dZ2"] = relu2.backward(grads["dA2"])
+    grads["dA1"] = linear2.backward(grads["dZ2"])
+    grads["dZ1"] = relu1.backward(grads["dA1"])
+    linear1.backward(grads["dZ1"])
+    for k, linear in ((1, linear1), (2, linear2), (3, linear3)):
+        grads[f"dW{k}"], grads[f"db{k}"] = linear.weight.grad, linear.bias.grad
+    return {key: grads[key] for key in ORDER}
+
+
+def predict(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """The predicted class of each row of ``x``."""
+    with np.errstate(all="ignore"):
+        return np.argmax(_network(params).forward(x), axis=1)
+
+
+def _batch(sizes: tuple[int, ...], batch: int) -> tuple[dict, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0.0, 1.0, size=(batch, sizes[0]))
+    return init_params(sizes), x, rng.integers(0, sizes[-1], size=batch)
+
+
+def _variant(*, onehot: bool = True, mask: str = "indicator") -> Callable[..., dict]:
+    """The backward pass with one known mistake: the checker's catalogue of wrong answers."""
+
+    def backward(params: dict, x: np.ndarray, y: np.ndarray) -> dict:
+        W1, b1, W2, b2, W3, b3 = (params[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
+        Z1 = x @ W1.T + b1
+        A1 = np.maximum(Z1, 0)
+        Z2 = A1 @ W2.T + b2
+        A2 = np.maximum(Z2, 0)
+        Z3 = A2 @ W3.T + b3
+        P = np.exp(Z3 - Z3.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        g: dict[str, np.ndarray] = {}
+        g["dZ3"] = (P - np.eye(P.shape[1])[y] * onehot) / len(y)
+        local = {"indicator": lambda Z, A: Z > 0, "none": lambda Z, A: 1.0,
+                 "output": lambda Z, A: A}[mask]
+        g["dW3"], g["db3"], g["dA2"] = g["dZ3"].T @ A2, g["dZ3"].sum(0), g["dZ3"] @ W3
+        g["dZ2"] = g["dA2"] * local(Z2, A2)
+        g["dW2"], g["db2"], g["dA1"] = g["dZ2"].T @ A1, g["dZ2"].sum(0), g["dZ2"] @ W2
+        g["dZ1"] = g["dA1"] * local(Z1, A1)
+        g["dW1"], g["db1"] = g["dZ1"].T @ x, g["dZ1"].sum(0)
+        return g
+
+    return backward
+
+
+MISTAKES = (
+    Mistake("the one-hot target is missing: dZ3 = (softmax(Z3) - onehot(y)) / N.",
+            _variant(onehot=False)),
+    Mistake("the ReLU mask is missing, or lets everything through (A = relu(Z) is never "
+            "negative, so a test on A >= 0 is always true): ReLU passes the gradient only where "
+            "its input Z was positive, and blocks it elsewhere.", _variant(mask="none")),
+    Mistake("multiply by the ReLU's DERIVATIVE, the indicator (Z > 0), not by its output A.",
+            _variant(mask="output")),
+)
+
+
+def mlp_backward(
+    solution: Callable[..., Any], sizes: tuple[int, ...] = SIZES, batch: int = 8
+) -> CheckResult:
+    """Check ``solution(params, x, y) -> dict`` of every gradient of the MLP's backward pass.
+
+    ``params`` holds W1 (h1, 784), b1 (h1,), W2 (h2, h1), b2, W3 (10, h2), b3; ``x`` (batch,
+    784) and ``y`` integer labels (batch,). Return the keys dZ3, dW3, db3, dA2, dZ2, dW2, db2,
+    dA1, dZ1, dW1, db1 (Z the pre-activations, A the ReLU outputs, each d the gradient of the
+    mean cross-entropy). ``sizes`` may be smaller for a quick test.
+    """
+    params, x, y = _batch(tuple(sizes), batch)
+
+    def run(function: Callable[..., Any]) -> dict[str, Any]:
+        copies = {key: value.copy() for key, value in params.items()}
+        return returned(function(copies, x.copy(), y.copy()), ORDER)
+
+    return run_check("MLP backward pass", solution, run, reference_backward, mistakes=MISTAKES,
+                     batch=batch, error_hints=MATMUL_ERRORS)
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def synthetic_digits(n: int, sizes: tuple[int, ...] = SIZES, seed: int = 0) -> tuple:
+    """``n`` noisy examples of ``sizes[-1]`` classes in ``sizes[0]`` dimensions, in [0, 1].
+
+    Each class is a fixed random pattern of "ink" (a fifth of the pixels); an example is its
+    class's pattern at a random intensity plus strong noise. Learnable in a hundred steps, yet
+    no single pixel decides: a stand-in for MNIST that needs no download and is the same on
+    every machine.
+    """
+    rng = np.random.default_rng(seed)
+    patterns = (np.random.default_rng(99).uniform(size=(sizes[-1], sizes[0])) < 0.2)
+    y = rng.integers(0, sizes[-1], size=n)
+    intensity = rng.uniform(0.3, 1.0, size=(n, 1))
+    x = np.clip(patterns[y] * intensity + rng.normal(0.0, 0.5, size=(n, sizes[0])), 0.0, 1.0)
+    return x, y
+
+
+def train(
+    solution: Callable[..., Any], params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
+    *, steps: int, lr: float, batch: int, seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Plain mini-batch SGD with the gradients ``solution`` returns; returns the trained params."""
+    params = {key: value.copy() for key, value in params.items()}
+    rng = np.random.default_rng(seed)
+    with np.errstate(all="ignore"):  # a wrong gradient may diverge: that shows as low accuracy
+        for _ in range(steps):
+            rows = rng.choice(len(x), size=batch, replace=False)
+            grads = solution({k: v.copy() for k, v in params.items()}, x[rows], y[rows])
+            for key in params:
+                params[key] -= lr * np.asarray(grads[f"d{key}"])
+    return params
+
+
+def mlp_training(
+    solution: Callable[..., Any],
+    data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+    *,
+    sizes: tuple[int, ...] = SIZES,
+    steps: int = 100,
+    lr: float = 0.1,
+    batch: int = 32,
+    target: float = 0.9,
+) -> CheckResult:
+    """Train the MLP with ``solution``'s gradients and check the validation accuracy.
+
+    Passes when the accuracy reaches ``target`` AND ``mlp_backward`` passes: a wrong gradient
+    can still train (a missing ReLU mask leaves a linear model, which fits easy data), and the
+    learner should hear about it.
+
+    ``data`` = (x_train, y_train, x_val, y_val); by default ``synthetic_digits`` (1,000 training
+    and 500 validation examples), so the check takes a second or two and gives the same verdict
+    on every machine. The accuracy is reported only when it misses ``target``, so a passing
+    output holds no number that could differ in the last digit between machines.
+    """
+    name = "MLP training with your backward pass"
+    backward_check = mlp_backward(solution, sizes=sizes)
+    if backward_check.status in ("not done", "error"):
+        backward_check.exercise = name
+        return backward_check
+    if data is None:
+        x_train, y_train = synthetic_digits(1000, tuple(sizes), seed=1)
+        x_val, y_val = synthetic_digits(500, tuple(sizes), seed=2)
+    else:
+        x_train, y_train, x_val, y_val = data
+    try:
+        params = train(solution, init_params(tuple(sizes)), x_train, y_train, steps=steps,
+                       lr=lr, batch=batch)
+    except Exception as error:
+        return CheckResult(name, "error", message=f"training stopped: `{solution.__name__}` "
+                           f"raised {type(error).__name__}: {error}")
+    accuracy = float(np.mean(predict(params, x_val) == y_val))
+    goal = f"{target:.0%} validation accuracy after {steps} steps"
+    if accuracy < target:
+        message = f"missed the target of {goal}: it reached {accuracy:.0%}."
+    elif not backward_check:
+        message = f"reached the target of {goal}, but the backward pass is not right yet."
+    else:
+        return CheckResult(name, "passed", message=f"reached the target of {goal}, with a "
+                           "backward pass that matches the reference.")
+    if not backward_check:
+        message += f" The backward check says: {backward_check.message}"
+    return CheckResult(name, "failed", message=message, hint=backward_check.hint)

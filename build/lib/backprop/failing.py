@@ -1,0 +1,174 @@
+"""The experiments of "When training fails": the 41-parameter network on t = 5 x1² + 3 x2².
+
+``paraboloid_net`` builds ``Linear(2, 10) → Softmax → Linear(10, 1)`` with a chosen initialisation
+(``"randn"`` draws every weight AND bias from N(0, 1), as ``torch.randn`` does); ``train`` runs
+the course's loop (``backprop.train.fit`` with ``manual_step``) and records what a failing run
+needs watching: the validation error after every epoch, the gradient norm before clipping at
+every step, and the largest parameter. A run whose loss stops being finite is recorded as
+exploded (with the step) instead of raising.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from backprop.manual import Linear, MSELoss, Sequential, Softmax
+from backprop.optim import SGD
+from backprop.train import History, fit, manual_step
+
+__all__ = ["Split", "Run", "split", "paraboloid_net", "train", "correlations", "symmetrised",
+           "saturation", "escape_epoch"]
+
+
+@dataclass
+class Split:
+    """Training and validation data, and the statistics used for scaling (training set only)."""
+
+    x_train: np.ndarray
+    t_train: np.ndarray
+    x_val: np.ndarray
+    t_val: np.ndarray
+
+    @property
+    def scaling(self) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """Means and standard deviations of the training inputs and targets."""
+        return (self.x_train.mean(axis=0), self.x_train.std(axis=0),
+                float(self.t_train.mean()), float(self.t_train.std()))
+
+
+def split(x: np.ndarray, t: np.ndarray, n_val: int, seed: int) -> Split:
+    """Carve a random validation set of ``n_val`` examples out of the training data."""
+    order = np.random.default_rng(seed).permutation(len(x))
+    val, train_ = order[:n_val], order[n_val:]
+    return Split(x[train_], t[train_], x[val], t[val])
+
+
+def paraboloid_net(init: str | float, seed: int, hidden: type = Softmax) -> Sequential:
+    """``Linear(2, 10) → hidden → Linear(10, 1)``; ``init="randn"``: all 41 numbers from N(0, 1)."""
+    if init != "randn":
+        return Sequential(Linear(2, 10, init=init, rng=seed), hidden(),
+                          Linear(10, 1, init=init, rng=seed + 1))
+    model = Sequential(Linear(2, 10, rng=seed), hidden(), Linear(10, 1, rng=seed + 1))
+    rng = np.random.default_rng(seed)
+    for param in model.parameters():
+        param.data = rng.normal(size=param.data.shape)
+    return model
+
+
+PARAMETER_NAMES = ("W", "b", "v", "beta")  # first layer's weight and bias, read-out's weight and bias
+
+
+@dataclass
+class Run:
+    """What one training run recorded. ``val_mse[e]`` is the validation MSE after e epochs."""
+
+    model: Sequential
+    val_mse: list[float]
+    grad_norm: list[float]
+    largest_parameter: list[float]  # after every step
+    exploded_at: int | None = None  # the step whose loss was not finite
+    value_clipped: list[float] = field(default_factory=list)  # 1 where clipping by value acted
+    scaling: tuple = field(default=(0.0, 1.0, 0.0, 1.0))
+    # per parameter (W, b, v, beta): the norm of the gradient the optimiser applied, every step
+    layer_grad_norm: dict[str, list[float]] = field(default_factory=dict)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predictions in the units of t, whatever scale the network was trained on."""
+        x_shift, x_scale, t_shift, t_scale = self.scaling
+        return self.model((x - x_shift) / x_scale) * t_scale + t_shift
+
+    def mse(self, x: np.ndarray, t: np.ndarray) -> float:
+        """Mean squared error in the units of t."""
+        with np.errstate(all="ignore"):
+            return float(np.mean((self.predict(x) - t) ** 2))
+
+    def clipped_share(self, threshold: float) -> float:
+        """Share of steps whose gradient norm exceeded ``threshold`` (clipping by norm acted)."""
+        return float(np.mean(np.asarray(self.grad_norm) > threshold))
+
+
+def train(data: Split, init: str | float, lr: float, *, seed: int, epochs: int = 20,
+          batch_size: int = 64, scaled: bool = False, clip_value: float | None = None,
+          clip_norm: float | None = None, hidden: type = Softmax,
+          stop_below: float | None = None,
+          show_progress: bool = False, desc: str = "training") -> Run:
+    """Train the network with SGD through ``fit``; the network and the shuffling use ``seed``.
+
+    ``stop_below``: end the run after the first epoch whose validation MSE is below this level
+    (to time an escape from a plateau without training on after it).
+    """
+    scaling = data.scaling if scaled else (0.0, 1.0, 0.0, 1.0)
+    x_shift, x_scale, t_shift, t_scale = scaling
+    model = paraboloid_net(init, seed, hidden)
+    run = Run(model, [], [], [], scaling=scaling)
+    steps = History()
+    step = manual_step(model, MSELoss(), SGD(model.parameters(), lr=lr),
+                       (data.x_train - x_shift) / x_scale, (data.t_train - t_shift) / t_scale,
+                       clip_value=clip_value, clip_norm=clip_norm, log=steps)
+
+    parameters = model.parameters()
+
+    def logged_step(indices: np.ndarray) -> float:
+        # Logged every step, so written to cost little: np.vdot(g, g) is the sum of squares in
+        # one call, without the temporary array g**2 (the network is tiny: calls are the cost).
+        loss = step(indices)
+        steps.log(largest=max(max(p.data.max(), -p.data.min()) for p in parameters),
+                  **{name: np.sqrt(np.vdot(p.grad, p.grad))
+                     for name, p in zip(PARAMETER_NAMES, parameters)})
+        if clip_value is not None:  # after clipping, an element sits exactly at the bound
+            steps.log(value_clipped=any(np.any(np.abs(p.grad) >= clip_value)
+                                        for p in parameters))
+        return loss
+
+    def evaluate() -> dict[str, float]:  # after every epoch (and once before the first)
+        run.val_mse.append(run.mse(data.x_val, data.t_val))
+        if stop_below is not None and len(run.val_mse) > 1 and run.val_mse[-1] < stop_below:
+            raise _Escaped
+        return {"val_mse": run.val_mse[-1]}
+
+    evaluate()
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            fit(logged_step, len(data.x_train), epochs=epochs, batch_size=batch_size,
+                seed=seed, evaluate=evaluate, desc=desc, show_progress=show_progress)
+    except _Escaped:  # run.val_mse holds every epoch's error, the last one below stop_below
+        pass
+    except FloatingPointError:
+        run.exploded_at = len(steps["grad_norm"])
+        del run.val_mse[1:]  # an exploded run keeps only its starting error
+    run.grad_norm = steps["grad_norm"] if "grad_norm" in steps else []
+    run.largest_parameter = steps["largest"] if "largest" in steps else []
+    run.value_clipped = steps["value_clipped"] if "value_clipped" in steps else []
+    run.layer_grad_norm = {name: steps[name] for name in PARAMETER_NAMES if name in steps}
+    return run
+
+
+class _Escaped(Exception):
+    """Raised by ``train``'s evaluation to end a run early (``stop_below``)."""
+
+
+def correlations(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The sample correlation of each input column with the target (0 in expectation here)."""
+    return np.array([np.corrcoef(x[:, i], t[:, 0])[0, 1] for i in range(x.shape[1])])
+
+
+def symmetrised(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every example also with x1, x2 or both negated: t is unchanged (it is even in both), and
+    every correlation of an input with t is exactly 0."""
+    signs = np.array([[1, 1], [-1, 1], [1, -1], [-1, -1]])
+    return np.concatenate([x * sign for sign in signs]), np.concatenate([t] * 4)
+
+
+def saturation(model: Sequential, x: np.ndarray) -> float:
+    """Share of inputs whose largest softmax output exceeds 0.99 (the softmax is saturated)."""
+    with np.errstate(all="ignore"):
+        s = model[:2](x)
+    return float(np.mean(s.max(axis=1) > 0.99))
+
+
+def escape_epoch(val_mse: list[float], level: float) -> int | None:
+    """The first epoch after which the error is below ``level``, or None if it never is."""
+    below = np.flatnonzero(np.asarray(val_mse) < level)
+    return int(below[0]) if below.size else None

@@ -1,0 +1,679 @@
+"""ManualGrad: neural-network layers whose backward pass is written by hand.
+
+Every layer here works on plain NumPy arrays, batch first: an input ``x`` has
+shape ``(batch, features)``. Each layer has two methods that sit side by side:
+
+- ``forward(x)`` computes the layer's output and *caches* whatever the
+  derivative will need (the input, or the output itself);
+- ``backward(grad_out)`` receives dL/d(output) and returns dL/d(input), using
+  only the layer's own *local* derivative and the cache.
+
+That is all backpropagation is. No layer knows about the rest of the network:
+each one owns its local derivative, and the chain rule is the short loop in
+``Sequential.backward`` that hands each layer's ``grad_in`` to the layer before
+it. A loss layer starts the chain: ``loss.backward()`` takes no argument
+because dL/dL = 1.
+
+Layers with weights store them as ``Parameter`` objects (``.data`` and
+``.grad``), so an optimiser can update any of them without knowing which layer
+it belongs to.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from backprop.gradcheck import ATOL, RTOL, compare, numerical_grad
+
+__all__ = [
+    "Parameter",
+    "Layer",
+    "Linear",
+    "Sigmoid",
+    "Tanh",
+    "ReLU",
+    "Softmax",
+    "Sequential",
+    "Loss",
+    "MSELoss",
+    "SoftmaxCrossEntropy",
+    "check_layer",
+    "named_parameters",
+    "GradCheckRow",
+    "GradCheckTable",
+    "GRADCHECK_ATOL",
+    "GRADCHECK_RTOL",
+]
+
+Array = NDArray[np.float64]
+Init = str | float
+Seed = int | np.random.Generator | None
+
+INIT_CHOICES = ("default", "xavier", "he")
+
+
+def _as_float_array(values: ArrayLike) -> Array:
+    """Return ``values`` as a float64 array, so every computation has the same precision."""
+    return np.asarray(values, dtype=np.float64)
+
+
+def _require_forward(owner: object, cache: object) -> None:
+    """Raise a clear error if ``backward`` runs before ``forward`` has filled the cache."""
+    if cache is None:
+        raise RuntimeError(
+            f"{owner!r}: backward() was called before forward(). "
+            "Run forward first: backward needs the values forward caches."
+        )
+
+
+def _check_grad_shape(owner: object, grad_out: Array, expected: tuple[int, ...]) -> None:
+    """Check that ``grad_out`` has the shape of the output forward produced."""
+    if grad_out.shape != expected:
+        raise ValueError(
+            f"{owner!r}.backward expects grad_out of shape {expected} "
+            f"(the shape forward returned), got {grad_out.shape}"
+        )
+
+
+class Parameter:
+    """A trainable array and its gradient.
+
+    ``data`` holds the values; ``grad`` holds dL/d(data) once a backward pass
+    has run (``None`` before). Optimisers only rely on these two attributes:
+    they read ``grad`` and update ``data`` in place.
+    """
+
+    def __init__(self, data: ArrayLike, name: str) -> None:
+        self.data: Array = _as_float_array(data)
+        self.grad: Array | None = None
+        self.name = name
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of ``data`` (and of ``grad``)."""
+        return self.data.shape
+
+    def zero_grad(self) -> None:
+        """Set the gradient to zeros of the right shape (not ``None``: optimisers can read it)."""
+        self.grad = np.zeros_like(self.data)
+
+    def __repr__(self) -> str:
+        return f"Parameter(name={self.name!r}, shape={self.shape})"
+
+
+class Layer(ABC):
+    """What every ManualGrad layer provides: forward, backward, and its parameters."""
+
+    @abstractmethod
+    def forward(self, x: ArrayLike) -> Array:
+        """Compute the output and cache what backward needs."""
+
+    @abstractmethod
+    def backward(self, grad_out: ArrayLike) -> Array:
+        """Turn dL/d(output) into dL/d(input) with the layer's local derivative."""
+
+    def parameters(self) -> list[Parameter]:
+        """The layer's trainable parameters; activations have none."""
+        return []
+
+    def zero_grad(self) -> None:
+        """Reset the gradient of every parameter to zeros."""
+        for parameter in self.parameters():
+            parameter.zero_grad()
+
+    def __call__(self, x: ArrayLike) -> Array:
+        """``layer(x)`` is ``layer.forward(x)``."""
+        return self.forward(x)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Linear(Layer):
+    """An affine layer: ``y = x @ W.T + b``.
+
+    ``weight`` has shape ``(out_features, in_features)`` and ``bias`` shape
+    ``(out_features,)``, as in PyTorch.
+
+    The initial weights decide whether signals survive the trip through many
+    layers. Each output sums ``in_features`` products, so its variance is about
+    ``in_features * Var(W) * Var(x)``: too large a ``Var(W)`` and activations
+    explode (or saturate a sigmoid), too small and they fade to zero. The
+    choices below keep that variance roughly constant from layer to layer:
+
+    - ``"default"``: PyTorch's default, weight and bias ~ U(-1/sqrt(in), 1/sqrt(in)).
+      Var(W) = 1/(3 in), a safe, slightly shrinking scale.
+    - ``"xavier"``: Glorot uniform, weight ~ U(-a, a) with a = sqrt(6/(in+out)),
+      zero bias. Var(W) = 2/(in+out) balances the forward and backward variance
+      for activations that are linear near zero (tanh, sigmoid).
+    - ``"he"``: weight ~ N(0, 2/in), zero bias. ReLU zeroes half its inputs,
+      halving the variance; the factor 2 puts it back.
+    - a float ``std``: weight ~ N(0, std**2), zero bias. The "naive" choice that
+      ignores the layer size; with std=1.0 or more, a deep sigmoid network
+      saturates and stops learning. Only the weight scale differs from the
+      other choices, so the comparison isolates it.
+
+    ``rng`` makes the initialisation reproducible: pass a seed (int) or a
+    ``np.random.Generator``; ``None`` draws fresh randomness.
+    """
+
+    def __init__(
+        self, in_features: int, out_features: int, init: Init = "default", rng: Seed = None
+    ) -> None:
+        for name, size in [("in_features", in_features), ("out_features", out_features)]:
+            if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
+                raise ValueError(f"{name} must be a positive integer, got {size!r}")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.init = init
+        weight, bias = _initial_weights(in_features, out_features, init, np.random.default_rng(rng))
+        self.weight = Parameter(weight, "weight")
+        self.bias = Parameter(bias, "bias")
+        self._x: Array | None = None
+
+    def forward(self, x: ArrayLike) -> Array:
+        """``y = x @ W.T + b``; caches ``x``, which dL/dW needs."""
+        x = _as_float_array(x)
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(
+                f"Linear({self.in_features}, {self.out_features}) expects input of shape "
+                f"(batch, {self.in_features}), got {x.shape}"
+            )
+        self._x = x
+        return x @ self.weight.data.T + self.bias.data
+
+    def backward(self, grad_out: ArrayLike) -> Array:
+        """Set the parameter gradients and return dL/dx.
+
+        With G = dL/dy of shape (batch, out):
+
+        - dL/dW = G.T @ x   (each weight W[j, i] multiplies x[:, i] into y[:, j])
+        - dL/db = sum of G over the batch   (b is added to every row)
+        - dL/dx = G @ W     (x[:, i] reaches every y[:, j] through W[j, i])
+
+        The gradients are SET, not accumulated: each training step runs one
+        forward and one backward, so the latest batch's gradient is the one the
+        optimiser wants, and a learner never has to remember to clear stale
+        values. (PyTorch accumulates, which is why it needs ``zero_grad()``.)
+        """
+        _require_forward(self, self._x)
+        grad_out = _as_float_array(grad_out)
+        _check_grad_shape(self, grad_out, (self._x.shape[0], self.out_features))
+        self.weight.grad = grad_out.T @ self._x
+        self.bias.grad = grad_out.sum(axis=0)
+        return grad_out @ self.weight.data
+
+    def parameters(self) -> list[Parameter]:
+        """``[weight, bias]``."""
+        return [self.weight, self.bias]
+
+    def __repr__(self) -> str:
+        return f"Linear({self.in_features}, {self.out_features}, init={self.init!r})"
+
+
+def _initial_weights(
+    fan_in: int, fan_out: int, init: Init, rng: np.random.Generator
+) -> tuple[Array, Array]:
+    """Draw ``(weight, bias)`` for a ``Linear(fan_in, fan_out)`` by the rule ``init``."""
+    shape = (fan_out, fan_in)
+    if init == "default":
+        bound = 1.0 / np.sqrt(fan_in)
+        return rng.uniform(-bound, bound, shape), rng.uniform(-bound, bound, fan_out)
+    if init == "xavier":
+        bound = np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-bound, bound, shape), np.zeros(fan_out)
+    if init == "he":
+        return rng.normal(0.0, np.sqrt(2.0 / fan_in), shape), np.zeros(fan_out)
+    if isinstance(init, int | float) and not isinstance(init, bool) and init >= 0:
+        return rng.normal(0.0, float(init), shape), np.zeros(fan_out)
+    raise ValueError(
+        f"init must be one of {INIT_CHOICES} or a non-negative float std, got {init!r}"
+    )
+
+
+class Sigmoid(Layer):
+    """σ(x) = 1 / (1 + e^(-x)), elementwise: squashes any number into (0, 1)."""
+
+    def __init__(self) -> None:
+        self._out: Array | None = None
+
+    def forward(self, x: ArrayLike) -> Array:
+        """σ(x), computed without overflow: e^(-|x|) never exceeds 1."""
+        x = _as_float_array(x)
+        e = np.exp(-np.abs(x))
+        self._out = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return self._out
+
+    def backward(self, grad_out: ArrayLike) -> Array:
+        """dσ/dx = σ(1 - σ), so grad_in = grad_out * σ * (1 - σ).
+
+        The derivative is written in terms of the output, so forward caches σ.
+        It is at most 1/4 (at x = 0) and nearly 0 when σ saturates near 0 or 1.
+        """
+        _require_forward(self, self._out)
+        grad_out = _as_float_array(grad_out)
+        _check_grad_shape(self, grad_out, self._out.shape)
+        return grad_out * self._out * (1.0 - self._out)
+
+
+class Tanh(Layer):
+    """tanh(x), elementwise: like a sigmoid but centred on zero, range (-1, 1)."""
+
+    def __init__(self) -> None:
+        self._out: Array | None = None
+
+    def forward(self, x: ArrayLike) -> Array:
+        """tanh(x); caches the output, which is all the derivative needs."""
+        self._out = np.tanh(_as_float_array(x))
+        return self._out
+
+    def backward(self, grad_out: ArrayLike) -> Array:
+        """d tanh/dx = 1 - tanh², so grad_in = grad_out * (1 - tanh(x)²)."""
+        _require_forward(self, self._out)
+        grad_out = _as_float_array(grad_out)
+        _check_grad_shape(self, grad_out, self._out.shape)
+        return grad_out * (1.0 - self._out**2)
+
+
+class ReLU(Layer):
+    """ReLU(x) = max(0, x), elementwise."""
+
+    def __init__(self) -> None:
+        self._positive: NDArray[np.bool_] | None = None
+
+    def forward(self, x: ArrayLike) -> Array:
+        """max(0, x); caches where x > 0, the only thing the derivative needs."""
+        x = _as_float_array(x)
+        self._positive = x > 0
+        return np.where(self._positive, x, 0.0)
+
+    def backward(self, grad_out: ArrayLike) -> Array:
+        """dReLU/dx = 1 where x > 0, else 0: the gradient passes or stops.
+
+        At x = 0 the derivative is undefined; we use 0, as PyTorch does.
+        """
+        _require_forward(self, self._positive)
+        grad_out = _as_float_array(grad_out)
+        _check_grad_shape(self, grad_out, self._positive.shape)
+        return np.where(self._positive, grad_out, 0.0)
+
+
+class Softmax(Layer):
+    """softmax over the feature axis: s_i = e^(x_i) / Σ_j e^(x_j), each row sums to 1.
+
+    Used here as a hidden activation. For the output of a classifier, use
+    ``SoftmaxCrossEntropy``, which fuses softmax with the loss.
+    """
+
+    def __init__(self) -> None:
+        self._out: Array | None = None
+
+    def forward(self, x: ArrayLike) -> Array:
+        """Row-wise softmax. Subtracting the row maximum first leaves the result
+        unchanged (it cancels in the ratio) and keeps e^x from overflowing."""
+        x = _as_float_array(x)
+        if x.ndim != 2:
+            raise ValueError(f"{self!r} expects input of shape (batch, features), got {x.shape}")
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        self._out = e / e.sum(axis=1, keepdims=True)
+        return self._out
+
+    def backward(self, grad_out: ArrayLike) -> Array:
+        """ds_i/dx_k = s_i ([i = k] - s_k): every output depends on every input.
+
+        ([i = k] is 1 where i = k and 0 elsewhere.)
+
+        Multiplying by this Jacobian row by row without building it
+        (a vector-Jacobian product):
+        grad_in = s * (g - Σ_i g_i s_i),
+        i.e. ``s * (g - sum(g * s, axis=1, keepdims=True))``.
+        """
+        _require_forward(self, self._out)
+        grad_out = _as_float_array(grad_out)
+        _check_grad_shape(self, grad_out, self._out.shape)
+        s = self._out
+        return s * (grad_out - np.sum(grad_out * s, axis=1, keepdims=True))
+
+
+def _not_a_layer(position: int, value: object) -> str:
+    """Why ``value`` cannot be layer ``position`` of a ManualGrad ``Sequential``, and the fix."""
+    where = f"Sequential argument {position}"
+    if isinstance(value, type) and issubclass(value, Layer):
+        return f"{where} is the class {value.__name__}, not a layer: create one, {value.__name__}()"
+    if isinstance(value, (list, tuple)):
+        return (
+            f"{where} is a {type(value).__name__}: pass layers as separate arguments, "
+            "Sequential(*layers)"
+        )
+    if type(value).__module__ in ("backprop.nn", "backprop.autograd"):
+        return (
+            f"{where} is the autograd module {value!r}, whose backward autograd derives; a "
+            f"ManualGrad network needs backprop.manual layers, e.g. manual.{type(value).__name__}"
+        )
+    if callable(value) and not isinstance(value, str):
+        name = getattr(value, "__name__", type(value).__name__)
+        return f"{where} is the function {name}, not a layer: use a layer such as Tanh()"
+    return f"{where} is a {type(value).__name__} ({value!r}), not a layer such as Linear(2, 3)"
+
+
+class Sequential(Layer):
+    """Layers applied one after another; backward runs them in reverse.
+
+    ``Sequential.backward`` *is* the chain rule: each layer turns the gradient
+    of its output into the gradient of its input, which is the gradient of the
+    previous layer's output.
+    """
+
+    def __init__(self, *layers: Layer) -> None:
+        for position, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(_not_a_layer(position, layer))
+        self.layers: list[Layer] = list(layers)
+
+    def forward(self, x: ArrayLike) -> Array:
+        """Feed ``x`` through every layer in order."""
+        out = _as_float_array(x)
+        for layer in self.layers:
+            out = layer.forward(out)
+        return out
+
+    def backward(self, grad_out: ArrayLike) -> Array:
+        """Chain rule: dL/dx = backward of layer 1 of (... backward of layer n of (dL/dy))."""
+        grad = _as_float_array(grad_out)
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        return grad
+
+    def parameters(self) -> list[Parameter]:
+        """All layers' parameters, first layer first."""
+        return [parameter for layer in self.layers for parameter in layer.parameters()]
+
+    def __getitem__(self, index: int | slice) -> Layer:
+        """``model[i]`` is the i-th layer; ``model[a:b]`` a Sequential of those layers."""
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])
+        return self.layers[index]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __repr__(self) -> str:
+        lines = [f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers)]
+        return "Sequential(\n" + "\n".join(lines) + "\n)" if lines else "Sequential()"
+
+
+class Loss(ABC):
+    """A loss layer: ``forward(prediction, target)`` returns a number,
+    ``backward()`` returns dL/d(prediction). It takes no argument because it
+    starts the chain (dL/dL = 1)."""
+
+    @abstractmethod
+    def forward(self, prediction: ArrayLike, target: ArrayLike) -> float:
+        """Compute the loss and cache what backward needs."""
+
+    @abstractmethod
+    def backward(self) -> Array:
+        """Return dL/d(prediction)."""
+
+    def parameters(self) -> list[Parameter]:
+        """Losses have no trainable parameters."""
+        return []
+
+    def __call__(self, prediction: ArrayLike, target: ArrayLike) -> float:
+        """``loss(prediction, target)`` is ``loss.forward(prediction, target)``."""
+        return self.forward(prediction, target)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class MSELoss(Loss):
+    """Mean squared error, L = mean((pred - target)²) over ALL elements (PyTorch's default)."""
+
+    def __init__(self) -> None:
+        self._diff: Array | None = None
+
+    def forward(self, prediction: ArrayLike, target: ArrayLike) -> float:
+        """The mean of the squared differences; caches pred - target.
+
+        The shapes must match exactly: silently broadcasting (batch, 1) against
+        (batch,) would compare every prediction with every target.
+        """
+        prediction, target = _as_float_array(prediction), _as_float_array(target)
+        if prediction.shape != target.shape:
+            raise ValueError(
+                f"MSELoss needs prediction and target of the same shape, "
+                f"got prediction {prediction.shape} and target {target.shape}"
+            )
+        self._diff = prediction - target
+        return float(np.mean(self._diff**2))
+
+    def backward(self) -> Array:
+        """dL/dpred = 2 (pred - target) / N, N = number of elements (the mean's 1/N)."""
+        _require_forward(self, self._diff)
+        return 2.0 * self._diff / self._diff.size
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax followed by cross-entropy, fused: L = mean over the batch of -log softmax(z)[target].
+
+    ``forward(logits, targets)``: logits of shape (batch, classes), targets
+    integer class indices of shape (batch,).
+
+    Fusing the two is both stabler and simpler: log softmax is computed as
+    z - logsumexp(z) (no exp overflow, no log of 0), and the gradient collapses
+    to softmax - onehot.
+    """
+
+    def __init__(self) -> None:
+        self._probs: Array | None = None
+        self._targets: NDArray[np.intp] | None = None
+
+    def forward(self, logits: ArrayLike, targets: ArrayLike) -> float:
+        """Mean cross-entropy; caches softmax(logits) and the targets."""
+        logits = _as_float_array(logits)
+        targets = np.asarray(targets)
+        self._check_inputs(logits, targets)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        rows = np.arange(len(targets))
+        self._probs = np.exp(log_probs)
+        self._targets = targets.astype(np.intp)
+        return float(-np.mean(log_probs[rows, targets]))
+
+    def backward(self) -> Array:
+        """dL/dz = (softmax(z) - onehot(target)) / batch.
+
+        The softmax Jacobian s_i([i = k] - s_k) times d(-log s_t)/ds_i = -[i = t] / s_t
+        simplifies to s_k - [k = t] ([i = k] is 1 where i = k, else 0); the 1/batch comes from the mean.
+        """
+        _require_forward(self, self._probs)
+        batch = self._probs.shape[0]
+        grad = self._probs.copy()
+        grad[np.arange(batch), self._targets] -= 1.0
+        return grad / batch
+
+    def _check_inputs(self, logits: Array, targets: np.ndarray) -> None:
+        """Raise if the shapes, dtype or values of the inputs cannot be a classification batch."""
+        if logits.ndim != 2:
+            raise ValueError(
+                f"SoftmaxCrossEntropy expects logits of shape (batch, classes), got {logits.shape}"
+            )
+        if targets.shape != (logits.shape[0],):
+            raise ValueError(
+                f"SoftmaxCrossEntropy expects targets of shape ({logits.shape[0]},) "
+                f"(one class index per row of logits {logits.shape}), got {targets.shape}"
+            )
+        if not np.issubdtype(targets.dtype, np.integer):
+            raise TypeError(f"targets must be integer class indices, got dtype {targets.dtype}")
+        if targets.size and (targets.min() < 0 or targets.max() >= logits.shape[1]):
+            raise ValueError(
+                f"targets must lie in [0, {logits.shape[1]}) for {logits.shape[1]} classes, "
+                f"got values from {targets.min()} to {targets.max()}"
+            )
+
+
+# --- checking a hand-written backward ------------------------------------------------------
+
+# ``check_layer`` passes a gradient when every element has
+# |analytic - numeric| <= GRADCHECK_ATOL + GRADCHECK_RTOL * |numeric|, the tolerances of
+# ``backprop.gradcheck.gradcheck`` (and of PyTorch's). Central differences in float64 agree with a
+# correct backward to about 1e-9; a real mistake (a missing factor, a transposed matrix, a mean
+# instead of a sum) is off by a sizeable fraction of the gradient itself, so the margin between
+# the two is wide. The relative error is reported but not used for the verdict: where a gradient
+# element is itself almost 0, its relative error is rounding noise divided by almost nothing.
+GRADCHECK_ATOL = ATOL  # the one rule, stated in backprop.gradcheck
+GRADCHECK_RTOL = RTOL
+
+
+class GradCheckRow:
+    """One gradient compared with central differences: which layer, which gradient, how far apart."""
+
+    def __init__(
+        self, layer: str, gradient: str, max_abs: float, rel_error: float, passed: bool
+    ) -> None:
+        self.layer = layer
+        self.gradient = gradient
+        self.max_abs = max_abs
+        self.rel_error = rel_error
+        self.passed = passed
+
+    def __repr__(self) -> str:
+        return (
+            f"GradCheckRow({self.layer!r}, {self.gradient!r}, max_abs={self.max_abs:.2e}, "
+            f"rel_error={self.rel_error:.2e}, passed={self.passed})"
+        )
+
+
+class GradCheckTable(list):
+    """Rows of ``GradCheckRow``, displayed in a notebook as a table with a verdict per row."""
+
+    @property
+    def passed(self) -> bool:
+        """True when every row passed."""
+        return all(row.passed for row in self)
+
+    @property
+    def max_rel_error(self) -> float:
+        """The worst relative error in the table."""
+        return max((row.rel_error for row in self), default=0.0)
+
+    def _repr_markdown_(self) -> str:
+        lines = [
+            "| layer | gradient | max abs difference | relative error | verdict |",
+            "| --- | --- | ---: | ---: | --- |",
+        ]
+        for row in self:
+            verdict = "✓ agrees" if row.passed else "✗ **wrong**"
+            lines.append(
+                f"| `{row.layer}` | {row.gradient} | {row.max_abs:.1e} | {row.rel_error:.1e} "
+                f"| {verdict} |"
+            )
+        return "\n".join(lines) + "\n"
+
+    def __repr__(self) -> str:
+        lines = [f"{'layer':32} {'gradient':10} {'max abs':>9} {'rel error':>9}  verdict"]
+        for row in self:
+            verdict = "agrees" if row.passed else "WRONG"
+            lines.append(
+                f"{row.layer:32} {row.gradient:10} {row.max_abs:9.1e} {row.rel_error:9.1e}  "
+                f"{verdict}"
+            )
+        return "\n".join(lines)
+
+
+def check_layer(
+    layer: Layer | Loss,
+    x: ArrayLike,
+    target: ArrayLike | None = None,
+    *,
+    seed: int = 0,
+    eps: float = 1e-6,
+    name: str | None = None,
+) -> GradCheckTable:
+    """Compare every gradient a layer's hand-written backward computes with central differences.
+
+    For a ``Layer``, the check needs a number to differentiate, so it builds one that depends on
+    every output: L = sum(layer(x) * R), with R a fixed random array (seeded by ``seed``). Then
+    dL/d(output) = R, and ``backward(R)`` must return dL/dx and set each parameter's ``.grad``;
+    ``backprop.gradcheck.numerical_grad`` computes the same derivatives from L alone.
+    For a ``Loss``, L = loss(x, target) and ``backward()`` must return dL/dx.
+
+    Returns one row per gradient (dL/dx, then one per parameter) with the largest absolute
+    difference and the relative error of ``backprop.gradcheck.compare``, and a verdict (see
+    ``GRADCHECK_ATOL``); ``table.passed`` is True when every row passed. Keep ``x`` away from
+    kinks such as ReLU's at 0: there the derivative does not exist and the two methods may
+    rightly disagree. Runs in float64; the parameters are left as they were.
+    """
+    x = np.array(x, dtype=np.float64)  # a copy: the check perturbs it in place
+    label = name or (repr(layer) if "\n" not in repr(layer) else type(layer).__name__)
+    parameters = named_parameters(layer)
+    for _, parameter in parameters:
+        parameter.grad = None  # a gradient backward forgets to set must not pass as a stale one
+    if isinstance(layer, Loss):
+        if target is None:
+            raise ValueError(f"check_layer({label}) needs the target the loss compares x with")
+        target = np.asarray(target)  # as given: class indices must stay integers
+        layer.forward(x, target)
+        analytic = {"dL/dx": layer.backward()}
+
+        def loss_value() -> float:
+            return layer.forward(x, target)
+    else:
+        projection = np.random.default_rng(seed).normal(size=layer.forward(x).shape)
+        analytic = {"dL/dx": layer.backward(projection)}
+
+        def loss_value() -> float:
+            return float(np.sum(layer.forward(x) * projection))
+
+    for key, parameter in parameters:
+        grad = parameter.grad
+        analytic[f"dL/d{key}"] = np.zeros_like(parameter.data) if grad is None else grad.copy()
+    numeric = {"dL/dx": _numeric_grad_of(loss_value, x, eps)}
+    for key, parameter in parameters:
+        numeric[f"dL/d{key}"] = _numeric_grad_of(loss_value, parameter, eps)
+    return GradCheckTable(
+        GradCheckRow(
+            label,
+            key,
+            **compare(analytic[key], numeric[key]),
+            passed=bool(np.allclose(analytic[key], numeric[key], GRADCHECK_RTOL, GRADCHECK_ATOL)),
+        )
+        for key in analytic
+    )
+
+
+def named_parameters(layer: Layer | Loss) -> list[tuple[str, Parameter]]:
+    """``(name, parameter)`` pairs, named as PyTorch does: ``weight``, or ``0.weight`` for the
+    first layer of a ``Sequential``, so every parameter of a network has its own name."""
+    if isinstance(layer, Sequential):
+        return [
+            (f"{index}.{name}", parameter)
+            for index, inner in enumerate(layer.layers)
+            for name, parameter in named_parameters(inner)
+        ]
+    return [(parameter.name, parameter) for parameter in layer.parameters()]
+
+
+def _numeric_grad_of(
+    loss_value: Callable[[], float], values: Array | Parameter, eps: float
+) -> Array:
+    """Central differences of ``loss_value()`` with respect to an input array (changed in place)
+    or a parameter's data, restoring the original values afterwards."""
+    array = values.data if isinstance(values, Parameter) else values
+    original = array.copy()
+
+    def loss_at(point: Array) -> float:
+        array[...] = point
+        return loss_value()
+
+    try:
+        return numerical_grad(loss_at, original, eps)
+    finally:
+        array[...] = original

@@ -1,0 +1,136 @@
+"""The learner's route, as a test: every notebook runs in a Jupyter that holds only the library.
+
+    .venv/bin/python tools/learner_route.py      # `make test-learner`
+
+A learner does not have this repository's `.venv`: Colab's set-up cell, Binder and "any
+Jupyter" give them `pip install` of the library and a kernel, nothing else (no MyST-NB, no test
+tools, no data variable). So this script
+
+1. makes a fresh venv in ``_build/learner/`` and installs the library into it as a learner does,
+   ``pip install .`` (a real install, not an editable one: the package data must be in the
+   wheel), plus ``ipykernel``, and registers that venv as a Jupyter kernel;
+2. checks that the kernel imports the installed library, not this checkout, and that MyST-NB is
+   absent;
+3. copies every chapter and every student notebook into an empty folder outside the repository
+   and executes each from there with that kernel, with no ``BACKPROP_*`` variable set (Debian's
+   Fashion-MNIST package is found without one, as a learner's would be);
+4. fails if a notebook stops before its end, or if a student notebook's check says anything but
+   "not done yet" (nothing is solved in a fresh student notebook).
+
+The Jupyter machinery that drives the kernel (nbclient) runs from the build's `.venv`: a learner's
+JupyterLab or Colab plays that part.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+REPO = Path(__file__).resolve().parents[1]
+WORK = REPO / "_build" / "learner"
+KERNEL = "backprop-learner"
+
+
+def run(*command: str | Path, **kwargs) -> str:
+    result = subprocess.run([str(part) for part in command], check=True, text=True,
+                            capture_output=True, **kwargs)
+    return result.stdout
+
+
+def make_learner_venv() -> Path:
+    """A fresh venv with the library installed as a learner installs it, and a kernel."""
+    shutil.rmtree(WORK, ignore_errors=True)
+    venv = WORK / "venv"
+    run(sys.executable, "-m", "venv", venv)
+    python = venv / "bin" / "python"
+    run(python, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(python, "-m", "pip", "install", "--quiet", str(REPO), "ipykernel", cwd=WORK)
+    run(python, "-m", "ipykernel", "install", "--prefix", WORK / "jupyter", "--name", KERNEL,
+        "--display-name", "backprop (learner)")
+    return python
+
+
+def learner_environment() -> dict[str, str]:
+    """This process's environment, less everything a learner would not have set."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("BACKPROP_", "PYTHON", "VIRTUAL_ENV", "JUPYTER"))}
+    env["JUPYTER_PATH"] = str(WORK / "jupyter" / "share" / "jupyter")
+    return env
+
+
+def check_the_kernel(folder: Path) -> None:
+    probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import importlib.util, backprop\n"
+        "print(backprop.__file__)\n"
+        "print(importlib.util.find_spec('myst_nb') is None)")])
+    execute(probe, folder)
+    where, no_myst = probe.cells[0].outputs[0]["text"].split()
+    assert str(WORK / "venv") in where, f"the kernel imported backprop from {where}"
+    assert no_myst == "True", "MyST-NB is installed in the learner's venv"
+
+
+def execute(notebook: nbformat.NotebookNode, folder: Path) -> None:
+    NotebookClient(notebook, timeout=600, kernel_name=KERNEL,
+                   resources={"metadata": {"path": str(folder)}}).execute()
+
+
+def unsolved_checks_say_not_done(notebook: nbformat.NotebookNode) -> list[str]:
+    """The check cells of a fresh student notebook that said anything but "not done yet"."""
+    wrong = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            html = output.get("data", {}).get("text/html", "")
+            if "backprop-check" in html and "not done yet" not in html:
+                wrong.append(cell.source.splitlines()[-1])
+    return wrong
+
+
+def main() -> int:
+    started = time.perf_counter()
+    make_learner_venv()
+    os.environ.clear()
+    os.environ.update(learner_environment())
+    installed = time.perf_counter() - started
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="learner-") as folder:
+        folder = Path(folder)
+        check_the_kernel(folder)
+        notebooks = sorted((REPO / "student").glob("[0-9][0-9]_*.ipynb")) + sorted(
+            (REPO / "chapters").glob("[0-9][0-9]_*.ipynb"))
+        for path in notebooks:
+            name = f"{path.parent.name}/{path.name}"
+            copy = folder / path.name
+            shutil.copy(path, copy)
+            notebook = nbformat.read(copy, as_version=4)
+            begun = time.perf_counter()
+            try:
+                execute(notebook, folder)
+            except CellExecutionError as error:
+                failures.append(f"{name}: stopped: {str(error).splitlines()[-1]}")
+                print(f"FAILED {name}", flush=True)
+                continue
+            finally:
+                copy.unlink()
+            if path.parent.name == "student":
+                failures += [f"{name}: a fresh check did not say 'not done yet': {line}"
+                             for line in unsolved_checks_say_not_done(notebook)]
+            print(f"ran {name} to the end in {time.perf_counter() - begun:.0f} s", flush=True)
+    total = time.perf_counter() - started
+    print(f"learner route: venv and install {installed:.0f} s, {len(notebooks)} notebooks, "
+          f"{total:.0f} s in all")
+    for failure in failures:
+        print("FAILED", failure)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
