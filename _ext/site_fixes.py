@@ -1,5 +1,5 @@
-"""Small fixes to the site's HTML: a clean browser console, and launch buttons that open a
-notebook which renders where it lands.
+"""Small fixes to the site's HTML: a clean browser console, launch buttons that open a
+notebook which renders where it lands, and an execution-status table that is never empty.
 
 sphinx-thebe and sphinx-togglebutton (loaded by Jupyter Book) register an inline configuration
 script twice, once with the file name ``None`` and once with ``''``, so Sphinx does not see the two
@@ -10,9 +10,14 @@ already been declared". This extension drops such repeated scripts, keeping the 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
-STUDENT = Path(__file__).resolve().parents[1] / "student"
+import nbformat
+
+BOOK = Path(__file__).resolve().parents[1]
+STUDENT = BOOK / "student"
+RUN_TABLE = "<!-- saved-run-table"
 
 
 def drop_repeated_scripts(app, pagename, templatename, context, doctree) -> None:
@@ -46,7 +51,67 @@ def launch_student_notebooks(app, pagename, templatename, context, doctree) -> N
                                                       f"student/{chapter[1]}.ipynb")
 
 
+def saved_run_table() -> str:
+    """A Markdown table: each chapter, when its saved outputs were made, how long it ran.
+
+    Read from the execution records nbclient writes into each code cell's metadata, so it
+    describes the outputs on the page, whether the build executed the notebooks (`make book`)
+    or rendered the saved outputs (`make test`), where MyST-NB's own table would be empty.
+    """
+    rows = ["| chapter | outputs made (UTC) | run time | code cells |", "| --- | --- | --- | --- |"]
+    for path in sorted((BOOK / "chapters").glob("[0-9][0-9]_*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+        times = [cell.metadata.get("execution", {}) for cell in code]
+        starts = [t["iopub.execute_input"] for t in times if "iopub.execute_input" in t]
+        ends = [t["iopub.status.idle"] for t in times if "iopub.status.idle" in t]
+        title = next((cell.source.split("\n")[0][2:] for cell in notebook.cells
+                      if cell.cell_type == "markdown" and cell.source.startswith("# ")), path.stem)
+        link = f"{{doc}}`{title} <{path.stem}>`"
+        if not starts or not ends:
+            rows.append(f"| {link} | not recorded | | {len(code)} |")
+            continue
+        start, end = (datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+                      for stamp in (min(starts), max(ends)))
+        seconds = (end - start).total_seconds()
+        rows.append(f"| {link} | {start:%Y-%m-%d %H:%M} | {seconds:.0f} s | {len(code)} |")
+    return "\n".join(rows)
+
+
+def fill_status_page(app, docname, source) -> None:
+    if docname == "chapters/status" and RUN_TABLE in source[0]:
+        source[0] = re.sub(r"<!-- saved-run-table.*?-->", saved_run_table(), source[0])
+
+
+def describe_figures(app, doctree, docname) -> None:
+    """Give every figure drawn by a notebook an alt text better than its file name.
+
+    MyST-NB uses an image output's file path as its alt text; a screen reader then reads
+    "underscore images slash 3f2a...png". Unless the cell sets one (``mystnb: image: alt:``), the
+    figure is described by where it stands: "Figure in the section ‘...’ of ‘...’".
+    """
+    from docutils import nodes
+
+    page = next(iter(doctree.findall(nodes.title)), None)
+    page_title = page.astext() if page is not None else docname
+    for image in doctree.findall(nodes.image):
+        alt = image.get("alt", "")
+        if alt and alt != image.get("uri") and not alt.endswith((".png", ".svg", ".jpg")):
+            continue
+        section = image.parent
+        while section is not None and not isinstance(section, nodes.section):
+            section = section.parent
+        titled = section is not None and section.children \
+            and isinstance(section.children[0], nodes.title)
+        heading = section.children[0].astext() if titled else page_title
+        where = f"the section ‘{heading}’ of ‘{page_title}’" if heading != page_title \
+            else f"‘{page_title}’"
+        image["alt"] = f"Figure drawn by the code above it, in {where}"
+
+
 def setup(app):
+    app.connect("doctree-resolved", describe_figures)
+    app.connect("source-read", fill_status_page)
     app.connect("html-page-context", drop_repeated_scripts, priority=900)
     app.connect("html-page-context", launch_student_notebooks, priority=600)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -172,7 +172,7 @@ def test_every_chapter_offers_download_and_launch():
         # the launch buttons open the student notebook (plain Markdown), not the chapter's MyST
         launches = re.findall(r'href="([^"]*(?:colab\.research|mybinder)[^"]*)"', html)
         student = "student/" + path.split("/")[-1].replace(".html", ".ipynb")
-        assert len(launches) == 2 and all(student in url for url in launches), launches
+        assert len(launches) >= 2 and all(student in url for url in launches), launches
 
 
 # Pages with a step-through or an explorable figure (backprop.interactive): frames made when the
@@ -211,3 +211,19 @@ def test_interactive_figures_respond_offline(server, page, path):
     page.wait_for_timeout(300)
     assert page.console_errors == [], f"{path}: console errors: {page.console_errors}"
     assert page.blocked == [], f"{path}: requests that needed the internet: {page.blocked}"
+
+
+def test_every_page_has_the_favicon_and_no_figure_is_described_by_its_file_name():
+    for path in site_pages():
+        html = (SITE / path).read_text(encoding="utf-8")
+        assert 'rel="icon"' in html and "favicon.svg" in html, f"{path}: no favicon"
+        for alt in re.findall(r'<img[^>]*\balt="([^"]*)"', html):
+            assert alt and not alt.endswith((".png", ".svg", ".jpg")) and "_images" not in alt, (
+                f"{path}: a figure's alt text is {alt!r}")
+
+
+def test_the_execution_status_page_lists_every_chapter_with_its_run_time():
+    html = (SITE / "chapters" / "status.html").read_text(encoding="utf-8")
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S)
+    chapters = [row for row in rows if re.search(r"\d+ s</td>", row)]
+    assert len(chapters) == len(list((REPO / "chapters").glob("[0-9][0-9]_*.ipynb"))), rows
