@@ -103,9 +103,10 @@ test-workflow: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 # JupyterLab at the repository's root: student/ to work in, chapters/ to read, with the MyST
-# extension, so the chapters render as closely to the site as it allows.
+# extension, so the chapters render as closely to the site as it allows. jupyterlab-myst 2.7
+# needs JupyterLab 4.5 (4.6 bundles a collaboration library it does not support, and disables it).
 lab: $(STAMP)
-	$(BIN)/python -m pip install --quiet jupyterlab==4.6.6 jupyterlab-myst==2.7.0
+	$(BIN)/python -m pip install --quiet jupyterlab==4.5.11 jupyterlab-myst==2.7.0
 	$(BIN)/jupyter lab --notebook-dir=.
 
 clean:

@@ -271,7 +271,7 @@ def test_download_when_offline_says_what_to_do(no_local_folder, tmp_path):
     closed = _closed_port()
     with pytest.raises(MNISTError, match="Could not download train-images.*BACKPROP_MNIST_DIR"):
         load_mnist(full=True, cache_dir=tmp_path, base_url=f"http://127.0.0.1:{closed}", verbose=False)
-    assert cache_files(tmp_path) == []
+    assert cache_files(tmp_path) == [] and list(tmp_path.iterdir()) == [], "not even a folder"
 
 
 def _closed_port() -> int:

@@ -8,7 +8,10 @@ tools, no data variable). So this script
 
 1. makes a fresh venv in ``_build/learner/`` and installs the library into it as a learner does,
    ``pip install .`` (a real install, not an editable one: the package data must be in the
-   wheel), plus ``ipykernel``, and registers that venv as a Jupyter kernel;
+   wheel), from a copy of the checkout's files (a stale ``build/`` folder must not leak into the
+   wheel), plus ``ipykernel``, and registers that venv as a Jupyter kernel. The versions are
+   Colab's where Colab pins them (``COLAB``, below: the oldest the library declares it works
+   with), so what Colab's learners run is what is tested;
 2. checks that the kernel imports the installed library, not this checkout, and that MyST-NB is
    absent;
 3. copies every chapter and every student notebook into an empty folder outside the repository
@@ -38,6 +41,10 @@ from nbclient.exceptions import CellExecutionError
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "_build" / "learner"
 KERNEL = "backprop-learner"
+# What Colab's runtime has installed (as an independent review found it in December 2026; Colab
+# itself cannot be reached from here): the set-up cell's `pip install` keeps these, since the
+# library's floors are these versions.
+COLAB = ["numpy==2.0.2", "matplotlib==3.10.0", "ipython==7.34.0", "ipykernel==5.5.6"]
 
 
 def run(*command: str | Path, **kwargs) -> str:
@@ -53,7 +60,17 @@ def make_learner_venv() -> Path:
     run(sys.executable, "-m", "venv", venv)
     python = venv / "bin" / "python"
     run(python, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(python, "-m", "pip", "install", "--quiet", str(REPO), "ipykernel", cwd=WORK)
+    source = WORK / "source"
+    files = run("git", "ls-files", "--cached", "--others", "--exclude-standard", cwd=REPO)
+    for name in files.splitlines():
+        if (REPO / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, source / name)
+    constraints = WORK / "colab.txt"
+    constraints.write_text("\n".join(COLAB) + "\n")
+    run(python, "-m", "pip", "install", "--quiet", "--constraint", constraints, source,
+        "ipykernel", cwd=WORK)
+    shutil.rmtree(source)
     run(python, "-m", "ipykernel", "install", "--prefix", WORK / "jupyter", "--name", KERNEL,
         "--display-name", "backprop (learner)")
     return python

@@ -59,7 +59,26 @@ class Context:
 
 def convert(text: str, context: Context) -> str:
     """One Markdown cell of a chapter, in plain Jupyter Markdown."""
-    return _roles(_directives(text, context), context)
+    return _links(_roles(_directives(text, context), context), context)
+
+
+LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]*)\]\((?P<target>[^)\s]+)\)")
+
+
+def _links(text: str, context: Context) -> str:
+    """Relative links (``[References](references.md)``) point at the published site's page, or
+    at the repository's file: the student notebook lives in another folder than the chapter."""
+    def absolute(match: re.Match) -> str:
+        target = match["target"]
+        if re.match(r"[a-z][a-z0-9+.-]*:|#|/", target):
+            return match[0]
+        path, _, anchor = target.partition("#")
+        page = _resolve(path, context.page)
+        if page in context.titles:
+            return f"[{match['text']}]({context.url(page, anchor)})"
+        link = f"{context.repository}/blob/{context.branch}/{_resolve(path, context.page, True)}"
+        return f"[{match['text']}]({link})"
+    return LINK.sub(absolute, text)
 
 
 # --- directives ------------------------------------------------------------------------------

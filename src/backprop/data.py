@@ -127,6 +127,13 @@ _FASHION = _DataSet(
 )
 
 
+def _default_source(data: _DataSet) -> str:
+    """What the loader does with no folder given."""
+    if data is _MNIST:
+        return "read the course's copy shipped with the library"
+    return f"read Debian's package or download {data.title} into the cache"
+
+
 def _how_to_fix(data: _DataSet, cached: bool) -> str:
     """What to do about a broken file: a folder is read as it is (nothing is downloaded), while
     a cached file is downloaded again once deleted."""
@@ -135,7 +142,7 @@ def _how_to_fix(data: _DataSet, cached: bool) -> str:
             f"Delete the file so it is downloaded again, or set {data.variable} to a folder that "
             f"holds the four original {data.title} .gz files."
         )
-    instead = "read the course's copy" if data is _MNIST else f"download {data.title}"
+    instead = _default_source(data)
     return (
         f"Replace it with the original {data.title} file, or unset {data.variable} (and pass no "
         f"data_dir) to {instead} instead."
@@ -145,6 +152,10 @@ def _how_to_fix(data: _DataSet, cached: bool) -> str:
 _DEBIAN_HINT = (
     " Or, on Debian or Ubuntu, `sudo apt-get install dataset-fashion-mnist` puts them in "
     "/usr/share/datasets/fashion-mnist, where they are read with no variable set."
+)
+_COURSE_HINT = (
+    " Or, offline, use the course's 5,000 training images, shipped with the library: unset "
+    "BACKPROP_MNIST (or call load_mnist() without full=True)."
 )
 _HOW_TO_FIX = _how_to_fix(_MNIST, cached=False)
 _HOW_TO_FIX_CACHED = _how_to_fix(_MNIST, cached=True)
@@ -329,7 +340,7 @@ def _files_in_folder(folder: Path, data: _DataSet = _MNIST) -> dict[str, Path]:
         raise MNISTError(
             f"{title} folder {folder} does not exist (it was given as data_dir or as "
             f"{variable}). Point it at a folder holding the four {title} .gz files, "
-            f"or unset {variable} to download {title} into the cache.{hint}"
+            f"or unset {variable} to {_default_source(data)}.{hint}"
         )
     paths = {part: folder / spec.name for part, spec in data.files.items()}
     for path in paths.values():
@@ -357,6 +368,24 @@ def _download_all(
         )
     root = Path(pooch.os_cache("backprop")) if cache_dir is None else Path(cache_dir).expanduser()
     folder = _writable_cache(root / data.cache_name, data)
+    logger, level = pooch.get_logger(), pooch.get_logger().level
+    logger.setLevel("WARNING")  # pooch's own messages name the cache's folder: ours do not
+    try:
+        return _download_each(data, folder, base_url, progressbar)
+    finally:
+        logger.setLevel(level)
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()  # a failed first download leaves no empty folder behind
+
+
+def _download_each(
+    data: _DataSet, folder: Path, base_url: str, progressbar: bool
+) -> dict[str, Path]:
+    """``_download_all``'s loop: each file from the cache if it is there and intact, else
+    downloaded, verified and kept."""
+    import pooch
+
+    title, variable = data.title, data.variable
     paths = {}
     for part, spec in data.files.items():
         url = base_url.rstrip("/") + "/" + spec.name
@@ -364,6 +393,9 @@ def _download_all(
         algorithm, expected = spec.known_hash.split(":")
         checksum = algorithm.upper().replace("SHA", "SHA-")
         stale = cached.is_file() and pooch.file_hash(str(cached), algorithm) != expected
+        if progressbar and (stale or not cached.is_file()):
+            print(f"Downloading {spec.name} of {title} ({spec.size / 1e6:.1f} MB) once into the "
+                  "per-user cache.")
         try:
             # pooch downloads into a temporary file beside the cache and renames it only once
             # it is complete and its checksum matches: an interrupted download leaves nothing.
@@ -390,7 +422,7 @@ def _download_all(
             raise MNISTError(
                 f"{why}Could not download {spec.name} from {url}: {error}. Check your internet "
                 f"connection, or download the four {title} files yourself and set "
-                f"{variable} to their folder.{_DEBIAN_HINT if data is _FASHION else ''} "
+                f"{variable} to their folder.{_DEBIAN_HINT if data is _FASHION else _COURSE_HINT} "
                 "Nothing partial was kept in the cache."
             ) from None  # one clear message, not the network library's chain of tracebacks
         paths[part] = Path(found)
