@@ -483,6 +483,7 @@ def _unchanged(now: Any, before: Any) -> bool:
 
 
 def _argument_names(solution: Callable[..., Any], count: int) -> list[str]:
+    solution = getattr(solution, "learner", solution)  # a _Guarded learner: its own signature
     try:
         names = list(inspect.signature(solution).parameters)
     except (TypeError, ValueError):
@@ -609,6 +610,7 @@ def run_check(
     products: bool = True,
     forbid: dict[Any, str] | None = None,
     allowed: str = "NumPy",
+    changed_hint: str | None = None,
     error_hints: Sequence[tuple[type[BaseException], str, str]] = (),
     explain: Callable[[Callable[..., Any]], str | None] | None = None,
 ) -> CheckResult:
@@ -625,7 +627,8 @@ def run_check(
     answers pass up to its rounding. ``products``: the exercise has a matrix product (for the
     transposed-hint's wording). ``forbid``: ``{code object: name}`` of the library's own
     implementation (``reference`` is always added), which the learner's function may not call;
-    ``allowed`` says what it may use. ``error_hints`` are ``(exception type, text in the
+    ``allowed`` says what it may use. ``changed_hint``: the hint when an argument comes back
+    changed (default: build new arrays instead of changing the caller's). ``error_hints`` are ``(exception type, text in the
     message, hint)`` for exceptions that a known mistake raises. ``explain(learner)``, when the
     answer is wrong, may return a hint about its structure that outranks the value-based hints.
     """
@@ -669,7 +672,7 @@ def run_check(
             exercise, expected, progress,
             f"`{name}` changed the caller's `{change.argument}` in place (in the case "
             f"{_case_words(progress)}); the exercise asks you to leave your inputs alone.",
-            f"an in-place operation (`{change.argument} -= ...`, `{change.argument}[...] = ...`, "
+            changed_hint or f"an in-place operation (`{change.argument} -= ...`, `{change.argument}[...] = ...`, "
             f"`/=`, or an update of a slice or view of it) writes into the caller's array. "
             "Build a new array instead (`a - b` rather than `a -= b`), or work on a `.copy()`.",
             "failed", float32, tol)
