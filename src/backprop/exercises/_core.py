@@ -278,6 +278,7 @@ def is_float32(value: Any) -> bool:
 
 
 ONLY32 = "✗ right only up to float32 rounding"
+NEARLY = "✗ close, but not within the rule"
 
 
 def verdict(received: Any, expected: np.ndarray, tol: float | None = None,
@@ -300,12 +301,12 @@ def verdict(received: Any, expected: np.ndarray, tol: float | None = None,
     rule = RULE64 if tol is None else (tol, tol / 10)
     if np.array_equal(array, expected) and (tol == 0 or DISTINGUISH_EXACT):
         return "✓ exact", True
+    if tol != 0 and is_float32(received) and agrees(array, expected, RULE32):
+        return ("✓ up to float32 rounding", True) if float32 else (ONLY32, False)
     if tol != 0 and agrees(array, expected, rule):
         return f"✓ within {tol_text(rule[0])}", True
     if tol != 0 and agrees(array, expected, RULE32):
-        if float32 and is_float32(received):
-            return "✓ up to float32 rounding", True
-        return ONLY32, False
+        return NEARLY, False
     if not np.all(np.isfinite(array)):
         return "✗ wrong: holds nan or inf", False
     difference = float(np.max(np.abs(array - expected)))
@@ -315,7 +316,7 @@ def verdict(received: Any, expected: np.ndarray, tol: float | None = None,
 
 
 def diagnose(received: Any, expected: np.ndarray, batch: int | None = None,
-             products: bool = True) -> str | None:
+             products: bool = True, gradient: bool = True) -> str | None:
     """Recognise the mistakes any gradient can suffer; ``None`` if none fits.
 
     ``batch`` is the batch size of the case this quantity comes from (``None`` when the case has
@@ -347,6 +348,9 @@ def diagnose(received: Any, expected: np.ndarray, batch: int | None = None,
         if expected.shape == ():
             return (f"the result must be ONE number, not {_shape_words(array)}: combine the "
                     "values into a single scalar.")
+        if not gradient:
+            return (f"the result must have {_shape_words(expected)}, not {_shape_words(array)}: "
+                    "which sizes does your code read from its arguments?")
         return (f"a gradient always has the shape of the thing it is the gradient of: "
                 f"{_shape_words(expected)}, not {_shape_words(array)}.")
     if not np.all(np.isfinite(array)) and np.all(np.isfinite(expected)):
@@ -354,6 +358,8 @@ def diagnose(received: Any, expected: np.ndarray, batch: int | None = None,
                 "(an exp of a large number?) or divides by zero.")
     if not np.any(array) and np.any(expected):
         return "it is all zeros: is a result computed but never stored or returned?"
+    if not gradient:
+        return None  # the gradient hints below (sign, 1/N, a constant factor) do not apply
     if same(array, -expected):
         return "the sign is flipped: check the direction of a subtraction, e.g. (p - y) vs (y - p)."
     if batch and batch > 1:
@@ -608,6 +614,7 @@ def run_check(
     tol: float | None = None,
     float32: bool = False,
     products: bool = True,
+    gradient: bool = True,
     forbid: dict[Any, str] | None = None,
     allowed: str = "NumPy",
     changed_hint: str | None = None,
@@ -625,7 +632,8 @@ def run_check(
     ``batch``: the batch size when the cases do not say it. ``tol``: the float64 rule's rtol
     (``None``: ``RULE64``; 0: equality). ``float32``: the chapter works in float32, so float32
     answers pass up to its rounding. ``products``: the exercise has a matrix product (for the
-    transposed-hint's wording). ``forbid``: ``{code object: name}`` of the library's own
+    transposed-hint's wording). ``gradient``: the quantities are gradients (otherwise the
+    gradient-specific hints, sign and 1/N, are not tried). ``forbid``: ``{code object: name}`` of the library's own
     implementation (``reference`` is always added), which the learner's function may not call;
     ``allowed`` says what it may use. ``changed_hint``: the hint when an argument comes back
     changed (default: build new arrays instead of changing the caller's). ``error_hints`` are ``(exception type, text in the
@@ -684,7 +692,7 @@ def run_check(
         rows = _rows(expected, progress.out, float32, tol, reached=False)
         if any(row.done and not row.ok for row in rows):  # an earlier case is already wrong
             judged = _judge(exercise, name, learner, expected, progress.out, rows, cases, run,
-                            mistakes, batch, products, explain)
+                            mistakes, batch, products, explain, gradient)
             judged.message += (f" (Then {result.message[0].lower()}{result.message[1:]}.)")
             return judged
         result.rows = rows
@@ -704,7 +712,7 @@ def run_check(
             "afterwards, not to call.")
     if any(row.done and not row.ok for row in rows):
         return _judge(exercise, name, learner, expected, received, rows, cases, run, mistakes,
-                      batch, products, explain)
+                      batch, products, explain, gradient)
     missing = [row.name for row in rows if not row.done]
     if missing:
         done = len(rows) - len(missing)
@@ -723,7 +731,8 @@ def run_check(
 def _judge(exercise: str, name: str, learner: Callable[..., Any], expected: dict[str, Any],
            received: dict[str, Any], rows: list[Row], cases: dict[str, Any],
            run: Callable[..., Any], mistakes: Sequence[Mistake], batch: int | None,
-           products: bool, explain: Callable[..., str | None] | None) -> CheckResult:
+           products: bool, explain: Callable[..., str | None] | None,
+           gradient: bool = True) -> CheckResult:
     """The verdict on a wrong answer: the first wrong quantity, and the most specific hint."""
     first_wrong = next(row.name for row in rows if row.done and not row.ok)
     want = np.asarray(expected[first_wrong], dtype=np.float64)
@@ -734,21 +743,17 @@ def _judge(exercise: str, name: str, learner: Callable[..., Any], expected: dict
     case = cases.get(first_wrong)
     case_batch = case.batch if case is not None and case.batch is not None else batch
     hint = ((explain(learner) if explain else None)
-            or _float32_hint(row, got, row_float32(row))
+            or _float32_hint(row, got, False)
             or _integer_dtype(got, want)
             or _known_mistake(run, mistakes, first_wrong, got)
             or _swapped(first_wrong, received, expected))
     if hint is None:
-        generic = diagnose(got, want, case_batch, products)
+        generic = diagnose(got, want, case_batch, products, gradient)
         if generic is None or generic.startswith("every value is"):
             hint = _earlier_case(first_wrong, rows, cases) or generic
         else:
             hint = generic
     return CheckResult(exercise, "failed", rows, message, hint)
-
-
-def row_float32(row: Row) -> bool:
-    return row.verdict == ONLY32
 
 
 def _rows(expected: dict[str, Any], received: dict[str, Any], float32: bool,
@@ -787,15 +792,16 @@ def _partial(exercise: str, expected: dict[str, Any], progress: _Progress, messa
 
 
 def _float32_hint(row: Row, got: Any, float32: bool) -> str | None:
-    if row.verdict != ONLY32:
+    if row.verdict not in (ONLY32, NEARLY):
         return None
-    if is_float32(got):
+    if row.verdict == ONLY32:
         return ("your values are right up to float32 rounding, but this exercise works in "
                 "float64 (its inputs are float64): where does a float32 come in? Keep the "
                 "inputs' dtype.")
-    return ("your values are right only to about 6 digits, float32's precision: is something "
-            "computed in float32 on the way (an astype(np.float32), a float32 constant)? Or is "
-            "a small number added for safety (+ 1e-4) larger than it should be?")
+    return ("your values agree to about 4 or 5 digits, not to the 1e-5 the check asks: is "
+            "something computed in float32 on the way (an astype(np.float32))? Or is a small "
+            "number added for safety (+ 1e-7) where it changes the result, to a value that is "
+            "itself tiny, rather than to a denominator?")
 
 
 def _earlier_case(key: str, rows: Sequence[Row], cases: dict[str, Any]) -> str | None:
