@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from backprop.exercises._core import BadReturn, CheckResult, Mistake, NotDone, returned, run_check
+from backprop import optim
+from backprop.exercises._core import (BadReturn, Case, CheckResult, Mistake, NotDone, library,
+                                      run_cases, run_check)
 from backprop.optim import clip_grad_norm_
 
 __all__ = ["grad_norm", "clip_grad_norm"]
@@ -21,9 +23,13 @@ __all__ = ["grad_norm", "clip_grad_norm"]
 SHAPES = ((4, 3), (2, 4), (4,))
 
 
-def _grads(scale: float) -> list[np.ndarray]:
-    rng = np.random.default_rng(7)
-    return [scale * rng.normal(size=shape) for shape in SHAPES]
+def _grads(scale: float, shapes: tuple = SHAPES, seed: int = 7) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [scale * np.asarray(rng.normal(size=shape)) for shape in shapes]
+
+
+FORBID = library((optim, "clip_grad_norm_", "backprop.optim.clip_grad_norm_"),
+                 (optim, "clip_grad_value_", "backprop.optim.clip_grad_value_"))
 
 
 def _reference_clip(grads: list[np.ndarray], max_norm: float) -> list[np.ndarray]:
@@ -40,8 +46,18 @@ def _reference_norm(grads: list[np.ndarray]) -> float:
 # ----------------------------------------------------------------------------- the norm
 
 
+NORM_CASES = (
+    Case("3 arrays", lambda: (_grads(1.0),)),
+    Case("1 array", lambda: (_grads(1.0, ((6,),), 8),), None,
+         "a list of ONE array: is something assuming several (grads[1], a fixed count)?"),
+    Case("5 arrays, one a scalar", lambda: (_grads(3.0, ((2, 2), (), (3,), (1, 5), (2,)), 9),),
+         None, "five arrays, one of them a scalar of shape (): is the number of arrays (3) "
+         "written in, or does a scalar break something?"),
+)
+
+
 def _norm_run(solution: Callable[..., Any]) -> dict[str, Any]:
-    return returned(solution(_grads(1.0)), ("global norm",))
+    return run_cases(solution, NORM_CASES, ("global norm",))
 
 
 def _last_only(grads: list[np.ndarray]) -> float:
@@ -82,31 +98,49 @@ NORM_ERRORS = (
 def grad_norm(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(grads) -> float``, the global L2 norm of a list of gradient arrays.
 
-    ``grads`` holds three arrays of shapes (4, 3), (2, 4), (4,); the norm is that of all their
-    elements taken together, as ``backprop.optim.clip_grad_norm_`` computes it.
+    The norm is that of all their elements taken together, as
+    ``backprop.optim.clip_grad_norm_`` computes it. Checked on three arrays of shapes (4, 3),
+    (2, 4), (4,), on one array, and on five arrays of which one is a scalar; the arrays given
+    must be left unchanged. Allowed: NumPy (np.linalg.norm too); not the library's
+    ``clip_grad_norm_``.
     """
     return run_check("Gradient-norm monitor", solution, _norm_run, _reference_norm,
-                     mistakes=NORM_MISTAKES, error_hints=NORM_ERRORS)
+                     mistakes=NORM_MISTAKES, error_hints=NORM_ERRORS, products=False,
+                     forbid=FORBID, allowed="NumPy (np.linalg.norm too)")
 
 
 # ----------------------------------------------------------------------------- clipping
 
-# Case 1: the norm (about 9) is far above max_norm, so the gradients shrink. Case 2: it is below
-# max_norm, and the gradients must come back unchanged.
-CASES = (("norm above max_norm", 2.0, 1.0), ("norm below max_norm", 0.1, 5.0))
+# The norm far above max_norm, so the gradients shrink; below it, and they must come back
+# unchanged; one array alone; exactly at max_norm (unchanged either way).
+def _clip_args(scale: float, max_norm: float, shapes: tuple = SHAPES, seed: int = 7) -> Callable:
+    return lambda: ([g.copy() for g in _grads(scale, shapes, seed)], max_norm)
+
+
+CASES = (
+    Case("norm above max_norm", _clip_args(2.0, 1.0)),
+    Case("norm below max_norm", _clip_args(0.1, 5.0), None,
+         "the norm is below max_norm here: the gradients must come back unchanged."),
+    Case("1 array, norm above", _clip_args(4.0, 0.5, ((5,),), 8), None,
+         "a list of ONE array: is the number of arrays written in?"),
+)
 
 
 def _clip_run(solution: Callable[..., Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for label, scale, max_norm in CASES:
-        grads = _grads(scale)
-        result = solution([g.copy() for g in grads], max_norm)
-        if result is None or result is Ellipsis:
-            raise NotDone
-        if not isinstance(result, (list, tuple)) or len(result) != len(grads):
-            raise BadReturn(f"must return a list of {len(grads)} arrays, the clipped gradients "
-                            "in the order given.")
-        out.update({f"grads[{k}], {label}": g for k, g in enumerate(result)})
+    for case in CASES:
+        count = len(case.args()[0])
+
+        def read(result: Any, names: Any, count: int = count) -> dict[str, Any]:
+            if result is None or result is Ellipsis:
+                raise NotDone
+            if not isinstance(result, (list, tuple)) or len(result) != count:
+                raise BadReturn(f"must return a list of {count} arrays, the clipped "
+                                "gradients in the order given.")
+            return {f"grads[{k}]": g for k, g in enumerate(result)}
+
+        # Clipping in place, as PyTorch's clip_grad_norm_ does, is allowed: argument 0 may change.
+        out.update(run_cases(solution, (case,), (), read=read, may_change=(0,)))
     return out
 
 
@@ -138,8 +172,11 @@ def clip_grad_norm(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(grads, max_norm) -> list of arrays``, gradient clipping by global norm.
 
     Returns the gradients scaled together so that their global norm is at most ``max_norm``
-    (unchanged when it already is). Checked with a norm above and one below ``max_norm``.
-    PyTorch's ``max_norm / (norm + 1e-6)`` and the exact ``max_norm / norm`` both pass.
+    (unchanged when it already is). Checked with a norm above and one below ``max_norm``, and
+    with a single array. PyTorch's ``max_norm / (norm + 1e-6)`` and the exact
+    ``max_norm / norm`` both pass; clipping the given arrays in place (as PyTorch does) is
+    allowed. Allowed: NumPy and your own ``grad_norm``; not the library's ``clip_grad_norm_``.
     """
     return run_check("Clipping by norm", solution, _clip_run, _reference_clip,
-                     mistakes=CLIP_MISTAKES, tol=1e-6)
+                     mistakes=CLIP_MISTAKES, products=False, forbid=FORBID,
+                     allowed="NumPy and your own grad_norm")
