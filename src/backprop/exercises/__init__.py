@@ -31,6 +31,7 @@ from backprop.exercises.engine import mul_backward, sum_backward, tensor_sqrt, t
 from backprop.exercises.logistic import bce_gradient, logistic_step
 from backprop.exercises.mlp import mlp_backward, mlp_training
 from backprop.exercises.cost import backprop_cost, finite_difference_cost
+from backprop.exercises.value import value_engine
 
 __all__ = [
     "CheckResult",
@@ -54,4 +55,5 @@ __all__ = [
     "mlp_training",
     "backprop_cost",
     "finite_difference_cost",
+    "value_engine",
 ]

@@ -132,12 +132,14 @@ class CheckResult:
         rows: Sequence[Row] = (),
         message: str = "",
         hint: str | None = None,
+        note: str | None = None,
     ) -> None:
         self.exercise = exercise
         self.status = status
         self.rows = list(rows)
         self.message = message
         self.hint = hint
+        self.note = note
 
     @property
     def passed(self) -> bool:
@@ -161,6 +163,8 @@ class CheckResult:
         lines = [self.headline]
         if self.hint:
             lines.append(f"Hint: {self.hint}")
+        if self.note:
+            lines.append(f"Note: {self.note}")
         if self.rows:
             header = ("quantity", "expected shape", "your shape", "verdict")
             table = [header] + [
@@ -182,6 +186,8 @@ class CheckResult:
         ]
         if self.hint:
             parts.append(f"<p><strong>Hint:</strong> {_e(self.hint)}</p>")
+        if self.note:
+            parts.append(f"<p><strong>Note:</strong> {_e(self.note)}</p>")
         if self.rows:
             parts.append("<table><thead><tr><th>quantity</th><th>expected shape</th>"
                          "<th>your shape</th><th>verdict</th></tr></thead><tbody>")
@@ -581,8 +587,12 @@ class _Guarded:
         self.__name__ = getattr(learner, "__name__", "your function")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.watch(lambda: self.learner(*args, **kwargs))
+
+    def watch(self, action: Callable[[], Any]) -> Any:
+        """Run ``action()`` (which uses the learner's code) under the hook."""
         if not self.forbidden:
-            return self.learner(*args, **kwargs)
+            return action()
         forbidden, called, previous = self.forbidden, self.called, sys.getprofile()
 
         def hook(frame: Any, event: str, arg: Any) -> None:
@@ -595,9 +605,17 @@ class _Guarded:
 
         sys.setprofile(hook)
         try:
-            return self.learner(*args, **kwargs)
+            return action()
         finally:
             sys.setprofile(previous)
+
+
+def watched(solution: Any, action: Callable[[Any], Any]) -> Any:
+    """``action(learner)``, run under the guard when ``solution`` is the guarded learner: for an
+    exercise whose answer is a class, whose methods the adapter calls itself."""
+    if isinstance(solution, _Guarded):
+        return solution.watch(lambda: action(solution.learner))
+    return action(solution)
 
 
 # ----------------------------------------------------------------------------- the check
@@ -745,7 +763,7 @@ def _judge(exercise: str, name: str, learner: Callable[..., Any], expected: dict
     hint = ((explain(learner) if explain else None)
             or _float32_hint(row, got, False)
             or _integer_dtype(got, want)
-            or _known_mistake(run, mistakes, first_wrong, got)
+            or _known_mistake(run, mistakes, first_wrong, got, received)
             or _swapped(first_wrong, received, expected))
     if hint is None:
         generic = diagnose(got, want, case_batch, products, gradient)
@@ -889,25 +907,41 @@ def _not_done(exercise: str, name: str, expected: dict[str, Any]) -> CheckResult
                        f"not done yet: write the body of `{name}`, then run this cell again.")
 
 
-def _known_mistake(run: Callable, mistakes: Sequence[Mistake], key: str, got: Any) -> str | None:
-    """The hint of the first listed mistake whose wrong solution computes the learner's value."""
+def _known_mistake(run: Callable, mistakes: Sequence[Mistake], key: str, got: Any,
+                   received: dict[str, Any] | None = None) -> str | None:
+    """The hint of the listed mistake whose wrong solution computes the learner's value of
+    ``key``; when several do, the one that agrees with most of the learner's other quantities
+    (two mistakes can give the same first wrong value and differ later)."""
     array = as_array(got)
     if array is None:
         return None
+    best, best_score = None, -1
     for mistake in mistakes:
         if mistake.quantities and key.split(",")[0] not in mistake.quantities:
             continue
         _PROGRESS.append(_Progress())
         try:
-            wrong = run(mistake.solution).get(key, NOT_DONE)
+            values = run(mistake.solution)
         except Exception:  # a wrong solution may fail on later inputs: what it got through counts
-            wrong = _PROGRESS[-1].out.get(key, NOT_DONE)
+            values = _PROGRESS[-1].out
         finally:
             _PROGRESS.pop()
+        wrong = values.get(key, NOT_DONE)
         wrong_array = None if wrong is NOT_DONE else as_array(wrong)
-        if wrong_array is not None and close(array, wrong_array, HINT_TOLERANCE):
+        if wrong_array is None or not close(array, wrong_array, HINT_TOLERANCE):
+            continue
+        if received is None:
             return mistake.hint
-    return None
+        score = sum(1 for name, value in received.items()
+                    if _matches(value, values.get(name, NOT_DONE)))
+        if score > best_score:
+            best, best_score = mistake.hint, score
+    return best
+
+
+def _matches(mine: Any, theirs: Any) -> bool:
+    a, b = as_array(mine), as_array(theirs)
+    return a is not None and b is not None and a.shape == b.shape and close(a, b, HINT_TOLERANCE)
 
 
 def _learner_error(
