@@ -26,7 +26,7 @@ from backprop.exercises.manualgrad import (
     sigmoid_backward,
     softmax_cross_entropy_backward,
 )
-from backprop.exercises.training_fails import clip_grad_norm, grad_norm
+from backprop.exercises.training_fails import clip_grad_norm, diagnose_run, grad_norm
 from backprop.exercises.engine import mul_backward, sum_backward, tensor_sqrt, topological_order
 from backprop.exercises.logistic import bce_gradient, logistic_step
 from backprop.exercises.mlp import mlp_backward, mlp_training
@@ -45,6 +45,7 @@ __all__ = [
     "softmax_cross_entropy_backward",
     "grad_norm",
     "clip_grad_norm",
+    "diagnose_run",
     "mul_backward",
     "sum_backward",
     "tensor_sqrt",

@@ -140,6 +140,7 @@ class CheckResult:
         self.message = message
         self.hint = hint
         self.note = note
+        self.columns = ("quantity", "expected shape", "your shape", "verdict")
 
     @property
     def passed(self) -> bool:
@@ -166,7 +167,7 @@ class CheckResult:
         if self.note:
             lines.append(f"Note: {self.note}")
         if self.rows:
-            header = ("quantity", "expected shape", "your shape", "verdict")
+            header = self.columns
             table = [header] + [
                 (r.name, r.expected_shape, r.received_shape, r.verdict) for r in self.rows
             ]
@@ -189,8 +190,8 @@ class CheckResult:
         if self.note:
             parts.append(f"<p><strong>Note:</strong> {_e(self.note)}</p>")
         if self.rows:
-            parts.append("<table><thead><tr><th>quantity</th><th>expected shape</th>"
-                         "<th>your shape</th><th>verdict</th></tr></thead><tbody>")
+            parts.append("<table><thead><tr>" + "".join(f"<th>{_e(c)}</th>" for c in self.columns)
+                         + "</tr></thead><tbody>")
             for r in self.rows:
                 style = "" if r.ok or not r.done else ' style="color:#b42318"'
                 parts.append(

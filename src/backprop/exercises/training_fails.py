@@ -1,4 +1,5 @@
-"""When training fails: watch the gradient's size, and clip it.
+"""When training fails: watch the gradient's size, clip it, and name the cause of a failing
+run from its records.
 
 Both checks take a list of gradient arrays (one per parameter, of different shapes), as an
 optimiser sees them. The reference is ``backprop.optim.clip_grad_norm_``, which returns the
@@ -7,18 +8,19 @@ global norm and clips in place.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from backprop import optim
-from backprop.exercises._core import (BadReturn, Case, CheckResult, Mistake, NotDone, library,
-                                      run_cases, run_check)
+from backprop.exercises._core import (BadReturn, Case, CheckResult, Mistake, NotDone, Row,
+                                      _learner_error, _snapshot, _unchanged, is_skeleton,
+                                      library, run_cases, run_check)
 from backprop.optim import clip_grad_norm_
 
-__all__ = ["grad_norm", "clip_grad_norm"]
+__all__ = ["grad_norm", "clip_grad_norm", "diagnose_run", "record_of", "LABELS"]
 
 SHAPES = ((4, 3), (2, 4), (4,))
 
@@ -180,3 +182,184 @@ def clip_grad_norm(solution: Callable[..., Any]) -> CheckResult:
     return run_check("Clipping by norm", solution, _clip_run, _reference_clip,
                      mistakes=CLIP_MISTAKES, products=False, forbid=FORBID,
                      allowed="NumPy and your own grad_norm")
+
+
+# ----------------------------------------------------------------------------- diagnose a run
+
+LABELS = ("exploding", "saturated", "saddle", "healthy")
+
+
+def _record(cause: str, seed: int, *, constant: float, epochs: int = 20,
+            steps_per_epoch: int = 12, lr: float = 0.01, escapes: bool = True,
+            nan: bool = False) -> dict[str, Any]:
+    """A run's records, shaped like what ``backprop.failing.train`` keeps (see ``record_of``),
+    for a run whose cause of failure is ``cause``. Synthetic, so that the label is known by
+    construction and the check gives the same verdict on every machine: each cause has the
+    signature chapter 3 measures, with noise, at the scale ``constant`` (the validation MSE of
+    a constant prediction, 68 in the chapter's raw targets, 1 once they are standardised)."""
+    rng = np.random.default_rng(seed)
+    steps, e = epochs * steps_per_epoch, np.arange(epochs + 1, dtype=np.float64)
+    t = np.arange(steps, dtype=np.float64)
+    wobble = lambda n, sd=0.15: rng.lognormal(0.0, sd, n)  # noqa: E731
+    if cause == "healthy":
+        val = constant * (0.03 + 0.97 * np.exp(-e / (epochs / 5))) * wobble(epochs + 1, 0.03)
+        grad = 2.0 * np.sqrt(constant) * (0.2 + np.exp(-t / steps * 3)) * wobble(steps)
+        largest = 1.2 + 1.8 * (1 - np.exp(-t / steps * 4)) * wobble(steps, 0.02)
+        saturated = 0.03 * wobble(epochs + 1)
+    elif cause == "exploding":
+        growth = (1e6 * rng.uniform(1, 30)) ** (1 / steps)
+        largest = rng.uniform(1.5, 3.0) * growth**t
+        grad = 5.0 * np.sqrt(constant) * growth**t * wobble(steps, 0.4)
+        val = constant * (1.0 + 0.5 * np.log10(largest[::steps_per_epoch][: epochs] + 1))
+        val = np.concatenate([[constant * 1.4], val])
+        saturated = np.clip(np.log10(np.concatenate([[1.0], largest[::steps_per_epoch]]))
+                            / 3, 0, 0.99)[: epochs + 1]
+        if nan:
+            cut = int(0.7 * steps)
+            grad, largest = grad[:cut], largest[:cut]
+            val, saturated = val[:1], saturated[:1]
+    elif cause == "saturated":
+        largest = rng.uniform(3.0, 6.0) * wobble(steps, 0.01)
+        grad = 0.05 * np.sqrt(constant) * wobble(steps, 0.5)
+        val = constant * (1.0 + 0.004 * rng.normal(size=epochs + 1))
+        saturated = np.clip(rng.uniform(0.75, 0.95) + 0.02 * rng.normal(size=epochs + 1), 0, 1)
+    elif cause == "saddle":
+        escape = int(0.6 * epochs) if escapes else 10 * epochs
+        grad = 1e-5 * np.sqrt(constant) * np.exp(t / steps * 6) * wobble(steps, 0.2)
+        largest = 0.02 + 0.05 * t / steps * wobble(steps, 0.02)
+        val = constant * np.where(e < escape, 1.0 + 0.002 * rng.normal(size=epochs + 1),
+                                  0.08 + 0.9 * np.exp(-(e - escape)))
+        saturated = np.zeros(epochs + 1)
+    else:
+        raise ValueError(cause)
+    return {"val_mse": val, "grad_norm": grad, "largest_parameter": largest,
+            "saturated_share": saturated, "constant_loss": float(constant), "lr": float(lr),
+            "steps_per_epoch": steps_per_epoch}
+
+
+# (label shown, cause, record): two or three records per cause, at different scales, lengths and
+# learning rates, so that a rule tuned to one record (a threshold at 60, a fixed step) fails.
+RECORDS = (
+    ("run A", "exploding", lambda: _record("exploding", 1, constant=68.0, lr=0.05)),
+    ("run B", "saddle", lambda: _record("saddle", 2, constant=68.0, lr=0.01)),
+    ("run C", "saturated", lambda: _record("saturated", 3, constant=68.0, lr=0.01)),
+    ("run D", "healthy", lambda: _record("healthy", 4, constant=68.0, lr=0.01)),
+    ("run E", "saturated", lambda: _record("saturated", 5, constant=1.0, epochs=30, lr=0.1)),
+    ("run F", "exploding", lambda: _record("exploding", 6, constant=1.0, lr=1.0, nan=True)),
+    ("run G", "saddle", lambda: _record("saddle", 7, constant=250.0, epochs=12, lr=0.003,
+                                        escapes=False)),
+    ("run H", "healthy", lambda: _record("healthy", 8, constant=1.0, epochs=40, lr=0.1)),
+)
+
+CONFUSIONS = {
+    ("exploding", "saturated"): "this run's softmax IS saturated, but look at the size of its "
+    "parameters first: how large does largest_parameter get? Saturation is then a consequence.",
+    ("exploding", "saddle"): "look at how much the gradient norm and the largest parameter GROW "
+    "over the run, not at the flat loss.",
+    ("exploding", "healthy"): "look at the size of the parameters and of the gradient over the "
+    "run; does the loss get below the constant's?",
+    ("saturated", "saddle"): "the loss is flat in both, but here most inputs saturate the "
+    "softmax (saturated_share) while the parameters stay moderate. What does a saddle show in "
+    "that column?",
+    ("saturated", "exploding"): "the parameters here stay below 10: nothing exploded. Which "
+    "record is high from the start?",
+    ("saturated", "healthy"): "the validation loss never gets below the loss of a constant "
+    "prediction (constant_loss): this run learns nothing.",
+    ("saddle", "saturated"): "nothing saturates here (saturated_share near 0): the gradient is "
+    "tiny because the parameters are tiny, not because the softmax is flat.",
+    ("saddle", "exploding"): "the gradient norm grows here, but from a tiny size, and the "
+    "parameters stay small: compare its size with an exploding run's.",
+    ("saddle", "healthy"): "the loss sits at the constant's level (constant_loss) for most of "
+    "the run, with a tiny gradient: a plateau, even if it ends.",
+    ("healthy", "exploding"): "this run's loss ends far below the constant's: it learned. "
+    "What grows here, and by how much?",
+    ("healthy", "saturated"): "this run's loss ends far below the constant's: it learned.",
+    ("healthy", "saddle"): "this run's loss ends far below the constant's: it learned.",
+}
+
+
+def record_of(run: Any, saturation_share: Sequence[float] | None = None,
+              constant_loss: float | None = None, lr: float | None = None) -> dict[str, Any]:
+    """The records of a ``backprop.failing.Run``, in the form ``diagnose_run`` passes them: so
+    that a learner's ``diagnose`` can be tried on the chapter's own runs too."""
+    return {"val_mse": np.asarray(run.val_mse, dtype=np.float64),
+            "grad_norm": np.asarray(run.grad_norm, dtype=np.float64),
+            "largest_parameter": np.asarray(run.largest_parameter, dtype=np.float64),
+            "saturated_share": np.asarray(saturation_share if saturation_share is not None
+                                          else [np.nan] * len(run.val_mse), dtype=np.float64),
+            "constant_loss": float(constant_loss if constant_loss is not None else np.nan),
+            "lr": float(lr if lr is not None else np.nan),
+            "steps_per_epoch": max(1, len(run.grad_norm) // max(1, len(run.val_mse) - 1))}
+
+
+def diagnose_run(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(record) -> label``: name the cause of a failing run from its records.
+
+    ``record`` is a dict: ``val_mse`` (validation MSE before training and after every epoch),
+    ``grad_norm`` and ``largest_parameter`` (every step), ``saturated_share`` (every epoch: the
+    share of inputs whose softmax's largest output exceeds 0.99), ``constant_loss`` (the MSE of
+    predicting the mean target), ``lr`` and ``steps_per_epoch``. A run that stopped on a
+    non-finite loss has fewer steps and one MSE. The label is one of "exploding",
+    "saturated", "saddle" or "healthy". Tried on eight runs of known cause, two per cause at
+    different scales; the records must be left unchanged. Allowed: anything.
+    """
+    name = "Diagnose a failing run"
+    exercise_rows: list[Row] = []
+    if not callable(solution):
+        return CheckResult(name, "error", message="expected a function: pass the function "
+                           "itself, without calling it.")
+    function = getattr(solution, "__name__", "your function")
+    wrong: list[tuple[str, str, str]] = []
+    for label, cause, make in RECORDS:
+        record = make()
+        before = _snapshot(record)
+        try:
+            with np.errstate(all="ignore"):
+                answer = solution(record)
+        except NotImplementedError:
+            answer = None
+        except Exception as error:
+            result = _learner_error(name, function, solution, error, ())
+            result.message += f" on {label}"
+            result.rows = exercise_rows + [Row(label, "a label", "—", "— raised here", False,
+                                               False)]
+            _table(result)
+            result.hint = ("does your function cope with a run that stopped early (a "
+                           "non-finite loss: one val_mse, fewer steps) and with any length?"
+                           if "index" in str(error).lower() or isinstance(error, IndexError)
+                           else None)
+            return result
+        if answer is None or answer is Ellipsis:
+            if not exercise_rows and is_skeleton(solution):
+                return _table(CheckResult(name, "not done", [
+                    Row(lab, "a label", "—", "… not done", False, False) for lab, _, _ in RECORDS
+                ], f"not done yet: write the body of `{function}`, then run this cell again."))
+            return CheckResult(name, "failed", exercise_rows, f"`{function}` returned None on "
+                               f"{label}. Is a `return` missing on some path?")
+        if not _unchanged(record, before):
+            return CheckResult(name, "failed", exercise_rows, f"`{function}` changed the "
+                               f"records of {label} in place (a sort, an update of an array); "
+                               "read them without changing them.",
+                               "work on a copy (np.sort(a) rather than a.sort()).")
+        if not isinstance(answer, str) or answer not in LABELS:
+            return CheckResult(name, "failed", exercise_rows, (
+                f"`{function}` returned {answer!r} on {label}; it must return one of "
+                + ", ".join(f'"{x}"' for x in LABELS) + "."))
+        ok = answer == cause
+        exercise_rows.append(Row(label, "a label", f'"{answer}"', "✓ right" if ok else "✗ wrong",
+                                 ok))
+        if not ok:
+            wrong.append((label, cause, answer))
+    if not wrong:
+        return _table(CheckResult(name, "passed", exercise_rows,
+                                  f"all {len(RECORDS)} runs diagnosed right."))
+    label, cause, answer = wrong[0]
+    hint = CONFUSIONS[(cause, answer)]
+    return _table(CheckResult(name, "failed", exercise_rows,
+                              f"{len(wrong)} of {len(RECORDS)} runs misdiagnosed; the first is "
+                              f'{label} (not "{answer}").', hint))
+
+
+def _table(result: CheckResult) -> CheckResult:
+    result.columns = ("run", "asked for", "your answer", "verdict")
+    return result
