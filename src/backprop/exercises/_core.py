@@ -769,7 +769,10 @@ def _judge(exercise: str, name: str, learner: Callable[..., Any], expected: dict
     if hint is None:
         generic = diagnose(got, want, case_batch, products, gradient)
         if generic is None or generic.startswith("every value is"):
-            hint = _earlier_case(first_wrong, rows, cases) or generic
+            array = as_array(got)
+            ratio = (_constant_ratio(array, want) if array is not None
+                     and array.shape == want.shape else None)
+            hint = _earlier_case(first_wrong, rows, cases, ratio) or generic
         else:
             hint = generic
     return CheckResult(exercise, "failed", rows, message, hint)
@@ -823,8 +826,10 @@ def _float32_hint(row: Row, got: Any, float32: bool) -> str | None:
             "itself tiny, rather than to a denominator?")
 
 
-def _earlier_case(key: str, rows: Sequence[Row], cases: dict[str, Any]) -> str | None:
-    """The quantity was right in an earlier case and is wrong in this one: say what differs."""
+def _earlier_case(key: str, rows: Sequence[Row], cases: dict[str, Any],
+                  ratio: float | None = None) -> str | None:
+    """The quantity was right in an earlier case and is wrong in this one: say what differs
+    (the batch size, when ``ratio``, the learner's value over the right one, is their ratio)."""
     case = cases.get(key)
     if case is None:
         return None
@@ -838,6 +843,12 @@ def _earlier_case(key: str, rows: Sequence[Row], cases: dict[str, Any]) -> str |
         other_base = (row.name[: -len(other.label) - 2] if other.label else row.name)
         if other_base == base:
             what = case.note or "its inputs differ"
+            if case.batch and other.batch and case.batch != other.batch and ratio is not None \
+                    and any(abs(ratio - r) < 1e-6 * r for r in (other.batch / case.batch,
+                                                                case.batch / other.batch)):
+                what = (f"its batch has {case.batch} examples, not {other.batch}, and your "
+                        f"values are {ratio:.3g} times the right ones: is the first case's batch "
+                        "size written into your code, instead of read from the arguments?")
             return f"{base} is right in the case «{other.label}» but not in «{case.label}»: {what}"
     return None
 

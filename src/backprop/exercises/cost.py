@@ -187,6 +187,15 @@ FD_MISTAKES = (
             "parameter.", _fd_variant(passes_per_parameter=1), ("forward_passes",)),
     Mistake("each forward pass runs the whole batch: its multiply-adds have the batch size B "
             "as a factor.", _fd_variant(batch_factor=False), ("macs",)),
+    Mistake("a central difference evaluates f twice per parameter, at x + eps and at x - eps: "
+            "2P forward passes, not P.",
+            lambda sizes, batch: {**_reference_finite_differences(sizes, batch), "forward_passes":
+                                  _reference_finite_differences(sizes, batch)["parameters"]},
+            ("forward_passes",)),
+    Mistake("finite differences run forward passes only: no backward pass is counted.",
+            lambda sizes, batch: {**_reference_finite_differences(sizes, batch),
+                                  "macs": 2 * _reference_finite_differences(sizes, batch)["macs"]},
+            ("macs",)),
 )
 
 

@@ -77,6 +77,13 @@ def _dtype_hint(learner: Callable[..., Any]) -> str | None:
     return None
 
 
+IMAGE_ERRORS = (
+    (TypeError, "Cannot cast ufunc", "a uint8 array cannot hold fractions, so dividing it in "
+     "place (`images /= 255`) fails: divide into a new array (images / 255), which also leaves "
+     "the caller's images alone."),
+)
+
+
 def prepare_images(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(images) -> x``: ``uint8`` images of shape (N, 28, 28) become a
     ``float32`` matrix of shape (N, 784) with values in [0, 1] (each byte divided by 255).
@@ -84,6 +91,7 @@ def prepare_images(solution: Callable[..., Any]) -> CheckResult:
     Checked on 6, 1 and 11 images; the images given must be left unchanged. Allowed: NumPy."""
     return run_check("Images as a matrix of floats", solution, _images_run, _reference_images,
                      mistakes=IMAGE_MISTAKES, explain=_dtype_hint, float32=True,
+                     error_hints=IMAGE_ERRORS,
                      products=False, gradient=False)
 
 

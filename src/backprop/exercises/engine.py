@@ -219,6 +219,10 @@ SUM_MISTAKES = (
 )
 
 SUM_ERRORS = (
+    (np.exceptions.AxisError if hasattr(np, "exceptions") else np.AxisError, "out of bounds",
+     "an axis is out of range where it is inserted: put the summed axes back in increasing "
+     "order of their positive form (axis % x.ndim), or give np.expand_dims the whole tuple at "
+     "once."),
     (ValueError, "broadcast", "grad cannot be stretched to x's shape as it is: with "
      "keepdims=False the summed axes are gone from grad, so NumPy lines up the wrong axes. "
      "Put the summed axes back first (np.expand_dims(grad, axis)), then np.broadcast_to."),

@@ -198,8 +198,8 @@ SOFTMAX_CASES = (
                                        offsets=(900.0, -1500.0, 0.0, 200.0)), 4,
          "logits in the hundreds and thousands: e^z overflows (e^710 is inf in float64) "
          "unless each row's maximum is subtracted first; softmax is unchanged by that shift."),
-    Case("batch lacking classes", _softmax_args(3, OUT, 8, targets=(1, 1, 3)), 3,
-         "these targets hold only classes 1 and 3 of 4: the one-hot must have one column per "
+    Case("batch lacking classes", _softmax_args(3, OUT, 8, targets=(1, 1, 2)), 3,
+         "these targets hold only classes 1 and 2 of 4: the one-hot must have one column per "
          "class of the logits (logits.shape[1]), whatever labels the batch happens to hold."),
     Case("batch 1, 7 classes", _softmax_args(1, 7, 9, targets=(6,)), 1,
          "one example and 7 classes: is a size of the first case (batch 5, 4 classes) "
@@ -272,6 +272,9 @@ def _minus_one_at(z: np.ndarray, y: np.ndarray, rows_only: bool) -> np.ndarray:
 
 
 SOFTMAX_ERRORS = (
+    (ValueError, "broadcast", "two arrays of different widths meet: is the one-hot sized from "
+     "the labels (their largest, or how many differ) instead of from the number of classes, "
+     "logits.shape[1]? A batch may lack some classes."),
     (IndexError, "out of bounds", "an index runs past the array: is the one-hot (or the "
      "array you index with the targets) sized from the labels instead of from the number of "
      "classes, logits.shape[1]?"),

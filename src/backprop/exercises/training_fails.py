@@ -155,6 +155,9 @@ def _norm(grads: list[np.ndarray]) -> float:
 
 
 CLIP_MISTAKES = (
+    Mistake("the gradients come back unchanged although their global norm exceeds max_norm: "
+            "then every array must be scaled by max_norm / norm.",
+            lambda grads, m: [g.copy() for g in grads]),
     Mistake("each array is clipped by its own norm, which changes the direction of the whole "
             "update. Compute ONE global norm and scale every array by the same factor.",
             _per_array),
