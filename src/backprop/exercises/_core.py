@@ -711,7 +711,7 @@ def run_check(
         rows = _rows(expected, progress.out, float32, tol, reached=False)
         if any(row.done and not row.ok for row in rows):  # an earlier case is already wrong
             judged = _judge(exercise, name, learner, expected, progress.out, rows, cases, run,
-                            mistakes, batch, products, explain, gradient)
+                            mistakes, batch, products, explain, gradient, tol == 0)
             judged.message += (f" (Then {result.message[0].lower()}{result.message[1:]}.)")
             return judged
         result.rows = rows
@@ -731,7 +731,7 @@ def run_check(
             "afterwards, not to call.")
     if any(row.done and not row.ok for row in rows):
         return _judge(exercise, name, learner, expected, received, rows, cases, run, mistakes,
-                      batch, products, explain, gradient)
+                      batch, products, explain, gradient, tol == 0)
     missing = [row.name for row in rows if not row.done]
     if missing:
         done = len(rows) - len(missing)
@@ -751,7 +751,7 @@ def _judge(exercise: str, name: str, learner: Callable[..., Any], expected: dict
            received: dict[str, Any], rows: list[Row], cases: dict[str, Any],
            run: Callable[..., Any], mistakes: Sequence[Mistake], batch: int | None,
            products: bool, explain: Callable[..., str | None] | None,
-           gradient: bool = True) -> CheckResult:
+           gradient: bool = True, exact: bool = False) -> CheckResult:
     """The verdict on a wrong answer: the first wrong quantity, and the most specific hint."""
     first_wrong = next(row.name for row in rows if row.done and not row.ok)
     want = np.asarray(expected[first_wrong], dtype=np.float64)
@@ -764,7 +764,7 @@ def _judge(exercise: str, name: str, learner: Callable[..., Any], expected: dict
     hint = ((explain(learner) if explain else None)
             or _float32_hint(row, got, False)
             or _integer_dtype(got, want)
-            or _known_mistake(run, mistakes, first_wrong, got, received)
+            or _known_mistake(run, mistakes, first_wrong, got, received, exact)
             or _swapped(first_wrong, received, expected))
     if hint is None:
         generic = diagnose(got, want, case_batch, products, gradient)
@@ -920,7 +920,7 @@ def _not_done(exercise: str, name: str, expected: dict[str, Any]) -> CheckResult
 
 
 def _known_mistake(run: Callable, mistakes: Sequence[Mistake], key: str, got: Any,
-                   received: dict[str, Any] | None = None) -> str | None:
+                   received: dict[str, Any] | None = None, exact: bool = False) -> str | None:
     """The hint of the listed mistake whose wrong solution computes the learner's value of
     ``key``; when several do, the one that agrees with most of the learner's other quantities
     (two mistakes can give the same first wrong value and differ later)."""
@@ -940,7 +940,7 @@ def _known_mistake(run: Callable, mistakes: Sequence[Mistake], key: str, got: An
             _PROGRESS.pop()
         wrong = values.get(key, NOT_DONE)
         wrong_array = None if wrong is NOT_DONE else as_array(wrong)
-        if wrong_array is None or not close(array, wrong_array, HINT_TOLERANCE):
+        if wrong_array is None or not close(array, wrong_array, 0.0 if exact else HINT_TOLERANCE):
             continue
         if received is None:
             return mistake.hint

@@ -245,6 +245,10 @@ def _not_restored(f: Callable, x: np.ndarray, eps: float) -> np.ndarray:
 
 
 NUMERICAL_MISTAKES = (
+    Mistake("every element must be nudged ALONE: x + eps moves all of them at once, which "
+            "measures how f changes along the diagonal (the sum of the partial derivatives), "
+            "not each one.",
+            lambda f, x, eps: np.full(x.shape, (f(x + eps) - f(x - eps)) / (2 * eps)), ("grad",)),
     Mistake("that is a one-sided difference (f(x + eps) - f(x)) / eps, whose error shrinks only "
             "like eps. The central difference (f(x + eps) - f(x - eps)) / (2 eps) is exact for "
             "quadratics and errs like eps^2.", _forward_difference, ("grad",)),

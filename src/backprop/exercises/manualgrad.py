@@ -258,6 +258,9 @@ SOFTMAX_MISTAKES = (
     Mistake("the one-hot is off by one column: row i's 1 belongs in column y[i] itself "
             "(class 0 is column 0).",
             lambda z, y: (_softmax(z) - _onehot((y + 1) % z.shape[1], z.shape[1])) / len(y)),
+    Mistake("the one-hot is off by one column: row i's 1 belongs in column y[i] itself "
+            "(class 0 is column 0, nothing subtracted).",
+            lambda z, y: (_softmax(z) - _onehot((y - 1) % z.shape[1], z.shape[1])) / len(y)),
 )
 
 

@@ -25,6 +25,9 @@ SIZES = (784, 128, 64, 10)
 # Backward order: the loss's gradient first, then each layer from the last to the first.
 ORDER = ("dZ3", "dW3", "db3", "dA2", "dZ2", "dW2", "db2", "dA1", "dZ1", "dW1", "db1")
 MATMUL_ERRORS = (
+    (ValueError, "could not be broadcast", "two arrays of different shapes meet in an "
+     "elementwise operation: write their shapes down. A one-hot sized from the labels "
+     "(y.max() + 1) instead of from the number of classes (Z3.shape[1]) is a common cause."),
     (ValueError, "matmul", "the shapes of a matrix product do not line up. Write the shapes "
      "down: A (batch, in), W (out, in), dZ (batch, out); dW must be (out, in) and dA (batch, "
      "in). Which transposes make that happen?"),

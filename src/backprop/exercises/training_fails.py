@@ -321,6 +321,8 @@ def diagnose_run(solution: Callable[..., Any]) -> CheckResult:
                 answer = solution(record)
         except NotImplementedError:
             answer = None
+            if not exercise_rows:
+                return _not_done_table(name, function)
         except Exception as error:
             result = _learner_error(name, function, solution, error, ())
             result.message += f" on {label}"
@@ -334,9 +336,7 @@ def diagnose_run(solution: Callable[..., Any]) -> CheckResult:
             return result
         if answer is None or answer is Ellipsis:
             if not exercise_rows and is_skeleton(solution):
-                return _table(CheckResult(name, "not done", [
-                    Row(lab, "a label", "—", "… not done", False, False) for lab, _, _ in RECORDS
-                ], f"not done yet: write the body of `{function}`, then run this cell again."))
+                return _not_done_table(name, function)
             return CheckResult(name, "failed", exercise_rows, f"`{function}` returned None on "
                                f"{label}. Is a `return` missing on some path?")
         if not _unchanged(record, before):
@@ -345,9 +345,11 @@ def diagnose_run(solution: Callable[..., Any]) -> CheckResult:
                                "read them without changing them.",
                                "work on a copy (np.sort(a) rather than a.sort()).")
         if not isinstance(answer, str) or answer not in LABELS:
-            return CheckResult(name, "failed", exercise_rows, (
+            return _table(CheckResult(name, "failed", exercise_rows, (
                 f"`{function}` returned {answer!r} on {label}; it must return one of "
-                + ", ".join(f'"{x}"' for x in LABELS) + "."))
+                + ", ".join(f'"{x}"' for x in LABELS) + "."),
+                "the check compares labels as strings: return exactly one of the four, spelled "
+                "as listed, in lower case (not a number, a list or another word)."))
         ok = answer == cause
         exercise_rows.append(Row(label, "a label", f'"{answer}"', "✓ right" if ok else "✗ wrong",
                                  ok))
@@ -361,6 +363,12 @@ def diagnose_run(solution: Callable[..., Any]) -> CheckResult:
     return _table(CheckResult(name, "failed", exercise_rows,
                               f"{len(wrong)} of {len(RECORDS)} runs misdiagnosed; the first is "
                               f'{label} (not "{answer}").', hint))
+
+
+def _not_done_table(name: str, function: str) -> CheckResult:
+    return _table(CheckResult(name, "not done", [
+        Row(label, "a label", "—", "… not done", False, False) for label, _, _ in RECORDS
+    ], f"not done yet: write the body of `{function}`, then run this cell again."))
 
 
 def _table(result: CheckResult) -> CheckResult:

@@ -103,7 +103,13 @@ def _float(value: Any) -> Any:
 
 
 def _evaluate(make: Callable, label: str, expression: Callable, out: dict[str, Any]) -> None:
-    output, leaves = expression(make)
+    def leaf(x: float) -> Any:
+        value = make(x)
+        if value is None or value is Ellipsis:  # a skeleton passed in place of the class
+            raise NotDone
+        return value
+
+    output, leaves = expression(leaf)
     if output is None:
         raise NotDone
     output.backward()
@@ -128,6 +134,8 @@ def _run(solution: Any) -> dict[str, Any]:
             for label, expression, note in EXPRESSIONS:
                 note_case(label, None, note)
                 _evaluate(make, label, expression, out)
+            if isinstance(make, type) and issubclass(make, ReferenceValue):
+                return out  # a known mistake, tried for its hint: the small graphs tell
             note_case(DEEP_LABEL, None, "")
             try:
                 _evaluate(make, DEEP_LABEL, _chain(DEEP), out)
@@ -352,7 +360,7 @@ def value_engine(solution: Any) -> CheckResult:
     """
     name = "Build the core: a scalar Value"
     if isinstance(solution, type):
-        own = {m: vars(solution)[m] for m in METHODS if m in vars(solution)}
+        own = {m: vars(solution)[m] for m in METHODS if callable(vars(solution).get(m))}
         unwritten = [m for m, method in own.items() if is_skeleton(method)]
         if own and len(unwritten) == len(own):
             return _not_done(name)
