@@ -134,7 +134,7 @@ def _run(solution: Any) -> dict[str, Any]:
             for label, expression, note in EXPRESSIONS:
                 note_case(label, None, note)
                 _evaluate(make, label, expression, out)
-            if isinstance(make, type) and issubclass(make, ReferenceValue):
+            if getattr(make, "_catalogue", False):
                 return out  # a known mistake, tried for its hint: the small graphs tell
             note_case(DEEP_LABEL, None, "")
             try:
@@ -223,6 +223,8 @@ def _variant(**wrong: Any) -> type:
     """``ReferenceValue`` with one known mistake: the checker's catalogue of wrong answers."""
 
     class Wrong(ReferenceValue):
+        _catalogue = True  # tried for its hint only
+
         def __add__(self, other: Any) -> Any:
             other = other if isinstance(other, ReferenceValue) else Wrong(other)
             out = Wrong(self.data + other.data, (self, other))
