@@ -1374,13 +1374,14 @@ def _topo_recursive_small_ok(root):
 
 def _bce_einsum(x, y, w, b):
     z = x @ w + b
-    p = np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))
+    e = np.exp(-np.abs(z))
+    p = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
     return np.einsum("ni,n->i", x, p - y) / len(y), float(np.mean(p - y))
 
 
 def _mlp_einsum(params, x, y):
     g = mlp_backward(params, x, y)
-    W3, W2 = params["W3"], params["W2"]
+    W3 = params["W3"]
     g["dA2"] = np.einsum("no,oh->nh", g["dZ3"], W3)
     g["dW2"] = np.einsum("nh,ni->hi", g["dZ2"], np.maximum(x @ params["W1"].T + params["b1"], 0))
     return g
@@ -1456,9 +1457,11 @@ ALTERNATIVES = {
     "logistic_step": [lambda x, y, w, b, lr: (w - lr * bce_gradient(x, y, w, b)[0],
                                               b - lr * bce_gradient(x, y, w, b)[1])],
     "mlp_backward": [_mlp_einsum, _mlp_float32],
-    "backprop_cost": [lambda sizes, batch: {k: int(v) for k, v in backprop_cost(sizes, batch).items()}],
+    "backprop_cost": [lambda sizes, batch: {k: int(v)
+                                            for k, v in backprop_cost(sizes, batch).items()}],
     "central_differences": [_central_flat],
-    "prepare_images": [lambda images: (images.reshape(images.shape[0], 784) / 255.0).astype(np.float32),
+    "prepare_images": [lambda images: (images.reshape(images.shape[0], 784) / 255.0).astype(
+                           np.float32),
                        lambda images: np.float32(1 / 255) * images.reshape(len(images), -1)],
     "one_hot": [lambda labels, c: (labels[:, None] == np.arange(c)).astype(int),
                 lambda labels, c: np.eye(c, dtype=np.float32)[labels]],

@@ -4,7 +4,6 @@ least 90 % of) the mistakes caught, tables that survive an exception, the build-
 the diagnosis checks, and valid answers written in other ways."""
 
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -267,7 +266,8 @@ def test_an_error_after_a_wrong_case_reports_the_wrong_case_first():
 # ----------------------------------------------------------------------------- valid answers
 
 
-@pytest.mark.parametrize("name, k", ALTERNATIVE_CASES, ids=[f"{n}-{k}" for n, k in ALTERNATIVE_CASES])
+@pytest.mark.parametrize("name, k", ALTERNATIVE_CASES,
+                         ids=[f"{n}-{k}" for n, k in ALTERNATIVE_CASES])
 def test_valid_alternatives_pass(name, k):
     result = getattr(check, name)(ALTERNATIVES[name][k])
     assert result.passed, repr(result)
@@ -331,7 +331,10 @@ def test_record_of_a_real_failing_run_feeds_the_learner_function():
 
     x, t = data.paraboloid(400, 0)
     run = failing.train(failing.split(x, t, 100, 0), "randn", 0.05, seed=0, epochs=2)
-    record = record_of(run, constant_loss=float(np.var(t)))
+    shares = [failing.saturation(run.model, x)] * len(run.val_mse)
+    record = record_of(run, shares, constant_loss=float(np.var(t)))
+    assert set(record) >= {"val_mse", "grad_norm", "largest_parameter", "saturated_share",
+                           "constant_loss", "lr", "steps_per_epoch"}
     label = EXERCISES["diagnose_run"][0](record)
     assert label in ("exploding", "saturated", "saddle", "healthy")
 

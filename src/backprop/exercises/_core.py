@@ -652,12 +652,13 @@ def run_check(
     (``None``: ``RULE64``; 0: equality). ``float32``: the chapter works in float32, so float32
     answers pass up to its rounding. ``products``: the exercise has a matrix product (for the
     transposed-hint's wording). ``gradient``: the quantities are gradients (otherwise the
-    gradient-specific hints, sign and 1/N, are not tried). ``forbid``: ``{code object: name}`` of the library's own
-    implementation (``reference`` is always added), which the learner's function may not call;
-    ``allowed`` says what it may use. ``changed_hint``: the hint when an argument comes back
-    changed (default: build new arrays instead of changing the caller's). ``error_hints`` are ``(exception type, text in the
-    message, hint)`` for exceptions that a known mistake raises. ``explain(learner)``, when the
-    answer is wrong, may return a hint about its structure that outranks the value-based hints.
+    gradient-specific hints, sign and 1/N, are not tried). ``forbid``: ``{code object: name}``
+    of the library's own implementation (``reference`` is always added), which the learner's
+    function may not call; ``allowed`` says what it may use. ``changed_hint``: the hint when an
+    argument comes back changed (default: build new arrays instead of changing the caller's).
+    ``error_hints`` are ``(exception type, text in the message, hint)`` for exceptions that a
+    known mistake raises. ``explain(learner)``, when the answer is wrong, may return a hint about
+    its structure that outranks the value-based hints.
     """
     name = getattr(learner, "__name__", "your function")
     if not callable(learner):
@@ -672,7 +673,8 @@ def run_check(
         _PROGRESS.pop()
     forbidden = dict(forbid or {})
     for code in _codes(reference):
-        forbidden.setdefault(code, f"the check's own reference `{getattr(reference, '__name__', '')}`")
+        shown = getattr(reference, "__name__", "")
+        forbidden.setdefault(code, f"the check's own reference `{shown}`")
     guarded = _Guarded(learner, forbidden)
     progress = _Progress()
     _PROGRESS.append(progress)
@@ -699,7 +701,8 @@ def run_check(
             exercise, expected, progress,
             f"`{name}` changed the caller's `{change.argument}` in place (in the case "
             f"{_case_words(progress)}); the exercise asks you to leave your inputs alone.",
-            changed_hint or f"an in-place operation (`{change.argument} -= ...`, `{change.argument}[...] = ...`, "
+            changed_hint or f"an in-place operation (`{change.argument} -= ...`, "
+            f"`{change.argument}[...] = ...`, "
             f"`/=`, or an update of a slice or view of it) writes into the caller's array. "
             "Build a new array instead (`a - b` rather than `a -= b`), or work on a `.copy()`.",
             "failed", float32, tol)

@@ -16,7 +16,7 @@ import numpy as np
 from backprop import gradcheck, manual, tinynet
 from backprop.gradcheck import numerical_grad
 from backprop.exercises._core import (BadReturn, Case, CheckResult, Mistake, NotDone,
-                                      autograd_engines, library, note_case, returned, run_cases,
+                                      autograd_engines, library, note_case, run_cases,
                                       run_check)
 
 __all__ = ["tinynet_backward", "central_differences"]

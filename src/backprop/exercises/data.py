@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from backprop import data as data_module
 from backprop.exercises._core import (Case, CheckResult, Mistake, returned, run_cases,
                                       run_check)
 

@@ -396,7 +396,8 @@ def _topo_run(solution: Callable[..., Any]) -> dict[str, Any]:
 
 
 def _explain_order(solution: Callable[..., Any]) -> str | None:
-    """What is wrong with the list itself: a tensor twice, tensors missing, or not the root first."""
+    """What is wrong with the list itself: a tensor twice, tensors missing, or not the root
+    first."""
     root, _, _ = _small_graph()
     try:
         order = _order_of(solution, root)
