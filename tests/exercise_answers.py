@@ -1469,3 +1469,40 @@ ALTERNATIVES = {
     "value_engine": [_value_recursive()],
     "diagnose_run": [],
 }
+
+
+def _sqrt_by_power_rule(x):
+    out = Tensor(np.sqrt(x.data), _children=(x,), _op="sqrt")
+
+    def _backward(grad):
+        x._accumulate(grad * 0.5 * x.data ** -0.5)
+
+    out._backward = _backward
+    return out
+
+
+def _fd_cost_loops(sizes, batch):
+    parameters = forward = 0
+    for n_in, n_out in zip(sizes, sizes[1:]):
+        parameters += n_in * n_out + n_out
+        forward += batch * n_in * n_out
+    passes = 0
+    for _ in range(parameters):
+        passes += 2  # f(x + eps) and f(x - eps)
+    return {"parameters": parameters, "forward_passes": passes, "macs": passes * forward}
+
+
+def _diagnose_ratios(record):
+    params, grads = record["largest_parameter"], record["grad_norm"]
+    if params[-1] / params[0] > 1e3:
+        return "exploding"
+    share = np.nan_to_num(record["saturated_share"])
+    if np.mean(share) > 0.5:
+        return "saturated"
+    plateau = np.mean(record["val_mse"] > 0.9 * record["constant_loss"]) > 0.5
+    return "saddle" if plateau else "healthy"
+
+
+ALTERNATIVES["tensor_sqrt"] = [_sqrt_by_power_rule]
+ALTERNATIVES["finite_difference_cost"] = [_fd_cost_loops]
+ALTERNATIVES["diagnose_run"] = [_diagnose_ratios]

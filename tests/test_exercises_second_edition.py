@@ -345,3 +345,13 @@ def test_a_skeleton_diagnosis_is_not_done():
 
     result = check.diagnose_run(diagnose)
     assert result.status == "not done" and len(result.rows) == len(RECORDS)
+
+
+def test_a_change_inside_a_dict_argument_is_caught():
+    def mlp_backward(params, x, y):
+        params["W1"] *= 1.0  # harmless in value, but the caller's array is written
+        params["b1"][0] += 1e-9
+        return EXERCISES["mlp_backward"][0](params, x, y)
+
+    result = check.mlp_backward(mlp_backward, sizes=(6, 5, 4, 3))
+    assert not result and "changed the caller's `params` in place" in result.message
