@@ -1277,7 +1277,7 @@ DIAGNOSE_WRONG = [
     (_diagnose_loss_only, "flat"),
     (_diagnose_saturation_first, "size of its parameters first"),
     (_diagnose_fixed_threshold, "constant's level"),
-    (_diagnose_gradient_only, "compare its size"),
+    (_diagnose_gradient_only, "compare with an exploding run"),
     (_diagnose_sorts_in_place, "in place"),
     (_diagnose_by_epoch_20, "stopped early"),
     (lambda record: "explosion", "must return one of"),

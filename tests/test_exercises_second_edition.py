@@ -355,3 +355,11 @@ def test_a_change_inside_a_dict_argument_is_caught():
 
     result = check.mlp_backward(mlp_backward, sizes=(6, 5, 4, 3))
     assert not result and "changed the caller's `params` in place" in result.message
+
+
+def test_a_value_class_whose_body_is_a_stub_is_not_done():
+    class Value:
+        """What the student notebook's generator leaves of a class-wide solution region."""
+        ...
+
+    assert check.value_engine(Value).status == "not done"

@@ -229,7 +229,10 @@ def _record(cause: str, seed: int, *, constant: float, epochs: int = 20,
     elif cause == "saddle":
         escape = int(0.6 * epochs) if escapes else 10 * epochs
         grad = 1e-5 * np.sqrt(constant) * np.exp(t / steps * 6) * wobble(steps, 0.2)
-        largest = 0.02 + 0.05 * t / steps * wobble(steps, 0.02)
+        # the weights stay tiny, but the read-out's bias moves to the mean target (about
+        # sqrt(constant) here), as in chapter 3's run from N(0, 0.01)
+        largest = 0.02 + 0.9 * np.sqrt(constant) * (1 - np.exp(-t / steps * 5)) * wobble(
+            steps, 0.02)
         val = constant * np.where(e < escape, 1.0 + 0.002 * rng.normal(size=epochs + 1),
                                   0.08 + 0.9 * np.exp(-(e - escape)))
         saturated = np.zeros(epochs + 1)
@@ -268,10 +271,11 @@ CONFUSIONS = {
     "record is high from the start?",
     ("saturated", "healthy"): "the validation loss never gets below the loss of a constant "
     "prediction (constant_loss): this run learns nothing.",
-    ("saddle", "saturated"): "nothing saturates here (saturated_share near 0): the gradient is "
-    "tiny because the parameters are tiny, not because the softmax is flat.",
-    ("saddle", "exploding"): "the gradient norm grows here, but from a tiny size, and the "
-    "parameters stay small: compare its size with an exploding run's.",
+    ("saddle", "saturated"): "nothing saturates here (saturated_share near 0): the loss is flat "
+    "because the gradient is tiny at this point, not because the softmax is flat.",
+    ("saddle", "exploding"): "the gradient norm grows here, but from a tiny size, and no "
+    "parameter runs away (the largest stays near the targets' scale): compare with an "
+    "exploding run's.",
     ("saddle", "healthy"): "the loss sits at the constant's level (constant_loss) for most of "
     "the run, with a tiny gradient: a plateau, even if it ends.",
     ("healthy", "exploding"): "this run's loss ends far below the constant's: it learned. "

@@ -364,8 +364,8 @@ def value_engine(solution: Any) -> CheckResult:
     if isinstance(solution, type):
         own = {m: vars(solution)[m] for m in METHODS if callable(vars(solution).get(m))}
         unwritten = [m for m, method in own.items() if is_skeleton(method)]
-        if own and len(unwritten) == len(own):
-            return _not_done(name)
+        if not any(hasattr(solution, m) for m in METHODS) or (own and len(unwritten) == len(own)):
+            return _not_done(name)  # a stub class, or every method still `...`
         if unwritten:
             return CheckResult(name, "not done", message=(
                 f"not done yet: {', '.join(unwritten)} still hold only `...`; write them, "
