@@ -17,12 +17,11 @@ The conventions the prediction must follow:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-
-import sys
 
 from backprop import cost as cost_module
 from backprop import manual

@@ -1,20 +1,22 @@
-"""Chapter 3, AutoGrad: the backward of a broadcasting multiply and of ``sum(axis)`` (on plain
+"""Chapter 4, AutoGrad: the backward of a broadcasting multiply and of ``sum(axis)`` (on plain
 arrays: the bodies of ``Tensor.__mul__``'s and ``Tensor.sum``'s ``_backward``), a new op
 ``sqrt`` written as a ``Tensor`` op, and the reverse topological order of a graph.
 
 The references are the engine itself (``backprop.autograd.Tensor``): each check builds the same
-expression with Tensors and reads the gradients that ``backward()`` leaves.
+expression with Tensors and reads the gradients that ``backward()`` leaves. Each check tries
+several cases (six broadcast patterns; ten named sums and 24 random ones) and does not count an
+answer that calls the engine's own op, ``sum``, topological order or ``backward()``; the
+multiply may use ``unbroadcast``.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-
-import sys
 
 from backprop.autograd import Tensor, _reverse_topological_order, unbroadcast
 from backprop.exercises._core import (
