@@ -572,3 +572,937 @@ EXERCISES = {
     "one_hot": (one_hot, ONE_HOT_WRONG),
     "finite_difference_cost": (finite_difference_cost, FD_COST_WRONG),
 }
+
+# ============================================================================= second edition
+# More wrong answers per exercise, of the kinds the second edition's checks must split: near
+# misses that a single fixed input let through (a batch size written in, no max subtracted,
+# sorted positive axes only), inputs changed in place, float32 where the chapter is float64,
+# and answers that call the library's own implementation. Each with a fragment of its hint.
+# Then valid alternatives (einsum, loops, other formulas) that must pass.
+
+import math  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
+from backprop import manual  # noqa: E402
+from backprop import mlp as library_mlp  # noqa: E402
+from backprop.autograd import unbroadcast  # noqa: E402
+from backprop.gradcheck import numerical_grad  # noqa: E402
+from backprop.logistic import LogisticRegression  # noqa: E402
+from backprop.optim import SGD, clip_grad_norm_  # noqa: E402
+
+LIBRARY = "calls the library's own"
+
+
+def _tinynet_typed_in(weights, inputs, targets):
+    fixed = tinynet_backward(tinynet.WEIGHTS, tinynet.INPUTS, tinynet.TARGETS)
+    return fixed
+
+
+def _tinynet_library(weights, inputs, targets):
+    out = tinynet_backward(weights, inputs, targets)
+    out["grads"] = list(tinynet.gradient(weights, inputs, targets))
+    return out
+
+
+TINYNET_WRONG += [
+    (_tinynet_wrong(sign=1.0) if False else
+     (lambda w, i, t: {k: (2 * v if k != "grads" else [2 * g for g in v])
+                       for k, v in tinynet_backward(w, i, t).items()}), "1/2 cancels"),
+    (_tinynet_typed_in, "from its arguments"),
+    (_tinynet_library, LIBRARY),
+]
+
+
+def _linear_squeezed(x, weight, grad_out):
+    return grad_out.T @ x, grad_out.sum(axis=0), np.squeeze(grad_out @ weight)
+
+
+def _linear_batch_written_in(x, weight, grad_out):
+    return grad_out.T @ x, np.ones(5) @ grad_out, grad_out @ weight
+
+
+def _linear_float32(x, weight, grad_out):
+    x, weight, grad_out = (a.astype(np.float32) for a in (x, weight, grad_out))
+    return grad_out.T @ x, grad_out.sum(axis=0), grad_out @ weight
+
+
+def _linear_library(x, weight, grad_out):
+    layer = manual.Linear(weight.shape[1], weight.shape[0])
+    layer.weight.data = weight
+    layer.forward(x)
+    grad_x = layer.backward(grad_out)
+    return layer.weight.grad, layer.bias.grad, grad_x
+
+
+def _linear_in_place(x, weight, grad_out):
+    grad_out /= 1.0  # "harmless" scaling, done in place
+    grad_out[0] += 0.0
+    x -= 0.0
+    np.multiply(grad_out, 1.0, out=grad_out)
+    grad_out[...] = grad_out[::-1][::-1] * 1.0
+    x[0, 0] += 1e-3  # the learner "nudges" an input to see what happens, and leaves it
+    return grad_out.T @ x, grad_out.sum(axis=0), grad_out @ weight
+
+
+LINEAR_WRONG += [
+    (_linear_squeezed, "the shape is not"),
+    (_linear_batch_written_in, "batch 1"),
+    (_linear_float32, "float64"),
+    (_linear_library, LIBRARY),
+    (_linear_in_place, "in place"),
+    (lambda x, w, g: (g.T @ x, g.sum(axis=1), g @ w), "axis=0"),
+]
+
+SIGMOID_WRONG += [
+    (lambda out, g: g * out * (1 + out), "sign inside the derivative"),
+    (lambda out, g: g * (1 - out**2), "tanh"),
+    (lambda out, g: np.multiply(g, out * (1 - out), out=g), "in place"),
+    (lambda out, g: _sigmoid_library(out, g), LIBRARY),
+    (lambda out, g: g * out * (1 - out) + 1e-7, "+ 1e-7"),
+]
+
+
+def _sigmoid_library(out, grad_out):
+    layer = manual.Sigmoid()
+    layer._out = out
+    return layer.backward(grad_out)
+
+
+def _ce_naive(logits, targets):
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    probs[np.arange(len(targets)), targets] -= 1
+    return probs / len(targets)
+
+
+def _ce_global_max(logits, targets):
+    e = np.exp(logits - logits.max())
+    probs = e / e.sum(axis=1, keepdims=True)
+    probs[np.arange(len(targets)), targets] -= 1
+    return probs / len(targets)
+
+
+def _ce_batch_written_in(logits, targets):
+    probs = _softmax(logits)
+    probs[np.arange(len(targets)), targets] -= 1
+    return probs / 5
+
+
+def _ce_in_place(logits, targets):
+    logits -= logits.max(axis=1, keepdims=True)
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    probs[np.arange(len(targets)), targets] -= 1
+    return probs / len(targets)
+
+
+def _ce_onehot_from_labels(logits, targets):
+    return (_softmax(logits) - np.eye(targets.max() + 1)[targets]) / len(targets)
+
+
+SOFTMAX_WRONG += [
+    (_ce_naive, "subtract each row's maximum"),
+    (_ce_global_max, "each ROW's"),
+    (_ce_batch_written_in, "written into your code"),
+    (_ce_in_place, "in place"),
+    (_ce_onehot_from_labels, "logits.shape[1]"),
+    (lambda z, y: library_mlp.softmax_cross_entropy(z, y)[1], LIBRARY),
+    (lambda z, y: (_softmax(z) - np.eye(z.shape[1])[y - 1]) / len(y), "off by one"),
+]
+
+
+def _norm_three_arrays(grads):
+    return np.sqrt(np.sum(grads[0]**2) + np.sum(grads[1]**2) + np.sum(grads[2]**2))
+
+
+def _norm_library(grads):
+    return clip_grad_norm_([SimpleNamespace(grad=g) for g in grads], np.inf)
+
+
+GRAD_NORM_WRONG += [
+    (_norm_three_arrays, "a list of ONE array"),
+    (_norm_library, LIBRARY),
+    (lambda grads: np.mean([np.linalg.norm(g) for g in grads]), "average"),
+    (lambda grads: sum(np.abs(g).sum() for g in grads), "L1 norm"),
+]
+
+
+def _clip_library(grads, max_norm):
+    params = [SimpleNamespace(grad=g.copy()) for g in grads]
+    clip_grad_norm_(params, max_norm)
+    return [p.grad for p in params]
+
+
+def _clip_three(grads, max_norm):
+    norm = np.sqrt(sum(np.sum(g**2) for g in grads))
+    factor = min(1.0, max_norm / norm)
+    return [grads[0] * factor, grads[1] * factor, grads[2] * factor]
+
+
+CLIP_WRONG += [
+    (_clip_library, LIBRARY),
+    (_clip_three, "ONE array"),
+    (lambda grads, m: grads, "come back unchanged"),
+]
+
+
+def _unbroadcast_no_keepdims(grad, shape):
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and grad.shape[axis] != 1:
+            grad = grad.sum(axis=axis, keepdims=True)
+    return grad.squeeze() if grad.ndim > 1 else grad
+
+
+def _mul_in_place(a, b, grad):
+    grad_a = _unbroadcast(grad * b, a.shape)
+    grad *= a
+    return grad_a, _unbroadcast(grad, b.shape)
+
+
+def _mul_library(a, b, grad):
+    ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    (ta * tb).backward(grad)
+    return ta.grad, tb.grad
+
+
+MUL_WRONG += [
+    (_mul_in_place, "in place"),
+    (_mul_library, LIBRARY),
+    (lambda a, b, g: (_unbroadcast_no_keepdims(g * b, a.shape),
+                      _unbroadcast_no_keepdims(g * a, b.shape)), "the shape is not"),
+    (lambda a, b, g: ((g * b).sum(axis=0) if g.shape != a.shape else g * b,
+                      (g * a).sum(axis=0) if g.shape != b.shape else g * a), "axis 0"),
+]
+
+
+def _sum_given_order(x, axis, keepdims, grad):
+    if axis is not None and not keepdims:
+        for a in (axis if isinstance(axis, tuple) else (axis,)):
+            grad = np.expand_dims(grad, a)
+    return np.broadcast_to(grad, x.shape)
+
+
+def _sum_positive_only(x, axis, keepdims, grad):
+    axes = range(x.ndim) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+    shape = [1 if i in axes else n for i, n in enumerate(x.shape)]
+    return np.broadcast_to(grad.reshape(shape), x.shape)
+
+
+def _sum_library(x, axis, keepdims, grad):
+    t = Tensor(x, requires_grad=True)
+    t.sum(axis=axis, keepdims=keepdims).backward(grad)
+    return t.grad
+
+
+SUM_WRONG += [
+    (_sum_given_order, "increasing order"),
+    (_sum_positive_only, "negative axis"),
+    (_sum_library, LIBRARY),
+]
+
+SQRT_WRONG += [
+    (lambda x: x ** 0.5, LIBRARY),
+    (lambda x: x.sqrt(), LIBRARY),
+]
+
+
+def _topo_library(root):
+    from backprop.autograd import _reverse_topological_order
+    return _reverse_topological_order(root)
+
+
+TOPO_WRONG += [
+    (_topo_library, LIBRARY),
+    (lambda root: [root, *root._prev], "leaves out"),
+]
+
+
+def _bce_batch_written_in(x, y, w, b):
+    p = _sigmoid(x @ w + b)
+    return x.T @ (p - y) / 6, np.sum(p - y) / 6
+
+
+def _bce_float32(x, y, w, b):
+    x, y, w = (a.astype(np.float32) for a in (x, y, w))
+    p = 1 / (1 + np.exp(-(x @ w + np.float32(b))))
+    return x.T @ (p - y) / len(y), np.mean(p - y)
+
+
+def _bce_library(x, y, w, b):
+    model = LogisticRegression(len(w))
+    model.weight.data, model.bias.data = w.copy(), np.array(b)
+    model.backward(x, y)
+    return model.weight.grad, model.bias.grad
+
+
+BCE_WRONG += [
+    (_bce_batch_written_in, "written into your code"),
+    (_bce_float32, "float64"),
+    (_bce_library, LIBRARY),
+    (lambda x, y, w, b: (x.T @ ((_sigmoid(x @ w + b) - y) * _sigmoid(x @ w + b)
+                                * (1 - _sigmoid(x @ w + b))) / len(y),
+                         np.mean((_sigmoid(x @ w + b) - y) * _sigmoid(x @ w + b)
+                                 * (1 - _sigmoid(x @ w + b)))), "cancels"),
+]
+
+
+def _step_in_place(x, y, w, b, lr):
+    grad_w, grad_b = bce_gradient(x, y, w, b)
+    w -= lr * grad_w
+    return w, b - lr * grad_b
+
+
+def _step_library(x, y, w, b, lr):
+    model = LogisticRegression(len(w))
+    model.weight.data, model.bias.data = w.copy(), np.array(float(b))
+    model.backward(x, y)
+    SGD(model.parameters(), lr=lr).step()
+    return model.weight.data, model.bias.data
+
+
+STEP_WRONG += [
+    (_step_in_place, "in place"),
+    (_step_library, LIBRARY),
+    (lambda x, y, w, b, lr: bce_gradient(x, y, w, b), "the gradient itself"),
+    (lambda x, y, w, b, lr: (w - lr * x.T @ (_sigmoid(x @ w + b) - y),
+                             b - lr * np.sum(_sigmoid(x @ w + b) - y)), "summed"),
+]
+
+
+def _mlp_forward_changed(biases=True, shift=0, batch=None, onehot_width=None):
+    def backward(params, x, y):
+        W1, b1, W2, b2, W3, b3 = (params[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
+        Z1 = x @ W1.T + (b1 if biases else 0)
+        A1 = np.maximum(Z1, 0)
+        Z2 = A1 @ W2.T + (b2 if biases else 0)
+        A2 = np.maximum(Z2, 0)
+        Z3 = A2 @ W3.T + (b3 if biases else 0)
+        P = np.exp(Z3 - Z3.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        N = batch or len(y)
+        width = onehot_width(y) if onehot_width else P.shape[1]
+        dZ3 = (P - np.eye(width)[y + shift]) / N
+        dW3, db3, dA2 = dZ3.T @ A2, dZ3.sum(axis=0), dZ3 @ W3
+        dZ2 = dA2 * (Z2 > 0)
+        dW2, db2, dA1 = dZ2.T @ A1, dZ2.sum(axis=0), dZ2 @ W2
+        dZ1 = dA1 * (Z1 > 0)
+        dW1, db1 = dZ1.T @ x, dZ1.sum(axis=0)
+        return {"dZ3": dZ3, "dW3": dW3, "db3": db3, "dA2": dA2, "dZ2": dZ2, "dW2": dW2,
+                "db2": db2, "dA1": dA1, "dZ1": dZ1, "dW1": dW1, "db1": db1}
+    return backward
+
+
+def _mlp_library(params, x, y):
+    layers = []
+    for k in (1, 2, 3):
+        out_f, in_f = params[f"W{k}"].shape
+        linear = manual.Linear(in_f, out_f)
+        linear.weight.data, linear.bias.data = params[f"W{k}"], params[f"b{k}"]
+        layers += [linear, manual.ReLU()] if k < 3 else [linear]
+    net, loss = manual.Sequential(*layers), manual.SoftmaxCrossEntropy()
+    loss.forward(net.forward(x), y)
+    net.backward(loss.backward())
+    return mlp_backward(params, x, y)
+
+
+MLP_WRONG += [
+    (_mlp_forward_changed(biases=False), "are the biases added"),
+    (_mlp_forward_changed(shift=-1), "off by one"),
+    (_mlp_forward_changed(batch=8), "written into your code"),
+    (_mlp_forward_changed(onehot_width=lambda y: y.max() + 1), "y.max() + 1"),
+    (_mlp_library, LIBRARY),
+]
+
+
+def _cost_library(sizes, batch):
+    from backprop.cost import predicted_multiply_adds
+    counts = predicted_multiply_adds(sizes, batch)
+    return {"forward_macs": counts["forward"], "backward_macs": counts["backward"],
+            "bytes_kept": backprop_cost(sizes, batch)["bytes_kept"]}
+
+
+COST_WRONG += [
+    (_cost_library, LIBRARY),
+    (_cost_changed(bytes_kept=lambda s, b, v: v - 8 * b), "probabilities and the targets"),
+    (_cost_changed(bytes_kept=lambda s, b, v: 8 * sum(i * o + o for i, o in zip(s[:-1], s[1:]))),
+     "parameters' size"),
+]
+
+
+def _central_2d_only(f, x, eps):
+    grad = np.zeros_like(x)
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            bumped = x.copy()
+            bumped[i, j] += eps
+            dipped = x.copy()
+            dipped[i, j] -= eps
+            grad[i, j] = (f(bumped) - f(dipped)) / (2 * eps)
+    return grad
+
+
+CENTRAL_WRONG += [
+    (lambda f, x, eps: numerical_grad(f, x, eps), LIBRARY),
+    (_central_2d_only, "two indices"),
+    (lambda f, x, eps: np.array([(f(x + eps) - f(x - eps)) / (2 * eps)] * x.size).reshape(
+        x.shape), "nudged ALONE"),
+]
+
+
+def _images_in_place(images):
+    images /= 255
+    return images.reshape(len(images), -1).astype(np.float32)
+
+
+IMAGES_WRONG += [
+    (lambda images: images.reshape(6, 784).astype(np.float32) / 255, "count (6) written in"),
+    (_images_in_place, "divide into a new array"),
+]
+
+ONE_HOT_WRONG += [
+    (lambda labels, c: np.eye(c)[labels - 1], "to the LEFT"),
+    (lambda labels, c: np.eye(labels.max() + 1)[labels], "largest label + 1"),
+    (lambda labels, c: np.eye(c)[labels + 1], "label k goes in column k"),
+    (lambda labels, c: np.eye(10)[labels], "read from its arguments"),
+]
+
+FD_COST_WRONG += [
+    (_fd_changed(forward_passes=lambda s, b, v: v // 2), "not P"),
+    (_fd_changed(macs=lambda s, b, v: 2 * v), "forward passes only"),
+    (lambda sizes, batch: {**finite_difference_cost(sizes, batch),
+                           "parameters": sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))},
+     "biases are parameters too"),
+]
+
+# ----------------------------------------------------------------------------- build the core
+
+
+class Value:
+    """Chapter 4's reference solution: a scalar Value, micrograd style."""
+
+    ### BEGIN SOLUTION
+    def __init__(self, data, _children=()):
+        self.data = float(data)
+        self.grad = 0.0
+        self._prev = tuple(_children)
+        self._backward = lambda: None
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other))
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
+
+    def __radd__(self, other):
+        return self + other
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, (self, other))
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __rmul__(self, other):
+        return self * other
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        out = Value(t, (self,))
+
+        def _backward():
+            self.grad += (1 - t**2) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def backward(self):
+        order, visited, stack = [], set(), [(self, False)]
+        while stack:
+            node, inputs_done = stack.pop()
+            if inputs_done:
+                order.append(node)
+            elif node not in visited:
+                visited.add(node)
+                stack.append((node, True))
+                stack.extend((child, False) for child in node._prev)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+    ### END SOLUTION
+
+
+def _value_with(**changes):
+    """The reference Value with some methods replaced, in a class of its own whose operations
+    build values of that same class: what a learner's slip looks like."""
+    namespace = {k: v for k, v in vars(Value).items() if k not in ("__dict__", "__weakref__")}
+
+    def wrap(self, other):
+        return other if isinstance(other, cls) else cls(other)
+
+    def __add__(self, other):
+        other = wrap(self, other)
+        out = cls(self.data + other.data, (self, other))
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = wrap(self, other)
+        out = cls(self.data * other.data, (self, other))
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        out = cls(t, (self,))
+
+        def _backward():
+            self.grad += (1 - t**2) * out.grad
+
+        out._backward = _backward
+        return out
+
+    namespace.update(__add__=__add__, __mul__=__mul__, tanh=tanh)
+    namespace.update(changes)
+    namespace = {k: v for k, v in namespace.items() if v is not None}
+    cls = type("Value", (), namespace)
+    return cls
+
+
+def _mul_assigning(self, other):
+    other = other if isinstance(other, type(self)) else type(self)(other)
+    out = type(self)(self.data * other.data, (self, other))
+
+    def _backward():
+        self.grad = other.data * out.grad
+        other.grad = self.data * out.grad
+
+    out._backward = _backward
+    return out
+
+
+def _mul_own_factor(self, other):
+    other = other if isinstance(other, type(self)) else type(self)(other)
+    out = type(self)(self.data * other.data, (self, other))
+
+    def _backward():
+        self.grad += self.data * out.grad
+        other.grad += other.data * out.grad
+
+    out._backward = _backward
+    return out
+
+
+def _tanh_with(local):
+    def tanh(self):
+        t = math.tanh(self.data)
+        out = type(self)(t, (self,))
+
+        def _backward():
+            self.grad += local(t, self.data) * out.grad
+
+        out._backward = _backward
+        return out
+    return tanh
+
+
+def _backward_unseeded(self):
+    order, visited, stack = [], set(), [(self, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif node not in visited:
+            visited.add(node)
+            stack.append((node, True))
+            stack.extend((c, False) for c in node._prev)
+    for node in reversed(order):
+        node._backward()
+
+
+def _backward_breadth_first(self):
+    self.grad = 1.0
+    queue, seen = [self], {self}
+    while queue:
+        node = queue.pop(0)
+        node._backward()
+        for child in node._prev:
+            if child not in seen:
+                seen.add(child)
+                queue.append(child)
+
+
+def _backward_no_visited(self):
+    order, stack = [], [(self, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in node._prev)
+    self.grad = 1.0
+    for node in reversed(order):
+        node._backward()
+
+
+def _add_unwrapped(self, other):
+    out = type(self)(self.data + other.data, (self, other))
+
+    def _backward():
+        self.grad += out.grad
+        other.grad += out.grad
+
+    out._backward = _backward
+    return out
+
+
+class _TensorValue:
+    """A Value that hands the work to the library's Tensor: not building the core."""
+
+    def __init__(self, data):
+        self.t = data if isinstance(data, Tensor) else Tensor(float(data), requires_grad=True)
+
+    data = property(lambda self: float(self.t.data))
+    grad = property(lambda self: 0.0 if self.t.grad is None else float(self.t.grad))
+
+    def __add__(self, other):
+        return _TensorValue(self.t + (other.t if isinstance(other, _TensorValue) else other))
+
+    __radd__ = __add__
+
+    def __mul__(self, other):
+        return _TensorValue(self.t * (other.t if isinstance(other, _TensorValue) else other))
+
+    __rmul__ = __mul__
+
+    def tanh(self):
+        return _TensorValue(self.t.tanh())
+
+    def backward(self):
+        self.t.backward()
+
+
+VALUE_WRONG = [
+    (_value_with(__mul__=_mul_assigning), "ASSIGNED"),
+    (_value_with(__mul__=_mul_own_factor), "OTHER factor"),
+    (_value_with(tanh=_tanh_with(lambda t, x: 1 - t)), "SQUARED"),
+    (_value_with(tanh=_tanh_with(lambda t, x: 1 - x * x)), "the OUTPUT"),
+    (_value_with(tanh=_tanh_with(lambda t, x: t * (1 - t))), "sigmoid"),
+    (_value_with(backward=_backward_unseeded), "seed"),
+    (_value_with(backward=_backward_breadth_first), "REVERSE topological order"),
+    (_value_with(backward=_backward_no_visited), "visited"),
+    (_value_with(__radd__=None, __rmul__=None), "__rmul__"),
+    (_value_with(__add__=_add_unwrapped), "wrap it first"),
+    (_TensorValue, LIBRARY),
+]
+
+# ----------------------------------------------------------------------------- diagnose a run
+
+
+def diagnose_run(record):
+    """The cause of a failing run: "exploding", "saturated", "saddle" or "healthy"."""
+    ### BEGIN SOLUTION
+    if np.max(record["largest_parameter"]) > 1e3:
+        return "exploding"
+    if np.nanmedian(record["saturated_share"]) > 0.5:
+        return "saturated"
+    learned = record["val_mse"][-1] < 0.5 * record["constant_loss"]
+    tiny = np.median(record["grad_norm"]) < 1e-3 * np.sqrt(record["constant_loss"])
+    return "saddle" if tiny or not learned else "healthy"
+    ### END SOLUTION
+
+
+def _diagnose_loss_only(record):
+    flat = record["val_mse"][-1] > 0.9 * record["val_mse"][0]
+    return "saddle" if flat else "healthy"
+
+
+def _diagnose_saturation_first(record):
+    if np.nanmax(record["saturated_share"]) > 0.5:
+        return "saturated"
+    if np.max(record["largest_parameter"]) > 1e3:
+        return "exploding"
+    return "healthy" if record["val_mse"][-1] < 0.5 * record["constant_loss"] else "saddle"
+
+
+def _diagnose_fixed_threshold(record):
+    if np.max(record["largest_parameter"]) > 1e3:
+        return "exploding"
+    if np.nanmedian(record["saturated_share"]) > 0.5:
+        return "saturated"
+    return "healthy" if record["val_mse"][-1] < 60 else "saddle"
+
+
+def _diagnose_gradient_only(record):
+    g = record["grad_norm"]
+    if g[-1] > 100 * g[0]:
+        return "exploding"
+    if np.median(g) < 1:
+        return "saturated"
+    return "healthy"
+
+
+def _diagnose_sorts_in_place(record):
+    record["grad_norm"].sort()
+    return diagnose_run(record)
+
+
+def _diagnose_by_epoch_20(record):
+    if record["val_mse"][20] < 0.5 * record["constant_loss"]:
+        return "healthy"
+    return diagnose_run(record)
+
+
+DIAGNOSE_WRONG = [
+    (_diagnose_loss_only, "flat"),
+    (_diagnose_saturation_first, "size of its parameters first"),
+    (_diagnose_fixed_threshold, "constant's level"),
+    (_diagnose_gradient_only, "compare with an exploding run"),
+    (_diagnose_sorts_in_place, "in place"),
+    (_diagnose_by_epoch_20, "stopped early"),
+    (lambda record: "explosion", "must return one of"),
+]
+
+EXERCISES["value_engine"] = (Value, VALUE_WRONG)
+EXERCISES["diagnose_run"] = (diagnose_run, DIAGNOSE_WRONG)
+
+# ----------------------------------------------------------------------------- valid alternatives
+
+
+def _tinynet_matrices(weights, inputs, targets):
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    W1, W2 = np.reshape(weights[:4], (2, 2)), np.reshape(weights[4:], (2, 2))
+    a_h = sig(W1 @ inputs)
+    a_o = sig(W2 @ a_h)
+    d_o = (a_o - targets) * a_o * (1 - a_o)
+    d_h = (W2.T @ d_o) * a_h * (1 - a_h)
+    grads = list(np.outer(d_h, inputs).ravel()) + list(np.outer(d_o, a_h).ravel())
+    return {"delta_o1": d_o[0], "delta_o2": d_o[1], "delta_h1": d_h[0], "delta_h2": d_h[1],
+            "grads": grads}
+
+
+def _linear_loops(x, weight, grad_out):
+    batch, fan_in = x.shape
+    fan_out = weight.shape[0]
+    dW, db, dX = np.zeros((fan_out, fan_in)), np.zeros(fan_out), np.zeros((batch, fan_in))
+    for n in range(batch):
+        for o in range(fan_out):
+            db[o] += grad_out[n, o]
+            for i in range(fan_in):
+                dW[o, i] += grad_out[n, o] * x[n, i]
+                dX[n, i] += grad_out[n, o] * weight[o, i]
+    return dW, db, dX
+
+
+def _ce_log_softmax(logits, targets):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    onehot = np.zeros_like(logits)
+    onehot[np.arange(len(targets)), targets] = 1
+    return (np.exp(log_p) - onehot) / logits.shape[0]
+
+
+def _ce_rows_loop(logits, targets):
+    grad = np.empty_like(logits)
+    for i, (row, t) in enumerate(zip(logits, targets)):
+        e = np.exp(row - row.max())
+        grad[i] = e / e.sum()
+        grad[i, t] -= 1
+    return grad / len(targets)
+
+
+def _ce_habit(logits, targets):
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs = e / (e.sum(axis=1, keepdims=True) + 1e-7)
+    probs[np.arange(len(targets)), targets] -= 1
+    return probs / len(targets)
+
+
+def _clip_in_place(grads, max_norm):
+    norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+    if norm > max_norm:
+        for g in grads:
+            g *= max_norm / (norm + 1e-6)
+    return grads
+
+
+def _mul_axes(a, b, grad):
+    def down(g, shape):
+        lead = g.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
+                                          if n == 1 and g.shape[lead + i] != 1)
+        return g.sum(axis=axes).reshape(shape)
+    return down(grad * b, a.shape), down(grad * a, b.shape)
+
+
+def _sum_reshape(x, axis, keepdims, grad):
+    axes = range(x.ndim) if axis is None else np.atleast_1d(axis) % x.ndim
+    shape = [1 if i in set(int(a) for a in axes) else n for i, n in enumerate(x.shape)]
+    return np.reshape(grad, shape) * np.ones_like(x)
+
+
+def _sum_sorted_positive(x, axis, keepdims, grad):
+    if axis is not None and not keepdims:
+        for a in sorted(a % x.ndim for a in np.atleast_1d(axis)):
+            grad = np.expand_dims(grad, int(a))
+    return np.broadcast_to(grad, x.shape).copy()
+
+
+def _topo_recursive_small_ok(root):
+    return topological_order(root)
+
+
+def _bce_einsum(x, y, w, b):
+    z = x @ w + b
+    e = np.exp(-np.abs(z))
+    p = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    return np.einsum("ni,n->i", x, p - y) / len(y), float(np.mean(p - y))
+
+
+def _mlp_einsum(params, x, y):
+    g = mlp_backward(params, x, y)
+    W3 = params["W3"]
+    g["dA2"] = np.einsum("no,oh->nh", g["dZ3"], W3)
+    g["dW2"] = np.einsum("nh,ni->hi", g["dZ2"], np.maximum(x @ params["W1"].T + params["b1"], 0))
+    return g
+
+
+def _mlp_float32(params, x, y):
+    return mlp_backward({k: v.astype(np.float32) for k, v in params.items()},
+                        x.astype(np.float32), y)
+
+
+def _central_flat(f, x, eps):
+    x = np.array(x, dtype=np.float64)
+    flat, grad = x.reshape(-1), np.zeros(x.size)
+    for i in range(x.size):
+        keep = flat[i]
+        flat[i] = keep + eps
+        up = f(x)
+        flat[i] = keep - eps
+        down = f(x)
+        flat[i] = keep
+        grad[i] = (up - down) / (2 * eps)
+    return grad.reshape(x.shape)
+
+
+def _value_recursive():
+    def backward(self):
+        topo, seen = [], set()
+
+        def build(v):
+            if v not in seen:
+                seen.add(v)
+                for child in v._prev:
+                    build(child)
+                topo.append(v)
+
+        build(self)
+        self.grad = 1.0
+        for v in reversed(topo):
+            v._backward()
+    return _value_with(backward=backward)
+
+
+ALTERNATIVES = {
+    "tinynet_backward": [_tinynet_matrices],
+    "linear_backward": [
+        _linear_loops,
+        lambda x, w, g: (np.einsum("no,ni->oi", g, x), np.einsum("no->o", g),
+                         np.einsum("no,oi->ni", g, w)),
+        lambda x, w, g: (np.dot(g.T, x), np.add.reduce(g, axis=0), np.dot(g, w)),
+    ],
+    "sigmoid_backward": [lambda out, g: g * out - g * out**2,
+                         lambda out, g: g * (out * (1 - out))],
+    "softmax_cross_entropy_backward": [
+        _ce_log_softmax, _ce_rows_loop, _ce_habit,
+        lambda z, y: softmax_cross_entropy_backward(z.astype(np.float32), y),
+    ],
+    "grad_norm": [lambda gs: np.linalg.norm(np.concatenate([g.ravel() for g in gs])),
+                  lambda gs: math.sqrt(sum(float(np.vdot(g, g)) for g in gs)),
+                  lambda gs: np.sqrt(sum((g**2).sum() for g in gs)) + 0.0],
+    "clip_grad_norm": [_clip_in_place,
+                       lambda gs, m: [g * min(1.0, m / grad_norm(gs)) for g in gs]],
+    "mul_backward": [_mul_axes, lambda a, b, g: (unbroadcast(g * b, a.shape),
+                                                 unbroadcast(g * a, b.shape))],
+    "sum_backward": [_sum_reshape, _sum_sorted_positive,
+                     lambda x, axis, keepdims, g: (
+                         np.broadcast_to(g if keepdims or axis is None
+                                         else np.expand_dims(g, axis), x.shape))],
+    "tensor_sqrt": [],
+    "topological_order": [_topo_recursive_small_ok],
+    "bce_gradient": [_bce_einsum,
+                     lambda x, y, w, b: (np.mean((_sigmoid(x @ w + b) - y)[:, None] * x, axis=0),
+                                         np.mean(_sigmoid(x @ w + b) - y))],
+    "logistic_step": [lambda x, y, w, b, lr: (w - lr * bce_gradient(x, y, w, b)[0],
+                                              b - lr * bce_gradient(x, y, w, b)[1])],
+    "mlp_backward": [_mlp_einsum, _mlp_float32],
+    "backprop_cost": [lambda sizes, batch: {k: int(v)
+                                            for k, v in backprop_cost(sizes, batch).items()}],
+    "central_differences": [_central_flat],
+    "prepare_images": [lambda images: (images.reshape(images.shape[0], 784) / 255.0).astype(
+                           np.float32),
+                       lambda images: np.float32(1 / 255) * images.reshape(len(images), -1)],
+    "one_hot": [lambda labels, c: (labels[:, None] == np.arange(c)).astype(int),
+                lambda labels, c: np.eye(c, dtype=np.float32)[labels]],
+    "finite_difference_cost": [],
+    "value_engine": [_value_recursive()],
+    "diagnose_run": [],
+}
+
+
+def _sqrt_by_power_rule(x):
+    out = Tensor(np.sqrt(x.data), _children=(x,), _op="sqrt")
+
+    def _backward(grad):
+        x._accumulate(grad * 0.5 * x.data ** -0.5)
+
+    out._backward = _backward
+    return out
+
+
+def _fd_cost_loops(sizes, batch):
+    parameters = forward = 0
+    for n_in, n_out in zip(sizes, sizes[1:]):
+        parameters += n_in * n_out + n_out
+        forward += batch * n_in * n_out
+    passes = 0
+    for _ in range(parameters):
+        passes += 2  # f(x + eps) and f(x - eps)
+    return {"parameters": parameters, "forward_passes": passes, "macs": passes * forward}
+
+
+def _diagnose_ratios(record):
+    params, grads = record["largest_parameter"], record["grad_norm"]
+    if params[-1] / params[0] > 1e3:
+        return "exploding"
+    share = np.nan_to_num(record["saturated_share"])
+    if np.mean(share) > 0.5:
+        return "saturated"
+    plateau = np.mean(record["val_mse"] > 0.9 * record["constant_loss"]) > 0.5
+    return "saddle" if plateau else "healthy"
+
+
+ALTERNATIVES["tensor_sqrt"] = [_sqrt_by_power_rule]
+ALTERNATIVES["finite_difference_cost"] = [_fd_cost_loops]
+ALTERNATIVES["diagnose_run"] = [_diagnose_ratios]

@@ -10,12 +10,23 @@ In a chapter::
 
     check.linear_backward(linear_backward)
 
-Each check builds its own seeded inputs, runs the learner's function and the reference (the
-library's own code), and returns a ``CheckResult``: a table of every quantity in backward order,
-the first wrong one with its expected and received shapes, and a hint naming the likely mistake.
-A skeleton (``...``) reports "not done yet" and a learner's exception is reported, not raised, so
+Each check builds its own seeded inputs, in several cases chosen to split near misses (a batch
+of 1, other sizes, large logits, unsorted and negative axes, a batch that lacks classes), runs
+the learner's function and the reference (the library's own code), and returns a
+``CheckResult``: a table of every quantity in backward order, the first wrong one with its
+expected and received shapes, and a hint naming the likely mistake. An answer passes when every
+element agrees relative to its own quantity's scale (float64: 1e-5; float32 answers, where the
+chapter works in float32, "up to float32 rounding"); it fails, and says why, when it changes the
+caller's arrays or calls the library's own implementation of what it is asked to write (each
+check's docstring names the helpers it allows). A skeleton (``...``) reports "not done yet" and a
+learner's exception is reported, not raised, naming the case and keeping the table up to it, so
 a notebook with unsolved exercises still runs to the end. The result is truthy only when the
 answer is right: ``assert check.linear_backward(linear_backward)``.
+
+Two checks are not about one function's numbers: ``value_engine`` (chapter 4) takes a whole
+scalar ``Value`` class the learner built and compares it with the library's ``Tensor``;
+``diagnose_run`` (chapter 3) takes a function that names the cause of a failing run from its
+records and tries it on eight runs of known cause.
 """
 
 from backprop.exercises._core import CheckResult, distinguish_exact
@@ -26,11 +37,12 @@ from backprop.exercises.manualgrad import (
     sigmoid_backward,
     softmax_cross_entropy_backward,
 )
-from backprop.exercises.training_fails import clip_grad_norm, grad_norm
+from backprop.exercises.training_fails import clip_grad_norm, diagnose_run, grad_norm
 from backprop.exercises.engine import mul_backward, sum_backward, tensor_sqrt, topological_order
 from backprop.exercises.logistic import bce_gradient, logistic_step
 from backprop.exercises.mlp import mlp_backward, mlp_training
 from backprop.exercises.cost import backprop_cost, finite_difference_cost
+from backprop.exercises.value import value_engine
 
 __all__ = [
     "CheckResult",
@@ -44,6 +56,7 @@ __all__ = [
     "softmax_cross_entropy_backward",
     "grad_norm",
     "clip_grad_norm",
+    "diagnose_run",
     "mul_backward",
     "sum_backward",
     "tensor_sqrt",
@@ -54,4 +67,5 @@ __all__ = [
     "mlp_training",
     "backprop_cost",
     "finite_difference_cost",
+    "value_engine",
 ]

@@ -16,6 +16,22 @@ Hints come from two places. ``diagnose`` tries the mistakes that any gradient ca
 (transposed, sign flipped, a missing or extra 1/N, a bias gradient not summed over the batch).
 Each exercise also lists its own ``Mistake``s, written as the wrong solution a learner would write;
 if the learner's value matches what that wrong solution computes, its hint is the one shown.
+
+Three rules keep near misses out:
+
+- **The pass rule** (``agrees``): every element within ``rtol`` of itself plus ``atol`` of its
+  quantity's own largest magnitude, so a small quantity (a bias gradient of 1e-4) is judged on
+  its own scale, not on an absolute floor. float64 answers: rtol 1e-5, atol 1e-6, loose enough
+  for a habitual ``+ 1e-7`` and far too tight for a 1 % error. float32 answers, where the
+  chapter works in float32: rtol 1e-4, atol 1e-5 (about 840 and 84 float32 epsilons), shown as
+  "✓ up to float32 rounding"; where it does not, a float32 answer is told so, not misdiagnosed.
+- **Several cases per check** (``Case``, ``run_cases``): each chosen to split a near miss (a
+  batch of 1, large logits, unsorted axes); the caller's arrays are compared before and after
+  each call, so an answer that changes them in place is caught and told so.
+- **The library may not answer for the learner** (``forbid``): while the learner's function
+  runs, a profile hook watches for calls into the library's own implementation of the same
+  thing (its code objects, however it was imported); such an answer fails and says why. Each
+  check lists the library helpers it allows.
 """
 
 from __future__ import annotations
@@ -25,6 +41,7 @@ import dis
 import html
 import inspect
 import re
+import sys
 import textwrap
 import traceback
 from collections.abc import Callable, Sequence
@@ -35,7 +52,7 @@ import numpy as np
 
 __all__ = [
     "CheckResult", "Row", "Mistake", "NotDone", "BadReturn", "NOT_DONE", "run_check",
-    "distinguish_exact",
+    "distinguish_exact", "Case", "run_cases", "agrees", "note_case", "RULE64", "RULE32",
 ]
 
 # Whether a float result equal to the reference bit for bit says "✓ exact" rather than
@@ -53,8 +70,8 @@ def distinguish_exact(on: bool = True) -> None:
 
 
 # Hints are matched more loosely than a verdict is given: a known mistake computed in a different
-# order still matches, while two different mistakes stay far apart.
-HINT_TOLERANCE = 1e-6
+# order, or in float32, still matches, while two different mistakes (1 % apart or more) do not.
+HINT_TOLERANCE = 1e-4
 
 
 class _NotDoneType:
@@ -115,12 +132,15 @@ class CheckResult:
         rows: Sequence[Row] = (),
         message: str = "",
         hint: str | None = None,
+        note: str | None = None,
     ) -> None:
         self.exercise = exercise
         self.status = status
         self.rows = list(rows)
         self.message = message
         self.hint = hint
+        self.note = note
+        self.columns = ("quantity", "expected shape", "your shape", "verdict")
 
     @property
     def passed(self) -> bool:
@@ -144,8 +164,10 @@ class CheckResult:
         lines = [self.headline]
         if self.hint:
             lines.append(f"Hint: {self.hint}")
+        if self.note:
+            lines.append(f"Note: {self.note}")
         if self.rows:
-            header = ("quantity", "expected shape", "your shape", "verdict")
+            header = self.columns
             table = [header] + [
                 (r.name, r.expected_shape, r.received_shape, r.verdict) for r in self.rows
             ]
@@ -165,9 +187,11 @@ class CheckResult:
         ]
         if self.hint:
             parts.append(f"<p><strong>Hint:</strong> {_e(self.hint)}</p>")
+        if self.note:
+            parts.append(f"<p><strong>Note:</strong> {_e(self.note)}</p>")
         if self.rows:
-            parts.append("<table><thead><tr><th>quantity</th><th>expected shape</th>"
-                         "<th>your shape</th><th>verdict</th></tr></thead><tbody>")
+            parts.append("<table><thead><tr>" + "".join(f"<th>{_e(c)}</th>" for c in self.columns)
+                         + "</tr></thead><tbody>")
             for r in self.rows:
                 style = "" if r.ok or not r.done else ' style="color:#b42318"'
                 parts.append(
@@ -210,15 +234,40 @@ def shape_text(value: Any) -> str:
     return "scalar" if array.shape == () else str(array.shape)
 
 
-def close(received: np.ndarray, expected: np.ndarray, tol: float) -> bool:
-    """Same shape, and every difference at most ``tol`` times the largest expected magnitude.
+# The pass rule: (rtol, atol) per dtype of the learner's answer; see the module docstring.
+RULE64 = (1e-5, 1e-6)
+RULE32 = (1e-4, 1e-5)
 
-    Relative to the largest value, not to each element, so elements that are nearly 0 (where
-    rounding dominates) do not fail a right answer.
+
+def agrees(received: np.ndarray, expected: np.ndarray, rule: tuple[float, float] = RULE64) -> bool:
+    """Same shape, and every element ``|r - e| <= rtol |e| + atol * scale``, where ``scale`` is
+    the largest magnitude of the expected quantity itself (1 if it is all zeros).
+
+    Relative to the quantity's own scale, never to an absolute floor: a 1 % error in a bias
+    gradient of size 1e-4 fails as surely as in a weight gradient of size 10 (the course's old
+    rule, 1e-5 + 1e-3 |n|, let a 5 % error in a gradient of 1e-4 through). Within a quantity, an
+    element much smaller than the largest (where rounding dominates) is judged against the
+    ``atol`` share of the scale, so a right answer computed in another order is not failed.
+    Non-finite values must sit where the expected ones do.
     """
     if received.shape != expected.shape:
         return False
-    if not np.all(np.isfinite(received)):
+    finite = np.isfinite(expected)
+    if not np.array_equal(np.isfinite(received), finite) or not np.array_equal(
+            received[~finite], expected[~finite]):
+        return False
+    rtol, atol = rule
+    e, r = expected[finite], received[finite]
+    scale = float(np.max(np.abs(e), initial=0.0)) or 1.0
+    return bool(np.all(np.abs(r - e) <= rtol * np.abs(e) + atol * scale))
+
+
+def close(received: np.ndarray, expected: np.ndarray, tol: float) -> bool:
+    """Every difference at most ``tol`` times the largest expected magnitude: how hints are
+    matched (a known mistake computed in another order still matches)."""
+    if received.shape != expected.shape:
+        return False
+    if not np.all(np.isfinite(received)) or not np.all(np.isfinite(expected)):
         return bool(np.array_equal(received, expected, equal_nan=True))
     scale = float(np.max(np.abs(expected), initial=0.0)) or 1.0
     return bool(np.max(np.abs(received - expected), initial=0.0) <= tol * scale)
@@ -230,10 +279,25 @@ def tol_text(tol: float) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
-def verdict(received: Any, expected: np.ndarray, tol: float) -> tuple[str, bool]:
+def is_float32(value: Any) -> bool:
+    """Whether the learner's value is float32 (an array, or a NumPy scalar)."""
+    return getattr(value, "dtype", None) == np.float32
+
+
+ONLY32 = "✗ right only up to float32 rounding"
+NEARLY = "✗ close, but not within the rule"
+
+
+def verdict(received: Any, expected: np.ndarray, tol: float | None = None,
+            float32: bool = False) -> tuple[str, bool]:
     """The verdict text and whether it passes. Passing verdicts hold no digits but the
     tolerance (``tol`` = 0 asks for equality: "✓ exact"); a wrong value shows its largest
-    difference (2 significant digits) when that is large enough not to be rounding noise."""
+    difference (2 significant digits) when that is large enough not to be rounding noise.
+
+    ``tol`` is the float64 rule's rtol (its atol a tenth of it); ``None`` is ``RULE64``.
+    ``float32``: the chapter works in float32, so a float32 answer is judged by ``RULE32`` and
+    passes as "✓ up to float32 rounding". Otherwise an answer right only at float32's precision
+    gets its own verdict, not a wrong diagnosis."""
     if received is NOT_DONE:
         return "… not done", False
     array = as_array(received)
@@ -241,10 +305,15 @@ def verdict(received: Any, expected: np.ndarray, tol: float) -> tuple[str, bool]
         return f"✗ not an array ({type(received).__name__})", False
     if array.shape != expected.shape:
         return "✗ wrong shape", False
+    rule = RULE64 if tol is None else (tol, tol / 10)
     if np.array_equal(array, expected) and (tol == 0 or DISTINGUISH_EXACT):
         return "✓ exact", True
-    if close(array, expected, tol):
-        return f"✓ within {tol_text(tol)}", True
+    if tol != 0 and is_float32(received) and agrees(array, expected, RULE32):
+        return ("✓ up to float32 rounding", True) if float32 else (ONLY32, False)
+    if tol != 0 and agrees(array, expected, rule):
+        return f"✓ within {tol_text(rule[0])}", True
+    if tol != 0 and agrees(array, expected, RULE32):
+        return NEARLY, False
     if not np.all(np.isfinite(array)):
         return "✗ wrong: holds nan or inf", False
     difference = float(np.max(np.abs(array - expected)))
@@ -253,19 +322,27 @@ def verdict(received: Any, expected: np.ndarray, tol: float) -> tuple[str, bool]
     return "✗ wrong: off by less than 1e-6", False
 
 
-def diagnose(received: Any, expected: np.ndarray, batch: int | None = None) -> str | None:
-    """Recognise the mistakes any gradient can suffer; ``None`` if none fits."""
+def diagnose(received: Any, expected: np.ndarray, batch: int | None = None,
+             products: bool = True, gradient: bool = True) -> str | None:
+    """Recognise the mistakes any gradient can suffer; ``None`` if none fits.
+
+    ``batch`` is the batch size of the case this quantity comes from (``None`` when the case has
+    no batch: then no hint speaks of one). ``products``: whether the exercise has a matrix
+    product whose factors could be swapped (otherwise a transpose is described as such)."""
     array = as_array(received)
     if array is None:
         return None
     same = lambda a, b: close(a, b, HINT_TOLERANCE)  # noqa: E731
+    swapped = ("check the order of the factors in your matrix product." if products else
+               "rows and columns are swapped (a `.T`, or an index [:, i] where [i] was meant).")
     if array.shape != expected.shape:
         if array.ndim == 2 and array.shape == expected.shape[::-1]:
             if same(array.T, expected):
-                return ("it is transposed: the right numbers, rows and columns swapped. Check the "
-                        "order of the factors in your matrix product.")
-            return ("its shape is the transpose of the expected one: the order of the factors "
-                    "in a matrix product is probably swapped.")
+                return ("it is transposed: the right numbers, rows and columns swapped. " +
+                        swapped[0].upper() + swapped[1:])
+            return ("its shape is the transpose of the expected one: " +
+                    ("the order of the factors in a matrix product is probably swapped."
+                     if products else "rows and columns are swapped."))
         if batch and array.shape == (batch, *expected.shape):
             if same(array.sum(axis=0), expected):
                 return ("one value per example: the gradient of a parameter shared by the whole "
@@ -278,21 +355,29 @@ def diagnose(received: Any, expected: np.ndarray, batch: int | None = None) -> s
         if expected.shape == ():
             return (f"the result must be ONE number, not {_shape_words(array)}: combine the "
                     "values into a single scalar.")
+        if not gradient:
+            return (f"the result must have {_shape_words(expected)}, not {_shape_words(array)}: "
+                    "which sizes does your code read from its arguments?")
         return (f"a gradient always has the shape of the thing it is the gradient of: "
                 f"{_shape_words(expected)}, not {_shape_words(array)}.")
+    if not np.all(np.isfinite(array)) and np.all(np.isfinite(expected)):
+        return ("it holds nan or inf where the right values are finite: something overflows "
+                "(an exp of a large number?) or divides by zero.")
     if not np.any(array) and np.any(expected):
         return "it is all zeros: is a result computed but never stored or returned?"
+    if not gradient:
+        return None  # the gradient hints below (sign, 1/N, a constant factor) do not apply
     if same(array, -expected):
         return "the sign is flipped: check the direction of a subtraction, e.g. (p - y) vs (y - p)."
     if batch and batch > 1:
         if same(array, expected * batch):
-            return (f"it is {batch} times too large, the batch size: a 1/N of the mean over the "
-                    "batch is missing.")
+            return (f"it is {batch} times too large, and {batch} is this case's batch size: a "
+                    "1/N of the mean over the batch is missing.")
         if same(array, expected / batch):
-            return (f"it is {batch} times too small, the batch size: there is one 1/N too many "
-                    "(was it already in the incoming gradient?).")
+            return (f"it is {batch} times too small, and {batch} is this case's batch size: "
+                    "there is one 1/N too many (was it already in the incoming gradient?).")
     if array.ndim == 2 and array.shape[0] == array.shape[1] and same(array.T, expected):
-        return "it is transposed: check the order of the factors in your matrix product."
+        return "it is transposed: " + swapped
     # For a single number any wrong value is "c times" the right one, which says nothing unless
     # c is a round factor (2, 1/2, 10): a constant counted twice or left out.
     ratio = _constant_ratio(array, expected)
@@ -330,6 +415,213 @@ def _constant_ratio(array: np.ndarray, expected: np.ndarray) -> float | None:
 # ----------------------------------------------------------------------------- running
 
 
+@dataclass(frozen=True)
+class Case:
+    """One set of inputs a check tries: ``args()`` builds fresh ones each call.
+
+    ``label`` is added to the quantities' names ("dW, batch 1"; "" for none), ``batch`` is the
+    batch size of these inputs (for the hints that speak of one), and ``note`` says what this
+    case tries, for the hint when an answer right in an earlier case is wrong here."""
+
+    label: str
+    args: Callable[[], tuple]
+    batch: int | None = None
+    note: str = ""
+
+
+class InputChanged(Exception):
+    """The learner's function changed one of the caller's arrays in place."""
+
+    def __init__(self, case: str, argument: str) -> None:
+        super().__init__(f"{argument} changed in the case {case}")
+        self.case, self.argument = case, argument
+
+
+class _Progress:
+    """What the run of one function got through: the quantities so far, and for each quantity
+    the case it came from. Kept so that a failure part-way can still show the table."""
+
+    def __init__(self) -> None:
+        self.out: dict[str, Any] = {}
+        self.case: Case | None = None
+        self.case_of: dict[str, Case] = {}
+        self.cases: list[Case] = []
+
+    def enter(self, case: Case) -> None:
+        self.case = case
+        self.cases.append(case)
+
+    def record(self, values: dict[str, Any]) -> None:
+        self.out.update(values)
+        if self.case is not None:
+            self.case_of.update({key: self.case for key in values})
+
+
+_PROGRESS: list[_Progress] = [_Progress()]
+
+
+def note_case(label: str, batch: int | None = None, note: str = "") -> None:
+    """For an adapter that calls the learner itself: the case it is about to try."""
+    _PROGRESS[-1].enter(Case(label, tuple, batch, note))
+
+
+def note_values(values: dict[str, Any]) -> None:
+    """For an adapter that calls the learner itself: quantities read so far."""
+    _PROGRESS[-1].record(values)
+
+
+def _snapshot(value: Any) -> Any:
+    """A copy of the arrays in ``value`` (in lists, tuples and dicts too), to compare after."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_snapshot(v) for v in value) if isinstance(value, list) else tuple(
+            _snapshot(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _snapshot(v) for k, v in value.items()}
+    return value
+
+
+def _unchanged(now: Any, before: Any) -> bool:
+    if isinstance(before, np.ndarray):
+        return (isinstance(now, np.ndarray) and now.dtype == before.dtype
+                and np.array_equal(now, before, equal_nan=now.dtype.kind in "fc"))
+    if isinstance(before, (list, tuple)):
+        return (isinstance(now, (list, tuple)) and len(now) == len(before)
+                and all(_unchanged(a, b) for a, b in zip(now, before)))
+    if isinstance(before, dict):
+        return (isinstance(now, dict) and now.keys() == before.keys()
+                and all(_unchanged(now[k], before[k]) for k in before))
+    return True
+
+
+def _argument_names(solution: Callable[..., Any], count: int) -> list[str]:
+    solution = getattr(solution, "learner", solution)  # a _Guarded learner: its own signature
+    try:
+        names = list(inspect.signature(solution).parameters)
+    except (TypeError, ValueError):
+        names = []
+    return [names[i] if i < len(names) else f"argument {i + 1}" for i in range(count)]
+
+
+def run_cases(
+    solution: Callable[..., Any],
+    cases: Sequence[Case],
+    names: Sequence[str],
+    *,
+    read: Callable[[Any, Sequence[str]], dict[str, Any]] | None = None,
+    may_change: Sequence[int] = (),
+) -> dict[str, Any]:
+    """Call ``solution(*case.args())`` for every case and read its quantities.
+
+    ``read(result, names)`` maps a result onto ``{name: value}`` (default ``returned``); each name
+    gets the case's label. The arguments are compared before and after each call: a function
+    that changes one (other than those in ``may_change``) raises ``InputChanged``."""
+    read = read or returned
+    progress = _PROGRESS[-1]
+    out: dict[str, Any] = {}
+    for case in cases:
+        args = case.args()
+        before = [_snapshot(a) for a in args]
+        progress.enter(case)
+        with np.errstate(all="ignore"):  # an overflow is diagnosed in the table, not warned
+            result = solution(*args)
+        values = {(f"{key}, {case.label}" if case.label else key): value
+                  for key, value in read(result, names).items()}
+        progress.record(values)
+        out.update(values)
+        for index, (now, then) in enumerate(zip(args, before)):
+            if index not in may_change and not _unchanged(now, then):
+                raise InputChanged(case.label, _argument_names(solution, len(args))[index])
+    return out
+
+
+# ----------------------------------------------------------------------------- the library's own
+
+
+def _codes(function: Any) -> list[Any]:
+    """The code objects of ``function`` and of every function defined inside it."""
+    function = getattr(function, "__func__", function)
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return []
+    found, todo = [], [code]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(c for c in current.co_consts if hasattr(c, "co_code"))
+    return found
+
+
+def library(*specs: tuple[Any, str, str]) -> dict[Any, str]:
+    """``{code object: shown name}`` for ``(owner, attribute, shown name)`` triples; an attribute
+    the owner lacks (an engine refactored since) is skipped, never an error."""
+    codes: dict[Any, str] = {}
+    for owner, attribute, shown in specs:
+        function = getattr(owner, attribute, None)
+        for code in _codes(function):
+            codes.setdefault(code, shown)
+    return codes
+
+
+def autograd_engines() -> dict[Any, str]:
+    """``backward()`` of this library's Tensor, and of PyTorch's if it is already imported: an
+    autograd engine computing the gradient the learner is asked to write."""
+    from backprop import autograd
+
+    specs = [(autograd.Tensor, "backward", "backprop.autograd.Tensor.backward")]
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        specs += [(getattr(torch, "Tensor", None), "backward", "torch.Tensor.backward"),
+                  (getattr(torch, "autograd", None), "grad", "torch.autograd.grad"),
+                  (getattr(torch, "autograd", None), "backward", "torch.autograd.backward")]
+    return library(*specs)
+
+
+class _Guarded:
+    """The learner's function, run under a profile hook that notes every call into a forbidden
+    code object: the library's own implementation of what the exercise asks for."""
+
+    def __init__(self, learner: Callable[..., Any], forbidden: dict[Any, str]) -> None:
+        self.learner, self.forbidden = learner, forbidden
+        self.called: list[str] = []
+        self.__name__ = getattr(learner, "__name__", "your function")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.watch(lambda: self.learner(*args, **kwargs))
+
+    def watch(self, action: Callable[[], Any]) -> Any:
+        """Run ``action()`` (which uses the learner's code) under the hook."""
+        if not self.forbidden:
+            return action()
+        forbidden, called, previous = self.forbidden, self.called, sys.getprofile()
+
+        def hook(frame: Any, event: str, arg: Any) -> None:
+            if event == "call" and frame.f_code in forbidden:
+                name = forbidden[frame.f_code]
+                if name not in called:
+                    called.append(name)
+            if callable(previous):
+                previous(frame, event, arg)
+
+        sys.setprofile(hook)
+        try:
+            return action()
+        finally:
+            sys.setprofile(previous)
+
+
+def watched(solution: Any, action: Callable[[Any], Any]) -> Any:
+    """``action(learner)``, run under the guard when ``solution`` is the guarded learner: for an
+    exercise whose answer is a class, whose methods the adapter calls itself."""
+    if isinstance(solution, _Guarded):
+        return solution.watch(lambda: action(solution.learner))
+    return action(solution)
+
+
+# ----------------------------------------------------------------------------- the check
+
+
 def run_check(
     exercise: str,
     learner: Callable[..., Any],
@@ -338,30 +630,61 @@ def run_check(
     *,
     mistakes: Sequence[Mistake] = (),
     batch: int | None = None,
-    tol: float = 1e-8,
+    tol: float | None = None,
+    float32: bool = False,
+    products: bool = True,
+    gradient: bool = True,
+    forbid: dict[Any, str] | None = None,
+    allowed: str = "NumPy",
+    changed_hint: str | None = None,
     error_hints: Sequence[tuple[type[BaseException], str, str]] = (),
     explain: Callable[[Callable[..., Any]], str | None] | None = None,
 ) -> CheckResult:
     """Check ``learner`` against ``reference``, both run through ``run``.
 
-    ``run(f)`` calls ``f`` on the exercise's fixed inputs (fresh copies each time) and returns
-    ``{quantity name: value}`` in backward order; it raises ``NotDone`` for a skeleton and
-    ``BadReturn`` for a result of the wrong form. Running the reference through the same adapter
-    means the expected values come from one code path: the library's own.
+    ``run(f)`` calls ``f`` on the exercise's inputs (fresh copies each time, usually through
+    ``run_cases``) and returns ``{quantity name: value}`` in backward order; it raises
+    ``NotDone`` for a skeleton and ``BadReturn`` for a result of the wrong form. Running the
+    reference through the same adapter means the expected values come from one code path: the
+    library's own.
+
+    ``batch``: the batch size when the cases do not say it. ``tol``: the float64 rule's rtol
+    (``None``: ``RULE64``; 0: equality). ``float32``: the chapter works in float32, so float32
+    answers pass up to its rounding. ``products``: the exercise has a matrix product (for the
+    transposed-hint's wording). ``gradient``: the quantities are gradients (otherwise the
+    gradient-specific hints, sign and 1/N, are not tried). ``forbid``: ``{code object: name}``
+    of the library's own implementation (``reference`` is always added), which the learner's
+    function may not call; ``allowed`` says what it may use. ``changed_hint``: the hint when an
+    argument comes back changed (default: build new arrays instead of changing the caller's).
     ``error_hints`` are ``(exception type, text in the message, hint)`` for exceptions that a
-    known mistake raises (a broadcasting error from a forgotten ``expand_dims``).
-    ``explain(learner)``, when the answer is wrong, may return a hint about its structure (a
-    tensor listed twice, values in the wrong order) that outranks the value-based hints.
+    known mistake raises. ``explain(learner)``, when the answer is wrong, may return a hint about
+    its structure that outranks the value-based hints.
     """
     name = getattr(learner, "__name__", "your function")
     if not callable(learner):
         return CheckResult(exercise, "error", message=(
             f"expected a function, got {type(learner).__name__}: pass the function itself, "
             "without calling it."))
-    expected = run(reference)
+    _PROGRESS.append(_Progress())
     try:
-        received = run(learner)
+        expected = run(reference)
+        cases = _PROGRESS[-1].case_of
+    finally:
+        _PROGRESS.pop()
+    forbidden = dict(forbid or {})
+    for code in _codes(reference):
+        shown = getattr(reference, "__name__", "")
+        forbidden.setdefault(code, f"the check's own reference `{shown}`")
+    guarded = _Guarded(learner, forbidden)
+    progress = _Progress()
+    _PROGRESS.append(progress)
+    try:
+        received = run(guarded)
     except NotDone:
+        if progress.out:
+            return _partial(exercise, expected, progress, f"`{name}` returned None in the case "
+                            f"{_case_words(progress)}. Is a `return` missing on some path?",
+                            None, "failed", float32, tol)
         if not is_skeleton(learner):
             return CheckResult(exercise, "failed", message=(
                 f"`{name}` returned None. Is a `return` statement missing at the end of it?"))
@@ -369,39 +692,168 @@ def run_check(
     except NotImplementedError:
         return _not_done(exercise, name, expected)
     except BadReturn as error:
+        if progress.out:
+            return _partial(exercise, expected, progress, f"`{name}` {error} (in the case "
+                            f"{_case_words(progress)})", None, "failed", float32, tol)
         return CheckResult(exercise, "failed", message=f"`{name}` {error}")
+    except InputChanged as change:
+        return _partial(
+            exercise, expected, progress,
+            f"`{name}` changed the caller's `{change.argument}` in place (in the case "
+            f"{_case_words(progress)}); the exercise asks you to leave your inputs alone.",
+            changed_hint or f"an in-place operation (`{change.argument} -= ...`, "
+            f"`{change.argument}[...] = ...`, "
+            f"`/=`, or an update of a slice or view of it) writes into the caller's array. "
+            "Build a new array instead (`a - b` rather than `a -= b`), or work on a `.copy()`.",
+            "failed", float32, tol)
     except Exception as error:  # the learner's own code failed: report it, do not raise
-        return _learner_error(exercise, name, learner, error, error_hints)
+        result = _learner_error(exercise, name, learner, error, error_hints)
+        if progress.case is None:
+            return result
+        result.message += f" in the case {_case_words(progress)}"
+        rows = _rows(expected, progress.out, float32, tol, reached=False)
+        if any(row.done and not row.ok for row in rows):  # an earlier case is already wrong
+            judged = _judge(exercise, name, learner, expected, progress.out, rows, cases, run,
+                            mistakes, batch, products, explain, gradient, tol == 0)
+            judged.message += (f" (Then {result.message[0].lower()}{result.message[1:]}.)")
+            return judged
+        result.rows = rows
+        if not result.hint and progress.out and progress.case.note:
+            result.hint = f"the earlier cases ran; this one differs: {progress.case.note}"
+        return result
+    finally:
+        _PROGRESS.pop()
 
-    rows = []
-    first_wrong = None
-    for key, want in expected.items():
-        want = np.asarray(want, dtype=np.float64)
-        got = received.get(key, NOT_DONE)
-        text, ok = verdict(got, want, tol)
-        rows.append(Row(key, shape_text(want), shape_text(got), text, ok, got is not NOT_DONE))
-        if not ok and got is not NOT_DONE and first_wrong is None:
-            first_wrong = key
-    if first_wrong is not None:
-        want = np.asarray(expected[first_wrong], dtype=np.float64)
-        got = received[first_wrong]
-        message = (f"the first wrong quantity is {first_wrong} (expected shape "
-                   f"{shape_text(want)}, yours {shape_text(got)}).")
-        hint = ((explain(learner) if explain else None)
-                or _integer_dtype(got, want)
-                or _known_mistake(run, mistakes, first_wrong, got)
-                or _swapped(first_wrong, received, expected)
-                or diagnose(got, want, batch))
-        return CheckResult(exercise, "failed", rows, message, hint)
+    rows = _rows(expected, received, float32, tol)
+    if guarded.called:
+        calls = ", ".join(f"`{c}`" for c in guarded.called)
+        return CheckResult(exercise, "failed", rows, (
+            f"`{name}` calls the library's own {calls}, which computes what this exercise asks "
+            f"you to write; the check does not count it. Allowed here: {allowed}."),
+            "write the computation yourself; the library's version is there to compare with "
+            "afterwards, not to call.")
+    if any(row.done and not row.ok for row in rows):
+        return _judge(exercise, name, learner, expected, received, rows, cases, run, mistakes,
+                      batch, products, explain, gradient, tol == 0)
     missing = [row.name for row in rows if not row.done]
     if missing:
         done = len(rows) - len(missing)
+        names = list(dict.fromkeys(_base(name) for name in missing))
         return CheckResult(exercise, "not done", rows,
                            f"not done yet: {done} of {len(rows)} quantities filled in, all right "
-                           f"so far; still missing {', '.join(missing)}.")
+                           f"so far; still missing {', '.join(names)}.")
     what = {1: "the one quantity is", 2: "both quantities are"}.get(
         len(rows), f"all {len(rows)} quantities are")
-    return CheckResult(exercise, "passed", rows, f"{what} right.")
+    message = f"{what} right."
+    if any(row.verdict == "✓ up to float32 rounding" for row in rows):
+        message = f"{what} right up to float32 rounding."
+    return CheckResult(exercise, "passed", rows, message)
+
+
+def _judge(exercise: str, name: str, learner: Callable[..., Any], expected: dict[str, Any],
+           received: dict[str, Any], rows: list[Row], cases: dict[str, Any],
+           run: Callable[..., Any], mistakes: Sequence[Mistake], batch: int | None,
+           products: bool, explain: Callable[..., str | None] | None,
+           gradient: bool = True, exact: bool = False) -> CheckResult:
+    """The verdict on a wrong answer: the first wrong quantity, and the most specific hint."""
+    first_wrong = next(row.name for row in rows if row.done and not row.ok)
+    want = np.asarray(expected[first_wrong], dtype=np.float64)
+    got = received[first_wrong]
+    message = (f"the first wrong quantity is {first_wrong} (expected shape "
+               f"{shape_text(want)}, yours {shape_text(got)}).")
+    row = next(row for row in rows if row.name == first_wrong)
+    case = cases.get(first_wrong)
+    case_batch = case.batch if case is not None and case.batch is not None else batch
+    hint = ((explain(learner) if explain else None)
+            or _float32_hint(row, got, False)
+            or _integer_dtype(got, want)
+            or _known_mistake(run, mistakes, first_wrong, got, received, exact)
+            or _swapped(first_wrong, received, expected))
+    if hint is None:
+        generic = diagnose(got, want, case_batch, products, gradient)
+        if generic is None or generic.startswith("every value is"):
+            array = as_array(got)
+            ratio = (_constant_ratio(array, want) if array is not None
+                     and array.shape == want.shape else None)
+            hint = _earlier_case(first_wrong, rows, cases, ratio) or generic
+        else:
+            hint = generic
+    return CheckResult(exercise, "failed", rows, message, hint)
+
+
+def _rows(expected: dict[str, Any], received: dict[str, Any], float32: bool,
+          tol: float | None, reached: bool = True) -> list[Row]:
+    """The table: one row per expected quantity; those the run never reached say so."""
+    rows = []
+    for key, want in expected.items():
+        want = np.asarray(want, dtype=np.float64)
+        got = received.get(key, NOT_DONE)
+        if got is NOT_DONE and not reached:
+            rows.append(Row(key, shape_text(want), "—", "— not reached", False, False))
+            continue
+        text, ok = verdict(got, want, tol, float32)
+        rows.append(Row(key, shape_text(want), shape_text(got), text, ok, got is not NOT_DONE))
+    return rows
+
+
+def _base(name: str) -> str:
+    """A quantity's name without its case: "dW, batch 1" -> "dW"."""
+    return name.split(", ")[0]
+
+
+def _case_words(progress: _Progress) -> str:
+    case = progress.case
+    if case is None:
+        return "given"
+    number = len(progress.cases)
+    label = case.label or "the first"
+    return f"«{label}» (case {number})"
+
+
+def _partial(exercise: str, expected: dict[str, Any], progress: _Progress, message: str,
+             hint: str | None, status: str, float32: bool, tol: float | None) -> CheckResult:
+    return CheckResult(exercise, status, _rows(expected, progress.out, float32, tol,
+                                               reached=False), message, hint)
+
+
+def _float32_hint(row: Row, got: Any, float32: bool) -> str | None:
+    if row.verdict not in (ONLY32, NEARLY):
+        return None
+    if row.verdict == ONLY32:
+        return ("your values are right up to float32 rounding, but this exercise works in "
+                "float64 (its inputs are float64): where does a float32 come in? Keep the "
+                "inputs' dtype.")
+    return ("your values agree to about 4 or 5 digits, not to the 1e-5 the check asks: is "
+            "something computed in float32 on the way (an astype(np.float32))? Or is a small "
+            "number added for safety (+ 1e-7) where it changes the result, to a value that is "
+            "itself tiny, rather than to a denominator?")
+
+
+def _earlier_case(key: str, rows: Sequence[Row], cases: dict[str, Any],
+                  ratio: float | None = None) -> str | None:
+    """The quantity was right in an earlier case and is wrong in this one: say what differs
+    (the batch size, when ``ratio``, the learner's value over the right one, is their ratio)."""
+    case = cases.get(key)
+    if case is None:
+        return None
+    base = key[: -len(case.label) - 2] if case.label and key.endswith(", " + case.label) else key
+    for row in rows:
+        if row.name == key:
+            break  # only a case tried BEFORE this one says "right there, wrong here"
+        other = cases.get(row.name)
+        if other is None or other is case or not row.ok:
+            continue
+        other_base = (row.name[: -len(other.label) - 2] if other.label else row.name)
+        if other_base == base:
+            what = case.note or "its inputs differ"
+            if case.batch and other.batch and case.batch != other.batch and ratio is not None \
+                    and any(abs(ratio - r) < 1e-6 * r for r in (other.batch / case.batch,
+                                                                case.batch / other.batch)):
+                what = (f"its batch has {case.batch} examples, not {other.batch}, and your "
+                        f"values are {ratio:.3g} times the right ones: is the first case's batch "
+                        "size written into your code, instead of read from the arguments?")
+            return f"{base} is right in the case «{other.label}» but not in «{case.label}»: {what}"
+    return None
 
 
 # What the body of a skeleton compiles to: `...`, `pass` or only a docstring (3.11 and 3.12).
@@ -458,8 +910,8 @@ def _swapped(key: str, received: dict[str, Any], expected: dict[str, Any]) -> st
         if (mine.shape == want_other.shape and theirs.shape == want_key.shape
                 and close(mine, want_other, HINT_TOLERANCE)
                 and close(theirs, want_key, HINT_TOLERANCE)):
-            return (f"your {key} and {other} hold each other's values: they are returned in "
-                    "the wrong order, or under each other's names.")
+            return (f"your {_base(key)} and {_base(other)} hold each other's values: they are "
+                    "returned in the wrong order, or under each other's names.")
     return None
 
 
@@ -470,22 +922,41 @@ def _not_done(exercise: str, name: str, expected: dict[str, Any]) -> CheckResult
                        f"not done yet: write the body of `{name}`, then run this cell again.")
 
 
-def _known_mistake(run: Callable, mistakes: Sequence[Mistake], key: str, got: Any) -> str | None:
-    """The hint of the first listed mistake whose wrong solution computes the learner's value."""
+def _known_mistake(run: Callable, mistakes: Sequence[Mistake], key: str, got: Any,
+                   received: dict[str, Any] | None = None, exact: bool = False) -> str | None:
+    """The hint of the listed mistake whose wrong solution computes the learner's value of
+    ``key``; when several do, the one that agrees with most of the learner's other quantities
+    (two mistakes can give the same first wrong value and differ later)."""
     array = as_array(got)
     if array is None:
         return None
+    best, best_score = None, -1
     for mistake in mistakes:
         if mistake.quantities and key.split(",")[0] not in mistake.quantities:
             continue
+        _PROGRESS.append(_Progress())
         try:
-            wrong = run(mistake.solution).get(key, NOT_DONE)
-        except Exception:  # a wrong solution may fail on some inputs: it then matches nothing
-            continue
+            values = run(mistake.solution)
+        except Exception:  # a wrong solution may fail on later inputs: what it got through counts
+            values = _PROGRESS[-1].out
+        finally:
+            _PROGRESS.pop()
+        wrong = values.get(key, NOT_DONE)
         wrong_array = None if wrong is NOT_DONE else as_array(wrong)
-        if wrong_array is not None and close(array, wrong_array, HINT_TOLERANCE):
+        if wrong_array is None or not close(array, wrong_array, 0.0 if exact else HINT_TOLERANCE):
+            continue
+        if received is None:
             return mistake.hint
-    return None
+        score = sum(1 for name, value in received.items()
+                    if _matches(value, values.get(name, NOT_DONE)))
+        if score > best_score:
+            best, best_score = mistake.hint, score
+    return best
+
+
+def _matches(mine: Any, theirs: Any) -> bool:
+    a, b = as_array(mine), as_array(theirs)
+    return a is not None and b is not None and a.shape == b.shape and close(a, b, HINT_TOLERANCE)
 
 
 def _learner_error(

@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from backprop import tinynet
+from backprop import gradcheck, manual, tinynet
 from backprop.gradcheck import numerical_grad
-from backprop.exercises._core import (BadReturn, CheckResult, Mistake, NotDone, returned,
+from backprop.exercises._core import (BadReturn, Case, CheckResult, Mistake, NotDone,
+                                      autograd_engines, library, note_case, run_cases,
                                       run_check)
 
 __all__ = ["tinynet_backward", "central_differences"]
@@ -47,6 +48,7 @@ OTHER_TARGETS = np.array([0.9, 0.2])
 def _run(solution: Callable[..., Any], weights: np.ndarray = tinynet.WEIGHTS,
          inputs: np.ndarray = tinynet.INPUTS, targets: np.ndarray = tinynet.TARGETS,
          ) -> dict[str, Any]:
+    note_case("the chapter's numbers" if weights is tinynet.WEIGHTS else "other numbers")
     result = solution(weights.copy(), inputs.copy(), targets.copy())
     if result is None or result is Ellipsis:
         raise NotDone
@@ -126,22 +128,34 @@ MISTAKES = (
 )
 
 
+TINYNET_FORBID = {**library((tinynet, "gradient", "backprop.tinynet.gradient"),
+                            (tinynet, "sgd_step", "backprop.tinynet.sgd_step"),
+                            (gradcheck, "numerical_grad", "backprop.gradcheck.numerical_grad"),
+                            (manual.Sequential, "backward",
+                             "backprop.manual.Sequential.backward")),
+                  **autograd_engines()}
+TINYNET_ALLOWED = "NumPy, and `tinynet.forward` (the forward pass, which the skeleton calls)"
+
+
 def tinynet_backward(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(weights, inputs, targets) -> dict`` for the 2-2-2 network of chapter 1.
 
     The dict holds ``delta_o1, delta_o2, delta_h1, delta_h2`` (dE/do1, dE/do2, dE/dh1, dE/dh2)
     and ``grads``, the eight dE/dw1 ... dE/dw8. Checked at the chapter's weights, inputs and
     targets (``backprop.tinynet``), against ``tinynet.gradient``, and then at a second set, so
-    that only a function of its arguments passes.
+    that only a function of its arguments passes. Allowed: NumPy and ``tinynet.forward``; not
+    ``tinynet.gradient``, finite differences or an autograd engine.
     """
     name = "Chain rule: the 2-2-2 network's backward pass"
     result = run_check(name, solution, _run, _reference, mistakes=MISTAKES,
-                       explain=_explain(_run))
+                       explain=_explain(_run), forbid=TINYNET_FORBID, allowed=TINYNET_ALLOWED,
+                       products=False)
     if not result.passed:
         return result
     other = lambda f: _run(f, OTHER_WEIGHTS, OTHER_INPUTS, OTHER_TARGETS)  # noqa: E731
     second = run_check(name, solution, other, _reference, mistakes=MISTAKES,
-                       explain=_explain(other))
+                       explain=_explain(other), forbid=TINYNET_FORBID, allowed=TINYNET_ALLOWED,
+                       products=False)
     if second.passed:
         return result
     if second.status == "failed" and second.rows:
@@ -190,12 +204,25 @@ def _cubic(x: np.ndarray) -> float:
     return float(np.sum(x**3) + x.flat[0] * x.flat[-1])
 
 
+def _point(values: list, dtype: Any = np.float64) -> Callable[[], tuple]:
+    def args() -> tuple:
+        return (_cubic, np.array(values, dtype=dtype), EPS)
+    return args
+
+
+NUMERICAL_CASES = (
+    Case("2 x 3", _point([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])),
+    Case("one element", _point([1.5]),
+         note="a single element, shape (1,): does something assume a matrix (two indices)?"),
+    Case("2 x 2 x 2", _point([[[0.5, -1.0], [2.0, 0.1]], [[-0.3, 1.2], [0.7, -2.0]]]),
+         note="an array of 3 dimensions: loop over every element whatever the shape "
+              "(np.ndindex(x.shape), or x.flat / x.reshape(-1) on a copy)."),
+)
+
+
 def _numerical_run(solution: Callable[..., Any]) -> dict[str, Any]:
-    point = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
-    given = point.copy()
-    grad = returned(solution(_cubic, given, EPS), ("grad",))["grad"]
-    changed = float(np.abs(given - point).max())
-    return {"grad": grad, "x left unchanged (largest change)": np.array(changed)}
+    """The gradient of each case; ``x`` must come back as it was given (``run_cases`` checks)."""
+    return run_cases(solution, NUMERICAL_CASES, ("grad",))
 
 
 def _forward_difference(f: Callable, x: np.ndarray, eps: float) -> np.ndarray:
@@ -218,6 +245,10 @@ def _not_restored(f: Callable, x: np.ndarray, eps: float) -> np.ndarray:
 
 
 NUMERICAL_MISTAKES = (
+    Mistake("every element must be nudged ALONE: x + eps moves all of them at once, which "
+            "measures how f changes along the diagonal (the sum of the partial derivatives), "
+            "not each one.",
+            lambda f, x, eps: np.full(x.shape, (f(x + eps) - f(x - eps)) / (2 * eps)), ("grad",)),
     Mistake("that is a one-sided difference (f(x + eps) - f(x)) / eps, whose error shrinks only "
             "like eps. The central difference (f(x + eps) - f(x - eps)) / (2 eps) is exact for "
             "quadratics and errs like eps^2.", _forward_difference, ("grad",)),
@@ -228,16 +259,28 @@ NUMERICAL_MISTAKES = (
 )
 
 
+NUMERICAL_FORBID = {**library((gradcheck, "numerical_grad", "backprop.gradcheck.numerical_grad"),
+                              (gradcheck, "gradcheck", "backprop.gradcheck.gradcheck"),
+                              (manual, "_numeric_grad_of", "backprop.manual's numeric gradient")),
+                    **autograd_engines()}
+
+
 def central_differences(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(f, x, eps) -> grad``, central differences for every element of ``x``.
 
-    ``grad[i] = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)``, shaped like ``x`` (here 2 x 3),
-    computed with ``eps = 1e-3`` on a cubic, where a one-sided difference is visibly worse, and
-    ``x`` must be left as it was. The reference is ``backprop.gradcheck.numerical_grad``.
+    ``grad[i] = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)``, shaped like ``x``, computed with
+    ``eps = 1e-3`` on a cubic, where a one-sided difference is visibly worse: at a 2 x 3 point,
+    at a single element and at a 2 x 2 x 2 point. ``x`` must be left as it was. The reference
+    is ``backprop.gradcheck.numerical_grad``. Allowed: NumPy and calls of f (not the
+    library's ``numerical_grad`` or ``gradcheck``).
     """
 
     def reference(f: Callable, x: np.ndarray, eps: float) -> np.ndarray:
         return numerical_grad(f, x, eps)
 
     return run_check("Central differences", solution, _numerical_run, reference,
-                     mistakes=NUMERICAL_MISTAKES)
+                     mistakes=NUMERICAL_MISTAKES, products=False, forbid=NUMERICAL_FORBID,
+                     allowed="NumPy, and calling f",
+                     changed_hint="each element must be put back after its two evaluations "
+                     "(x[i] = original), or each nudge made on a copy of x: the caller's x must "
+                     "come back as it was, and every later element be measured at the true x.")

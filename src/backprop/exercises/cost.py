@@ -17,13 +17,17 @@ The conventions the prediction must follow:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from backprop import cost as cost_module
 from backprop import manual
-from backprop.exercises._core import CheckResult, Mistake, NotDone, BadReturn, run_check
+from backprop import mlp as mlp_module
+from backprop.exercises._core import (BadReturn, CheckResult, Mistake, NotDone, library,
+                                      note_case, note_values, run_check)
 
 __all__ = ["backprop_cost", "finite_difference_cost", "measured_bytes_kept"]
 
@@ -58,6 +62,7 @@ def _reference(sizes: list[int], batch: int) -> dict[str, int]:
 def _run(solution: Callable[..., Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for sizes, batch in CASES:
+        note_case(f"{list(sizes)}, B={batch}", batch)
         result = solution(list(sizes), batch)
         if result is None or result is Ellipsis:
             raise NotDone
@@ -65,6 +70,7 @@ def _run(solution: Callable[..., Any]) -> dict[str, Any]:
             raise BadReturn(f"must return a dict with the keys {', '.join(KEYS)}.")
         label = f"{list(sizes)}, B={batch}"
         out.update({f"{key}, {label}": result[key] for key in KEYS})
+        note_values({f"{key}, {label}": result[key] for key in KEYS})
     return out
 
 
@@ -110,15 +116,27 @@ MISTAKES = (
 )
 
 
+FORBID = library(
+    (cost_module, "predicted_multiply_adds", "backprop.cost.predicted_multiply_adds"),
+    (cost_module, "counted_multiply_adds", "backprop.cost.counted_multiply_adds"),
+    (cost_module, "observed_multiply_adds", "backprop.cost.observed_multiply_adds"),
+    (cost_module, "graph_memory", "backprop.cost.graph_memory"),
+    (mlp_module.HandMLP, "kept_bytes", "backprop.mlp.HandMLP.kept_bytes"),
+    (sys.modules[__name__], "measured_bytes_kept",
+     "backprop.exercises.cost.measured_bytes_kept"))
+ALLOWED = "Python arithmetic on sizes and batch (no network is needed, nor built)"
+
+
 def backprop_cost(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(sizes, batch) -> dict`` with the keys ``forward_macs``,
     ``backward_macs`` and ``bytes_kept`` (integers), for three networks.
 
     See this module's docstring for what counts; the bytes are measured on ``backprop.manual``
-    layers after a forward pass.
+    layers after a forward pass. Allowed: Python arithmetic; not the library's counters
+    (``backprop.cost``) or byte measurements.
     """
     return run_check("What backprop costs", solution, _run, _reference, mistakes=MISTAKES,
-                     tol=0.0)
+                     tol=0.0, products=False, gradient=False, forbid=FORBID, allowed=ALLOWED)
 
 
 # ----------------------------------------------------------------------------- finite differences
@@ -137,6 +155,7 @@ def _reference_finite_differences(sizes: list[int], batch: int) -> dict[str, int
 def _fd_run(solution: Callable[..., Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for sizes, batch in CASES:
+        note_case(f"{list(sizes)}, B={batch}", batch)
         result = solution(list(sizes), batch)
         if result is None or result is Ellipsis:
             raise NotDone
@@ -144,6 +163,7 @@ def _fd_run(solution: Callable[..., Any]) -> dict[str, Any]:
             raise BadReturn(f"must return a dict with the keys {', '.join(FD_KEYS)}.")
         label = f"{list(sizes)}, B={batch}"
         out.update({f"{key}, {label}": result[key] for key in FD_KEYS})
+        note_values({f"{key}, {label}": result[key] for key in FD_KEYS})
     return out
 
 
@@ -166,6 +186,15 @@ FD_MISTAKES = (
             "parameter.", _fd_variant(passes_per_parameter=1), ("forward_passes",)),
     Mistake("each forward pass runs the whole batch: its multiply-adds have the batch size B "
             "as a factor.", _fd_variant(batch_factor=False), ("macs",)),
+    Mistake("a central difference evaluates f twice per parameter, at x + eps and at x - eps: "
+            "2P forward passes, not P.",
+            lambda sizes, batch: {**_reference_finite_differences(sizes, batch), "forward_passes":
+                                  _reference_finite_differences(sizes, batch)["parameters"]},
+            ("forward_passes",)),
+    Mistake("finite differences run forward passes only: no backward pass is counted.",
+            lambda sizes, batch: {**_reference_finite_differences(sizes, batch),
+                                  "macs": 2 * _reference_finite_differences(sizes, batch)["macs"]},
+            ("macs",)),
 )
 
 
@@ -175,4 +204,5 @@ def finite_difference_cost(solution: Callable[..., Any]) -> CheckResult:
     the given sizes (weights and biases), one forward pass per nudge, counting the multiply-adds
     of the matrix products only, as ``backprop_cost`` does."""
     return run_check("What finite differences cost", solution, _fd_run,
-                     _reference_finite_differences, mistakes=FD_MISTAKES, tol=0.0)
+                     _reference_finite_differences, mistakes=FD_MISTAKES, tol=0.0,
+                     products=False, gradient=False, forbid=FORBID, allowed=ALLOWED)

@@ -11,28 +11,42 @@ from typing import Any
 
 import numpy as np
 
-from backprop.exercises._core import CheckResult, Mistake, returned, run_check
+from backprop.exercises._core import (Case, CheckResult, Mistake, returned, run_cases,
+                                      run_check)
 
 __all__ = ["prepare_images", "one_hot"]
 
 
-def _raw_images() -> np.ndarray:
-    """Six fake 28 x 28 images with every byte value from 0 to 255 somewhere in them."""
-    rng = np.random.default_rng(5)
-    images = rng.integers(0, 256, size=(6, 28, 28), dtype=np.uint8)
+def _raw_images(count: int = 6, seed: int = 5) -> np.ndarray:
+    """``count`` fake 28 x 28 images with every byte value from 0 to 255 somewhere in them."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(count, 28, 28), dtype=np.uint8)
     images[0, 0, :2] = (0, 255)
     return images
+
+
+IMAGE_CASES = (
+    Case("6 images", lambda: (_raw_images(),)),
+    Case("1 image", lambda: (_raw_images(1, 6),), None,
+         "a single image: its matrix is (1, 784), one row; does something assume more?"),
+    Case("11 images", lambda: (_raw_images(11, 7),), None,
+         "11 images: is a count (6) written in instead of len(images)?"),
+)
 
 
 def _reference_images(images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), -1).astype(np.float32) / 255
 
 
-def _images_run(solution: Callable[..., Any]) -> dict[str, Any]:
+def _read_images(x: Any, names: Any) -> dict[str, Any]:
     """The matrix, and the bytes each value takes (4 for float32): memory is part of the job."""
-    x = returned(solution(_raw_images()), ("x",))["x"]
+    x = returned(x, ("x",))["x"]
     itemsize = np.asarray(x).dtype.itemsize if isinstance(x, np.ndarray) else np.nan
     return {"x": x, "bytes per value": np.array(float(itemsize))}
+
+
+def _images_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    return run_cases(solution, IMAGE_CASES, ("x", "bytes per value"), read=_read_images)
 
 
 IMAGE_MISTAKES = (
@@ -52,7 +66,8 @@ IMAGE_MISTAKES = (
 def _dtype_hint(learner: Callable[..., Any]) -> str | None:
     """float64 holds the same values in twice the memory: say so, rather than 'wrong value'."""
     try:
-        x = np.asarray(learner(_raw_images()))
+        with np.errstate(all="ignore"):
+            x = np.asarray(learner(_raw_images()))
     except Exception:  # the learner's own error is reported by run_check
         return None
     if x.shape == (6, 784) and x.dtype == np.float64:
@@ -61,16 +76,36 @@ def _dtype_hint(learner: Callable[..., Any]) -> str | None:
     return None
 
 
+IMAGE_ERRORS = (
+    (TypeError, "Cannot cast ufunc", "a uint8 array cannot hold fractions, so dividing it in "
+     "place (`images /= 255`) fails: divide into a new array (images / 255), which also leaves "
+     "the caller's images alone."),
+)
+
+
 def prepare_images(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(images) -> x``: ``uint8`` images of shape (N, 28, 28) become a
-    ``float32`` matrix of shape (N, 784) with values in [0, 1] (each byte divided by 255)."""
+    ``float32`` matrix of shape (N, 784) with values in [0, 1] (each byte divided by 255).
+
+    Checked on 6, 1 and 11 images; the images given must be left unchanged. Allowed: NumPy."""
     return run_check("Images as a matrix of floats", solution, _images_run, _reference_images,
-                     mistakes=IMAGE_MISTAKES, explain=_dtype_hint, tol=1e-7)
+                     mistakes=IMAGE_MISTAKES, explain=_dtype_hint, float32=True,
+                     error_hints=IMAGE_ERRORS,
+                     products=False, gradient=False)
 
 
 # ----------------------------------------------------------------------------- one-hot targets
 
 LABELS = np.array([3, 0, 9, 3, 7, 1])
+
+ONE_HOT_CASES = (
+    Case("6 labels, 10 classes", lambda: (LABELS.copy(), 10)),
+    Case("labels 0 to 2 of 5 classes", lambda: (np.array([0, 2, 1, 2]), 5), None,
+         "these labels reach only 2 of classes 0 to 4: the width is num_classes, not the "
+         "largest label + 1."),
+    Case("1 label, 6 classes", lambda: (np.array([5]), 6), None,
+         "one label, 5, of 6 classes: the result is (1, 6); is a size written in?"),
+)
 
 
 def _reference_one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
@@ -78,7 +113,7 @@ def _reference_one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
 
 
 def _one_hot_run(solution: Callable[..., Any]) -> dict[str, Any]:
-    return returned(solution(LABELS.copy(), 10), ("targets",))
+    return run_cases(solution, ONE_HOT_CASES, ("targets",))
 
 
 ONE_HOT_MISTAKES = (
@@ -91,11 +126,29 @@ ONE_HOT_MISTAKES = (
             "column is 0.", lambda labels, c: 1 - np.eye(c)[labels]),
     Mistake("a one-hot row has exactly one 1: start from zeros, not ones.",
             lambda labels, c: np.ones((len(labels), c)) + np.eye(c)[labels]),
+    Mistake("the ones are one column to the LEFT: labels count from 0, so label k goes in "
+            "column k, with nothing subtracted (label 0 ended up in the last column).",
+            lambda labels, c: np.eye(c)[labels - 1]),
+    Mistake("the number of columns is num_classes, not the largest label + 1: a batch may "
+            "lack the last classes.", lambda labels, c: np.eye(labels.max() + 1)[labels]),
+    Mistake("the number of columns is num_classes, not the number of different labels in "
+            "this batch.", lambda labels, c: np.eye(len(np.unique(labels)))[
+                np.searchsorted(np.unique(labels), labels)]),
+)
+
+ONE_HOT_ERRORS = (
+    (IndexError, "out of bounds", "an index runs past the last column: label k goes in column "
+     "k itself (counting from 0), and there are exactly num_classes columns."),
 )
 
 
 def one_hot(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(labels, num_classes) -> targets``: integer labels of shape (N,) become
-    an (N, num_classes) array with a 1 in column ``labels[i]`` of row i and 0 elsewhere."""
+    an (N, num_classes) array with a 1 in column ``labels[i]`` of row i and 0 elsewhere.
+
+    Checked on 6 labels of 10 classes, on labels that lack the last classes, and on one label;
+    the labels given must be left unchanged. Integer and float results both pass. Allowed:
+    NumPy."""
     return run_check("One-hot targets", solution, _one_hot_run, _reference_one_hot,
-                     mistakes=ONE_HOT_MISTAKES)
+                     mistakes=ONE_HOT_MISTAKES, error_hints=ONE_HOT_ERRORS, float32=True,
+                     products=False, gradient=False)

@@ -1,13 +1,17 @@
-"""Chapter 3, AutoGrad: the backward of a broadcasting multiply and of ``sum(axis)`` (on plain
+"""Chapter 4, AutoGrad: the backward of a broadcasting multiply and of ``sum(axis)`` (on plain
 arrays: the bodies of ``Tensor.__mul__``'s and ``Tensor.sum``'s ``_backward``), a new op
 ``sqrt`` written as a ``Tensor`` op, and the reverse topological order of a graph.
 
 The references are the engine itself (``backprop.autograd.Tensor``): each check builds the same
-expression with Tensors and reads the gradients that ``backward()`` leaves.
+expression with Tensors and reads the gradients that ``backward()`` leaves. Each check tries
+several cases (six broadcast patterns; ten named sums and 24 random ones) and does not count an
+answer that calls the engine's own op, ``sum``, topological order or ``backward()``; the
+multiply may use ``unbroadcast``.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -17,10 +21,16 @@ import numpy as np
 from backprop.autograd import Tensor, _reverse_topological_order, unbroadcast
 from backprop.exercises._core import (
     BadReturn,
+    Case,
     CheckResult,
     Mistake,
     NotDone,
+    autograd_engines,
+    library,
+    note_case,
+    note_values,
     returned,
+    run_cases,
     run_check,
 )
 
@@ -33,9 +43,21 @@ def _rng() -> np.random.Generator:
 
 # ----------------------------------------------------------------------------- a * b
 
-# Three broadcast patterns: b gains a leading axis; both operands stretch an axis of length 1;
-# a leading axis is added AND an axis is stretched.
-MUL_SHAPES = (((4, 3), (3,)), ((4, 1), (1, 3)), ((2, 4, 3), (4, 1)))
+# Broadcast patterns: b gains a leading axis; both operands stretch an axis of length 1; a
+# leading axis is added AND an axis is stretched; b is a scalar; no broadcasting at all; a
+# (1,) against (5,): each chosen so that one shortcut (sum over axis 0, a squeeze) fails.
+MUL_SHAPES = (((4, 3), (3,)), ((4, 1), (1, 3)), ((2, 4, 3), (4, 1)), ((3, 2), ()),
+              ((2, 3), (2, 3)), ((1,), (5,)))
+MUL_NOTES = {
+    ((4, 1), (1, 3)): "both inputs are stretched along an axis of length 1 that they keep: sum "
+                      "over that axis with keepdims=True.",
+    ((2, 4, 3), (4, 1)): "b gains a leading axis AND is stretched along its last: both kinds of "
+                         "axes must be summed away.",
+    ((3, 2), ()): "b is a scalar, shape (): its gradient is one number, the sum over everything.",
+    ((2, 3), (2, 3)): "no broadcasting: nothing to sum, each gradient keeps its input's shape.",
+    ((1,), (5,)): "a, of shape (1,), is stretched to (5,): it is the FIRST input that must be "
+                  "summed here.",
+}
 
 
 def _mul_reference(a: np.ndarray, b: np.ndarray, grad: np.ndarray) -> tuple:
@@ -44,15 +66,20 @@ def _mul_reference(a: np.ndarray, b: np.ndarray, grad: np.ndarray) -> tuple:
     return ta.grad, tb.grad
 
 
+def _mul_args(shape_a: tuple, shape_b: tuple, seed: int) -> Callable[[], tuple]:
+    def args() -> tuple:
+        rng = np.random.default_rng(seed)
+        a, b = rng.normal(size=shape_a), np.asarray(rng.normal(size=shape_b))
+        return a, b, rng.normal(size=np.broadcast_shapes(shape_a, shape_b))
+    return args
+
+
+MUL_CASES = tuple(Case(f"{a} * {b}", _mul_args(a, b, 3 + k), None, MUL_NOTES.get((a, b), ""))
+                  for k, (a, b) in enumerate(MUL_SHAPES))
+
+
 def _mul_run(solution: Callable[..., Any]) -> dict[str, Any]:
-    rng, out = _rng(), {}
-    for shape_a, shape_b in MUL_SHAPES:
-        a, b = rng.normal(size=shape_a), rng.normal(size=shape_b)
-        grad = rng.normal(size=np.broadcast_shapes(shape_a, shape_b))
-        label = f"{shape_a} * {shape_b}"
-        values = returned(solution(a, b, grad), (f"grad_a, {label}", f"grad_b, {label}"))
-        out.update(values)
-    return out
+    return run_cases(solution, MUL_CASES, ("grad_a", "grad_b"))
 
 
 MUL_MISTAKES = (
@@ -80,20 +107,80 @@ def _mean_down(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return unbroadcast(grad, shape) * int(np.prod(shape)) / grad.size
 
 
+MUL_FORBID = {**library((Tensor, "__mul__", "backprop.autograd.Tensor.__mul__"),
+                        (Tensor, "__rmul__", "backprop.autograd.Tensor.__rmul__")),
+              **autograd_engines()}
+
+
 def mul_backward(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(a, b, grad) -> (grad_a, grad_b)`` for ``out = a * b`` with broadcasting.
 
     ``grad`` = dL/d(out) has the broadcast shape; return dL/da shaped like ``a`` and dL/db shaped
-    like ``b``. Checked on three broadcast patterns against ``Tensor.__mul__``.
+    like ``b``. Checked on six broadcast patterns (a leading axis added, axes of length 1
+    stretched, a scalar, none, the first input stretched) against ``Tensor.__mul__``; the
+    arguments must be left unchanged. Allowed: NumPy and ``unbroadcast``; not the Tensor's own
+    multiply or ``backward()``.
     """
     return run_check("Broadcasting multiply: backward", solution, _mul_run, _mul_reference,
-                     mistakes=MUL_MISTAKES)
+                     mistakes=MUL_MISTAKES, products=False, forbid=MUL_FORBID,
+                     allowed="NumPy, and `unbroadcast` (backprop.autograd)")
 
 
 # ----------------------------------------------------------------------------- sum(axis)
 
-SUM_CASES = (((3, 4), None, False), ((3, 4), 0, False), ((3, 4), 1, False),
-             ((3, 4), 1, True), ((2, 3, 4), (0, 2), False))
+def _sum_args(shape: tuple, axis: Any, keepdims: bool, seed: int) -> Callable[[], tuple]:
+    def args() -> tuple:
+        rng = np.random.default_rng(seed)
+        x = rng.normal(size=shape)
+        grad = np.asarray(rng.normal(size=np.sum(x, axis=axis, keepdims=keepdims).shape))
+        return x, axis, keepdims, grad
+    return args
+
+
+def _sum_label(shape: tuple, axis: Any, keepdims: bool) -> str:
+    return f"{shape}.sum(axis={axis}" + (", keepdims=True)" if keepdims else ")")
+
+
+_UNSORTED = ("the axes come unsorted or negative here: np.expand_dims takes them in any order, "
+             "but inserting them one by one only works in increasing order of their positive "
+             "form (axis % x.ndim).")
+SUM_SPECS = (
+    ((3, 4), None, False, ""), ((3, 4), 0, False, ""), ((3, 4), 1, False, ""),
+    ((3, 4), 1, True, "keepdims=True: the summed axis is still there, with length 1."),
+    ((2, 3, 4), (0, 2), False, "two axes summed at once."),
+    ((2, 3, 4), -1, False, "a negative axis: -1 is the last one, whatever the number of axes."),
+    ((2, 3, 4), (2, 0), False, _UNSORTED),
+    ((2, 3, 4), (-1, 0), True, _UNSORTED),
+    ((2, 1, 4), 1, False, "x has an axis of length 1, and that is the one summed."),
+    ((5,), 0, False, "a vector summed to a scalar: grad has shape ()."),
+)
+SUM_CASES = tuple(Case(_sum_label(shape, axis, keepdims), _sum_args(shape, axis, keepdims, 3 + k),
+                       None, note) for k, (shape, axis, keepdims, note) in enumerate(SUM_SPECS))
+
+
+def _random_sum_cases(count: int = 24, seed: int = 11) -> list[tuple]:
+    """Shapes of 1 to 4 axes (lengths 1 to 4) and every kind of axis argument: None, an int,
+    a negative int, a tuple in any order; keepdims either way. The property the chapter states,
+    "each element of x receives the gradient of the sum it went into", must hold for all."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for _ in range(count):
+        ndim = int(rng.integers(1, 5))
+        shape = tuple(int(n) for n in rng.integers(1, 5, size=ndim))
+        kind = rng.integers(0, 3)
+        if kind == 0:
+            axis: Any = None
+        elif kind == 1:
+            axis = int(rng.integers(-ndim, ndim))
+        else:
+            chosen = rng.permutation(ndim)[: int(rng.integers(1, ndim + 1))]
+            axis = tuple(int(a) - ndim * int(rng.integers(0, 2)) for a in chosen)
+        cases.append((shape, axis, bool(rng.integers(0, 2)), int(rng.integers(1 << 30))))
+    return cases
+
+
+RANDOM_SUM_CASES = _random_sum_cases()
+RANDOM_LABEL = f"grad_x, {len(RANDOM_SUM_CASES)} random shapes and axes (all together)"
 
 
 def _sum_reference(x: np.ndarray, axis: Any, keepdims: bool, grad: np.ndarray) -> np.ndarray:
@@ -103,12 +190,21 @@ def _sum_reference(x: np.ndarray, axis: Any, keepdims: bool, grad: np.ndarray) -
 
 
 def _sum_run(solution: Callable[..., Any]) -> dict[str, Any]:
-    rng, out = _rng(), {}
-    for shape, axis, keepdims in SUM_CASES:
-        x = rng.normal(size=shape)
-        grad = rng.normal(size=np.sum(x, axis=axis, keepdims=keepdims).shape)
-        label = f"grad_x, {shape}.sum(axis={axis}" + (", keepdims=True)" if keepdims else ")")
-        out.update(returned(solution(x, axis, keepdims, grad), (label,)))
+    out = run_cases(solution, SUM_CASES, ("grad_x",))
+    note_case("random shapes and axes", None,
+              "random shapes (axes of length 1 too) and axis arguments (None, negative, "
+              "unsorted tuples, keepdims): the rule must hold for every one of them.")
+    pieces = []
+    for shape, axis, keepdims, seed in RANDOM_SUM_CASES:
+        x, axis, keepdims, grad = _sum_args(shape, axis, keepdims, seed)()
+        with np.errstate(all="ignore"):
+            value = returned(solution(x, axis, keepdims, grad), ("grad_x",))["grad_x"]
+        if np.shape(value) != x.shape or not isinstance(value, np.ndarray):
+            pieces = None  # the wrong shape (or kind) is shown as it is
+            break
+        pieces.append(np.ravel(value))
+    out[RANDOM_LABEL] = value if pieces is None else np.concatenate(pieces)
+    note_values({RANDOM_LABEL: out[RANDOM_LABEL]})
     return out
 
 
@@ -125,20 +221,35 @@ SUM_MISTAKES = (
 )
 
 SUM_ERRORS = (
+    (np.exceptions.AxisError if hasattr(np, "exceptions") else np.AxisError, "out of bounds",
+     "an axis is out of range where it is inserted: put the summed axes back in increasing "
+     "order of their positive form (axis % x.ndim), or give np.expand_dims the whole tuple at "
+     "once."),
     (ValueError, "broadcast", "grad cannot be stretched to x's shape as it is: with "
      "keepdims=False the summed axes are gone from grad, so NumPy lines up the wrong axes. "
      "Put the summed axes back first (np.expand_dims(grad, axis)), then np.broadcast_to."),
 )
 
 
+SUM_FORBID = {**library((Tensor, "sum", "backprop.autograd.Tensor.sum"),
+                        (Tensor, "mean", "backprop.autograd.Tensor.mean"),
+                        (sys.modules["backprop.autograd"], "_expand_reduced",
+                         "backprop.autograd's _expand_reduced")),
+              **autograd_engines()}
+
+
 def sum_backward(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(x, axis, keepdims, grad) -> grad_x`` for ``out = x.sum(axis, keepdims)``.
 
-    ``axis`` is None, an int or a tuple of ints; ``grad`` = dL/d(out) has the shape of the sum;
-    return dL/dx shaped like ``x``. Five cases, checked against ``Tensor.sum``.
+    ``axis`` is None, an int (negative too) or a tuple of ints in any order; ``grad`` = dL/d(out)
+    has the shape of the sum; return dL/dx shaped like ``x``. Ten named cases (negative and
+    unsorted axes, axes of length 1, a vector to a scalar) and 24 random ones shown as one row,
+    checked against ``Tensor.sum``; the arguments must be left unchanged. Allowed: NumPy; not the
+    Tensor's own ``sum`` or ``backward()``.
     """
     return run_check("sum(axis): backward", solution, _sum_run, _sum_reference,
-                     mistakes=SUM_MISTAKES, error_hints=SUM_ERRORS)
+                     mistakes=SUM_MISTAKES, error_hints=SUM_ERRORS, products=False,
+                     forbid=SUM_FORBID, allowed="NumPy (np.expand_dims, np.broadcast_to, ...)")
 
 
 # ----------------------------------------------------------------------------- sqrt
@@ -216,6 +327,11 @@ SQRT_ERRORS = (
 )
 
 
+SQRT_FORBID = library((Tensor, "__pow__", "backprop.autograd.Tensor.__pow__ (x ** 0.5)"),
+                      (Tensor, "pow", "backprop.autograd.Tensor.pow"),
+                      (Tensor, "sqrt", "backprop.autograd.Tensor.sqrt"))
+
+
 def tensor_sqrt(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(x: Tensor) -> Tensor``, a new op: the square root, forward and backward.
 
@@ -224,7 +340,8 @@ def tensor_sqrt(solution: Callable[..., Any]) -> CheckResult:
     alone, and with x used twice (sqrt(x) * x), against the engine's ``x ** 0.5``.
     """
     return run_check("A new op: sqrt", solution, _sqrt_run, lambda x: x**0.5,
-                     mistakes=SQRT_MISTAKES, error_hints=SQRT_ERRORS)
+                     mistakes=SQRT_MISTAKES, error_hints=SQRT_ERRORS, products=False,
+                     forbid=SQRT_FORBID, allowed="NumPy on x.data, and the Tensor constructor")
 
 
 # ----------------------------------------------------------------------------- topological order
@@ -268,9 +385,12 @@ def _order_of(solution: Callable[..., Any], root: Tensor) -> list[Tensor]:
 
 
 def _topo_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    note_case("small graph")
     root, a, b = _small_graph()
     _backward_in(_order_of(solution, root), root)
     out = {"a.grad, small graph": _grad(a), "b.grad, small graph": _grad(b)}
+    note_case("chain of 10,000 ops", None, "a chain of 10,000 ops: a recursive search hits "
+              "Python's recursion limit (about 1,000 frames); use a loop with a stack.")
     root, x = _chain()
     _backward_in(_order_of(solution, root), root)
     out["x.grad, chain of 10,000 ops"] = _grad(x)
@@ -278,7 +398,8 @@ def _topo_run(solution: Callable[..., Any]) -> dict[str, Any]:
 
 
 def _explain_order(solution: Callable[..., Any]) -> str | None:
-    """What is wrong with the list itself: a tensor twice, tensors missing, or not the root first."""
+    """What is wrong with the list itself: a tensor twice, tensors missing, or not the root
+    first."""
     root, _, _ = _small_graph()
     try:
         order = _order_of(solution, root)
@@ -346,14 +467,30 @@ TOPO_ERRORS = (
 )
 
 
+def _topological_functions() -> dict[Any, str]:
+    """Every function of the engine's modules whose name speaks of a topological order (the
+    engine may be split into modules, and the function renamed, without this list changing)."""
+    specs = []
+    for module_name, module in list(sys.modules.items()):
+        if module is None or not module_name.startswith("backprop.autograd"):
+            continue
+        for attribute in dir(module):
+            if "topolog" in attribute.lower() and callable(getattr(module, attribute, None)):
+                specs.append((module, attribute, f"{module_name}.{attribute}"))
+    return library(*specs, (Tensor, "backward", "backprop.autograd.Tensor.backward"))
+
+
 def topological_order(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(root: Tensor) -> list[Tensor]``, the reverse topological order.
 
     The list starts at ``root`` and puts every tensor before the tensors it was computed from
     (``_prev``); each tracked tensor appears once. The check runs the engine's backward loop in
     your order on a small graph where a and an intermediate are used twice, and on a chain of
-    10,000 ops, and compares the gradients with ``Tensor.backward``'s.
+    10,000 ops, and compares the gradients with ``Tensor.backward``'s. Allowed: Python and each
+    tensor's inputs; not the engine's own topological order or ``backward()``.
     """
     return run_check("Reverse topological order", solution, _topo_run,
                      _reverse_topological_order, mistakes=TOPO_MISTAKES,
-                     error_hints=TOPO_ERRORS, explain=_explain_order)
+                     error_hints=TOPO_ERRORS, explain=_explain_order, products=False,
+                     forbid=_topological_functions(),
+                     allowed="Python (lists, sets, a stack) and each tensor's inputs")

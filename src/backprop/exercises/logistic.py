@@ -12,25 +12,44 @@ from typing import Any
 
 import numpy as np
 
+from backprop import logistic as logistic_module
 from backprop.autograd import stable_sigmoid
-from backprop.exercises._core import CheckResult, Mistake, returned, run_check
+from backprop.exercises._core import (Case, CheckResult, Mistake, autograd_engines, library,
+                                      run_cases, run_check)
 from backprop.logistic import LogisticRegression
-from backprop.optim import SGD
+from backprop.optim import SGD, Optimizer
 
 __all__ = ["bce_gradient", "logistic_step"]
 
 BATCH, FEATURES, LR = 6, 4, 0.5
 
 
-def _inputs() -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    rng = np.random.default_rng(4)
-    x = rng.normal(size=(BATCH, FEATURES))
-    y = np.array([1.0, 0.0, 0.0, 1.0, 1.0, 0.0])
-    return x, y, rng.normal(size=FEATURES), 0.3
+def _inputs(batch: int = BATCH, features: int = FEATURES, seed: int = 4, scale: float = 1.0,
+            y: tuple[float, ...] | None = None) -> Callable[[], tuple]:
+    def args() -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        rng = np.random.default_rng(seed)
+        x = scale * rng.normal(size=(batch, features))
+        labels = (np.array(y, dtype=np.float64) if y is not None
+                  else rng.integers(0, 2, size=batch).astype(np.float64))
+        return x, labels, rng.normal(size=features), 0.3
+    return args
+
+
+CASES = (
+    Case("batch 6", _inputs(y=(1.0, 0.0, 0.0, 1.0, 1.0, 0.0)), BATCH),
+    Case("batch 1", _inputs(1, FEATURES, 5, y=(1.0,)), 1,
+         "a batch of ONE example: does something assume several rows?"),
+    Case("batch 9, 2 features", _inputs(9, 2, 6), 9,
+         "another batch size and 2 features: is a size of the first case (6 examples, 4 "
+         "features) written in, instead of read from the arguments?"),
+    Case("large logits", _inputs(5, FEATURES, 7, scale=400.0, y=(1.0, 0.0, 1.0, 0.0, 1.0)), 5,
+         "logits in the hundreds: 1 / (1 + e^-z) overflows in e^-z for z below about -709 "
+         "(the value is still right, 0, but with a warning); what else breaks there?"),
+)
 
 
 def _model(w: np.ndarray, b: float) -> LogisticRegression:
-    model = LogisticRegression(FEATURES)
+    model = LogisticRegression(len(w))
     model.weight.data = np.array(w, dtype=np.float64)
     model.bias.data = np.array(b, dtype=np.float64)
     return model
@@ -50,13 +69,15 @@ def _reference_step(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: float, lr: f
 
 
 def _gradient_run(solution: Callable[..., Any]) -> dict[str, Any]:
-    x, y, w, b = _inputs()
-    return returned(solution(x, y, w, b), ("grad_w", "grad_b"))
+    return run_cases(solution, CASES, ("grad_w", "grad_b"))
+
+
+STEP_CASES = tuple(Case(case.label, (lambda args=case.args: (*args(), LR)), case.batch, case.note)
+                   for case in CASES[:3])
 
 
 def _step_run(solution: Callable[..., Any]) -> dict[str, Any]:
-    x, y, w, b = _inputs()
-    return returned(solution(x, y, w, b, LR), ("new_w", "new_b"))
+    return run_cases(solution, STEP_CASES, ("new_w", "new_b"))
 
 
 def _error(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
@@ -89,16 +110,28 @@ def _times_slope(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> tuple
     return x.T @ delta / len(y), delta.mean()
 
 
+GRADIENT_FORBID = {**library(
+    (LogisticRegression, "backward", "backprop.logistic.LogisticRegression.backward"),
+    (logistic_module, "bce_with_logits", "backprop.logistic.bce_with_logits")),
+    **autograd_engines()}
+STEP_FORBID = {**GRADIENT_FORBID, **library((SGD, "step", "backprop.optim.SGD.step"),
+                                            (Optimizer, "step", "backprop.optim.Optimizer.step"))}
+ALLOWED = "NumPy, `stable_sigmoid` (backprop.autograd), and your own functions from above"
+
+
 def bce_gradient(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(x, y, w, b) -> (grad_w, grad_b)``: the gradient of the MEAN binary
     cross-entropy of p = sigmoid(x @ w + b).
 
-    x (batch 6, 4 features), y of 0s and 1s (6,), w (4,), b a number; grad_w (4,) and grad_b a
-    number. Reference: ``backprop.logistic.LogisticRegression.backward``.
+    x (batch, features), y of 0s and 1s (batch,), w (features,), b a number; grad_w
+    (features,) and grad_b a number. Checked at batch 6 x 4, at a batch of 1, at batch 9 x 2
+    and on logits in the hundreds, against ``backprop.logistic.LogisticRegression.backward``;
+    the arguments must be left unchanged. Allowed: NumPy and ``stable_sigmoid``; not the
+    library's ``LogisticRegression.backward`` or an autograd engine.
     """
     return run_check("Logistic regression: the BCE gradient", solution, _gradient_run,
                      _reference_gradient, mistakes=GRADIENT_MISTAKES, batch=BATCH,
-                     error_hints=GRADIENT_ERRORS)
+                     error_hints=GRADIENT_ERRORS, forbid=GRADIENT_FORBID, allowed=ALLOWED)
 
 
 def _stale(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: float, lr: float) -> tuple:
@@ -137,7 +170,15 @@ def logistic_step(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(x, y, w, b, lr) -> (new_w, new_b)``: one step of gradient descent on
     the mean binary cross-entropy, from the same inputs as ``bce_gradient`` and lr = 0.5.
 
-    Reference: ``LogisticRegression.backward`` then ``backprop.optim.SGD(lr).step()``.
+    Checked at batch 6 x 4, at a batch of 1 and at batch 9 x 2. The arrays given must be left
+    alone: an update in place (``w -= ...``) fails. Reference: ``LogisticRegression.backward``
+    then ``backprop.optim.SGD(lr).step()``. Allowed: NumPy, ``stable_sigmoid`` and your own
+    ``bce_gradient``; not the library's model or optimiser.
     """
     return run_check("Logistic regression: one gradient-descent step", solution, _step_run,
-                     _reference_step, mistakes=STEP_MISTAKES)
+                     _reference_step, mistakes=STEP_MISTAKES, forbid=STEP_FORBID,
+                     allowed=ALLOWED, products=False,
+                     changed_hint="`w -= lr * grad_w` (or `w[:] = ...`) writes into the "
+                     "caller's array, so the old parameters are gone when the caller still "
+                     "needs them (to compare, to retry a step); `new_w = w - lr * grad_w` "
+                     "makes a new one.")

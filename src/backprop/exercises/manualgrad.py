@@ -1,8 +1,10 @@
-"""Chapter 2, ManualGrad: the backward of ``Linear``, of ``Sigmoid``, and of softmax with
-cross-entropy, each written as a function of plain arrays.
+"""Chapter 2, ManualGrad: the backward of ``Linear``, of ``Sigmoid``, and (chapter 7) of softmax
+with cross-entropy, each written as a function of plain arrays.
 
 The references are the library's layers (``backprop.manual``): each check runs the layer's
-``forward`` and ``backward`` on the same seeded inputs the learner's function gets.
+``forward`` and ``backward`` on the same seeded inputs the learner's function gets, in several
+cases chosen to split near misses (a batch of one, other sizes, large logits, a batch that lacks
+classes). Calling the layer's own ``backward`` (or an autograd engine) does not count.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from backprop import manual
-from backprop.exercises._core import CheckResult, Mistake, returned, run_check
+from backprop import manual, mlp
+from backprop.exercises._core import (Case, CheckResult, Mistake, autograd_engines, library,
+                                      run_cases, run_check)
 
 __all__ = ["linear_backward", "sigmoid_backward", "softmax_cross_entropy_backward"]
 
@@ -21,21 +24,34 @@ __all__ = ["linear_backward", "sigmoid_backward", "softmax_cross_entropy_backwar
 BATCH, IN, OUT = 5, 3, 4
 
 
-def _rng() -> np.random.Generator:
-    return np.random.default_rng(2024)
+def _rng(seed: int = 2024) -> np.random.Generator:
+    return np.random.default_rng(seed)
 
 
 # ----------------------------------------------------------------------------- Linear
 
 
-def _linear_inputs() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    rng = _rng()
-    return (rng.normal(size=(BATCH, IN)), rng.normal(size=(OUT, IN)), rng.normal(size=OUT),
-            rng.normal(size=(BATCH, OUT)))
+def _linear_args(batch: int, fan_in: int, fan_out: int, seed: int) -> Callable[[], tuple]:
+    def args() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rng = _rng(seed)
+        return (rng.normal(size=(batch, fan_in)), rng.normal(size=(fan_out, fan_in)),
+                rng.normal(size=(batch, fan_out)))
+    return args
+
+
+LINEAR_CASES = (
+    Case("batch 5", _linear_args(BATCH, IN, OUT, 2024), BATCH),
+    Case("batch 1", _linear_args(1, IN, OUT, 1), 1,
+         "a batch of ONE example: does something assume several rows (a squeeze, a size "
+         "written in)?"),
+    Case("batch 7, in 2, out 1", _linear_args(7, 2, 1, 2), 7,
+         "other sizes (batch 7, 2 inputs, 1 output): is a size of the first case (5, 3 or 4) "
+         "written into your code instead of read from the arguments' shapes?"),
+)
 
 
 def _linear_reference(x: np.ndarray, weight: np.ndarray, grad_out: np.ndarray) -> tuple:
-    layer = manual.Linear(IN, OUT)
+    layer = manual.Linear(weight.shape[1], weight.shape[0])
     layer.weight.data = weight
     layer.forward(x)
     grad_x = layer.backward(grad_out)
@@ -43,14 +59,21 @@ def _linear_reference(x: np.ndarray, weight: np.ndarray, grad_out: np.ndarray) -
 
 
 def _linear_run(solution: Callable[..., Any]) -> dict[str, Any]:
-    x, weight, _, grad_out = _linear_inputs()
-    return returned(solution(x, weight, grad_out), ("dW", "db", "dX"))
+    return run_cases(solution, LINEAR_CASES, ("dW", "db", "dX"))
 
 
 LINEAR_MISTAKES = (
     Mistake("the bias gradient is the SUM of grad_out over the batch, not its mean: b is added "
             "to every row, and each row's loss counts fully.",
             lambda x, w, g: (g.T @ x, g.mean(axis=0), g @ w), ("db",)),
+    Mistake("the bias gradient sums over the batch axis (axis=0), one number per OUTPUT; "
+            "summing over axis=1 gives one number per example.",
+            lambda x, w, g: (g.T @ x, g.sum(axis=1), g @ w), ("db",)),
+    Mistake("dX must go back through the weights: dL/dx = grad_out @ W (each input feeds every "
+            "output through its weight), not grad_out alone or through W.T.",
+            lambda x, w, g: (g.T @ x, g.sum(axis=0), g @ w.T), ("dX",)),
+    Mistake("dW pairs each output's gradient with each INPUT: grad_out.T @ x, not a product "
+            "with the weights.", lambda x, w, g: (g.T @ w, g.sum(axis=0), g @ w), ("dW",)),
 )
 
 # A product whose shapes do not line up fails inside NumPy; the message names the matmul.
@@ -60,26 +83,44 @@ LINEAR_ERRORS = (
      "in). Which transposes make that happen?"),
 )
 
+LINEAR_FORBID = {**library((manual.Linear, "backward", "backprop.manual.Linear.backward"),
+                           (manual.Sequential, "backward", "backprop.manual.Sequential.backward"),
+                           (mlp.HandMLP, "backward", "backprop.mlp.HandMLP.backward")),
+                 **autograd_engines()}
+
 
 def linear_backward(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(x, weight, grad_out) -> (dW, db, dX)`` for ``y = x @ weight.T + b``.
 
     Shapes: x (batch, in), weight (out, in), grad_out = dL/dy (batch, out); return dL/dW
-    (out, in), dL/db (out,) and dL/dx (batch, in). Checked on batch 5, in 3, out 4 against
-    ``backprop.manual.Linear.backward``.
+    (out, in), dL/db (out,) and dL/dx (batch, in). Checked at batch 5, in 3, out 4; at a batch
+    of 1; and at batch 7, in 2, out 1, against ``backprop.manual.Linear.backward``. The
+    arguments must be left unchanged. Allowed: NumPy only (not the library's layers, nor an
+    autograd engine).
     """
     return run_check("Linear.backward", solution, _linear_run, _linear_reference,
-                     mistakes=LINEAR_MISTAKES, batch=BATCH, error_hints=LINEAR_ERRORS)
+                     mistakes=LINEAR_MISTAKES, error_hints=LINEAR_ERRORS,
+                     forbid=LINEAR_FORBID, allowed="NumPy only")
 
 
 # ----------------------------------------------------------------------------- Sigmoid
 
 
-def _sigmoid_inputs() -> tuple[np.ndarray, np.ndarray]:
-    rng = _rng()
-    x = 2.0 * rng.normal(size=(BATCH, OUT))
-    out = manual.Sigmoid().forward(x)
-    return out, rng.normal(size=(BATCH, OUT))
+def _sigmoid_args(shape: tuple[int, ...], spread: float, seed: int) -> Callable[[], tuple]:
+    def args() -> tuple[np.ndarray, np.ndarray]:
+        rng = _rng(seed)
+        x = spread * rng.normal(size=shape)
+        return manual.Sigmoid().forward(x), rng.normal(size=shape)
+    return args
+
+
+SIGMOID_CASES = (
+    Case("batch 5", _sigmoid_args((BATCH, OUT), 2.0, 2024), BATCH),
+    Case("saturated", _sigmoid_args((3, 4), 12.0, 3), 3,
+         "outputs close to 0 and 1 (a saturated sigmoid): its slope there is nearly 0."),
+    Case("one value", _sigmoid_args((1, 1), 1.0, 4), 1,
+         "a single value, shape (1, 1): does something assume a larger array?"),
+)
 
 
 def _sigmoid_reference(out: np.ndarray, grad_out: np.ndarray) -> np.ndarray:
@@ -89,7 +130,7 @@ def _sigmoid_reference(out: np.ndarray, grad_out: np.ndarray) -> np.ndarray:
 
 
 def _sigmoid_run(solution: Callable[..., Any]) -> dict[str, Any]:
-    return returned(solution(*_sigmoid_inputs()), ("dX",))
+    return run_cases(solution, SIGMOID_CASES, ("dX",))
 
 
 def _sigma(x: np.ndarray) -> np.ndarray:
@@ -105,27 +146,65 @@ SIGMOID_MISTAKES = (
             "σ'(x) = out (1 - out).", lambda out, g: g * _sigma(out) * (1 - _sigma(out))),
     Mistake("a factor is missing: σ'(x) = σ(x)(1 - σ(x)) has two factors.",
             lambda out, g: g * (1 - out)),
+    Mistake("check the sign inside the derivative: σ(x)(1 + σ(x)) grows where the sigmoid "
+            "flattens out, but σ' must vanish as σ(x) approaches 1.",
+            lambda out, g: g * out * (1 + out)),
+    Mistake("1 - out² is the derivative of tanh (tanh' = 1 - tanh²), not of the sigmoid: write "
+            "σ' in terms of σ itself, from σ = 1 / (1 + e^-x).",
+            lambda out, g: g * (1 - out**2)),
+    Mistake("σ(x)² is one of the two terms of σ'(x) = σ(x) - σ(x)²; the other is missing.",
+            lambda out, g: g * out**2),
 )
+
+SIGMOID_FORBID = {**library((manual.Sigmoid, "backward", "backprop.manual.Sigmoid.backward"),
+                            (manual.Sequential, "backward",
+                             "backprop.manual.Sequential.backward")),
+                  **autograd_engines()}
 
 
 def sigmoid_backward(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(out, grad_out) -> dX`` for the sigmoid layer.
 
-    ``out`` = σ(x) is what forward cached (batch 5, 4 features); ``grad_out`` = dL/d(out);
-    return dL/dx, same shape. Reference: ``backprop.manual.Sigmoid.backward``.
+    ``out`` = σ(x) is what forward cached; ``grad_out`` = dL/d(out); return dL/dx, same shape.
+    Checked on a batch of 5 x 4, on saturated outputs and on a single value, against
+    ``backprop.manual.Sigmoid.backward``; the arguments must be left unchanged. Allowed: NumPy
+    only.
     """
     return run_check("Sigmoid.backward", solution, _sigmoid_run, _sigmoid_reference,
-                     mistakes=SIGMOID_MISTAKES, batch=BATCH)
+                     mistakes=SIGMOID_MISTAKES, products=False, forbid=SIGMOID_FORBID,
+                     allowed="NumPy only")
 
 
 # ----------------------------------------------------------------------------- softmax + CE
 
 
-def _softmax_inputs() -> tuple[np.ndarray, np.ndarray]:
-    rng = _rng()
-    logits = 2.0 * rng.normal(size=(BATCH, OUT))
-    targets = np.array([2, 0, 3, 1, 2])
-    return logits, targets
+def _softmax_args(batch: int, classes: int, seed: int, *, targets: tuple[int, ...] | None = None,
+                  scale: float = 2.0, offsets: tuple[float, ...] | None = None
+                  ) -> Callable[[], tuple]:
+    def args() -> tuple[np.ndarray, np.ndarray]:
+        rng = _rng(seed)
+        logits = scale * rng.normal(size=(batch, classes))
+        if offsets is not None:
+            logits += np.array(offsets)[:, None]
+        labels = (np.array(targets) if targets is not None
+                  else rng.integers(0, classes, size=batch))
+        return logits, labels
+    return args
+
+
+SOFTMAX_CASES = (
+    Case("batch 5", _softmax_args(BATCH, OUT, 2024, targets=(2, 0, 3, 1, 2)), BATCH),
+    Case("large logits", _softmax_args(4, OUT, 7, targets=(0, 3, 1, 2), scale=300.0,
+                                       offsets=(900.0, -1500.0, 0.0, 200.0)), 4,
+         "logits in the hundreds and thousands: e^z overflows (e^710 is inf in float64) "
+         "unless each row's maximum is subtracted first; softmax is unchanged by that shift."),
+    Case("batch lacking classes", _softmax_args(3, OUT, 8, targets=(1, 1, 2)), 3,
+         "these targets hold only classes 1 and 2 of 4: the one-hot must have one column per "
+         "class of the logits (logits.shape[1]), whatever labels the batch happens to hold."),
+    Case("batch 1, 7 classes", _softmax_args(1, 7, 9, targets=(6,)), 1,
+         "one example and 7 classes: is a size of the first case (batch 5, 4 classes) "
+         "written in, instead of read from logits.shape and len(targets)?"),
+)
 
 
 def _softmax_reference(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -135,7 +214,7 @@ def _softmax_reference(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
 
 
 def _softmax_run(solution: Callable[..., Any]) -> dict[str, Any]:
-    return returned(solution(*_softmax_inputs()), ("dlogits",))
+    return run_cases(solution, SOFTMAX_CASES, ("dlogits",))
 
 
 def _softmax(z: np.ndarray, axis: int = 1) -> np.ndarray:
@@ -143,28 +222,45 @@ def _softmax(z: np.ndarray, axis: int = 1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def _onehot(targets: np.ndarray, classes: int = OUT) -> np.ndarray:
+def _onehot(targets: np.ndarray, classes: int) -> np.ndarray:
     return np.eye(classes)[targets]
+
+
+def _naive_softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 SOFTMAX_MISTAKES = (
     Mistake("divided by the number of classes; the MEAN is over the batch, so divide by the "
             "number of examples, len(targets).",
-            lambda z, y: (_softmax(z) - _onehot(y)) / z.shape[1]),
+            lambda z, y: (_softmax(z) - _onehot(y, z.shape[1])) / z.shape[1]),
     Mistake("the one-hot target is missing: dL/dz = (softmax(z) - onehot(y)) / N, so subtract 1 "
             "at each example's target class.",
             lambda z, y: _softmax(z) / len(y)),
     Mistake("the formula is applied to the logits: compute the probabilities softmax(z) first.",
-            lambda z, y: (z - _onehot(y)) / len(y)),
+            lambda z, y: (z - _onehot(y, z.shape[1])) / len(y)),
     Mistake("softmax is taken over the wrong axis: each ROW (one example) must sum to 1, so "
             "normalise over axis=1.",
-            lambda z, y: (_softmax(z, axis=0) - _onehot(y)) / len(y)),
+            lambda z, y: (_softmax(z, axis=0) - _onehot(y, z.shape[1])) / len(y)),
     Mistake("the 1 is subtracted in the wrong places: `grad[y]` picks whole rows and "
             "`grad[:, y]` whole columns; for row i it goes in column y[i] only, "
             "`grad[np.arange(N), y]`.", lambda z, y: _minus_one_at(z, y, rows_only=True)),
     Mistake("the 1 is subtracted in the wrong places: `grad[y]` picks whole rows and "
             "`grad[:, y]` whole columns; for row i it goes in column y[i] only, "
             "`grad[np.arange(N), y]`.", lambda z, y: _minus_one_at(z, y, rows_only=False)),
+    Mistake("e^z overflows for large logits (inf / inf is nan): subtract each row's maximum "
+            "before np.exp; softmax does not change when a row is shifted.",
+            lambda z, y: (_naive_softmax(z) - _onehot(y, z.shape[1])) / len(y)),
+    Mistake("the maximum subtracted must be each ROW's (axis=1, keepdims=True), not the whole "
+            "batch's: a row far below the batch's maximum underflows to 0 / 0.",
+            lambda z, y: (_naive_softmax(z - z.max()) - _onehot(y, z.shape[1])) / len(y)),
+    Mistake("the one-hot is off by one column: row i's 1 belongs in column y[i] itself "
+            "(class 0 is column 0).",
+            lambda z, y: (_softmax(z) - _onehot((y + 1) % z.shape[1], z.shape[1])) / len(y)),
+    Mistake("the one-hot is off by one column: row i's 1 belongs in column y[i] itself "
+            "(class 0 is column 0, nothing subtracted).",
+            lambda z, y: (_softmax(z) - _onehot((y - 1) % z.shape[1], z.shape[1])) / len(y)),
 )
 
 
@@ -178,11 +274,32 @@ def _minus_one_at(z: np.ndarray, y: np.ndarray, rows_only: bool) -> np.ndarray:
     return grad / len(y)
 
 
+SOFTMAX_ERRORS = (
+    (ValueError, "broadcast", "two arrays of different widths meet: is the one-hot sized from "
+     "the labels (their largest, or how many differ) instead of from the number of classes, "
+     "logits.shape[1]? A batch may lack some classes."),
+    (IndexError, "out of bounds", "an index runs past the array: is the one-hot (or the "
+     "array you index with the targets) sized from the labels instead of from the number of "
+     "classes, logits.shape[1]?"),
+)
+
+SOFTMAX_FORBID = {**library(
+    (manual.SoftmaxCrossEntropy, "backward", "backprop.manual.SoftmaxCrossEntropy.backward"),
+    (mlp, "softmax_cross_entropy", "backprop.mlp.softmax_cross_entropy")),
+    **autograd_engines()}
+
+
 def softmax_cross_entropy_backward(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(logits, targets) -> dlogits`` for the MEAN cross-entropy of softmax.
 
-    ``logits`` (batch 5, 4 classes), ``targets`` integer classes (5,); return dL/dlogits,
-    shape (5, 4). Reference: ``backprop.manual.SoftmaxCrossEntropy.backward``.
+    ``logits`` (batch, classes), ``targets`` integer classes (batch,); return dL/dlogits, shaped
+    like the logits. Checked on a batch of 5 x 4, on large logits (in the thousands), on a batch
+    that lacks some classes, and on one example of 7 classes, against
+    ``backprop.manual.SoftmaxCrossEntropy.backward``; the arguments must be left unchanged.
+    float32 answers pass up to float32 rounding (chapter 7 trains in float32). Allowed: NumPy
+    only.
     """
     return run_check("Softmax + cross-entropy backward", solution, _softmax_run,
-                     _softmax_reference, mistakes=SOFTMAX_MISTAKES, batch=BATCH)
+                     _softmax_reference, mistakes=SOFTMAX_MISTAKES, float32=True,
+                     products=False, forbid=SOFTMAX_FORBID, allowed="NumPy only",
+                     error_hints=SOFTMAX_ERRORS)

@@ -1,4 +1,4 @@
-"""Chapter 5, MLPs: the whole backward pass of a ReLU MLP with softmax cross-entropy, in NumPy,
+"""Chapter 7, MLPs: the whole backward pass of a ReLU MLP with softmax cross-entropy, in NumPy,
 and a training run that proves it trains.
 
 The network is ``Linear → ReLU → Linear → ReLU → Linear`` with sizes (784, 128, 64, 10) by
@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 
 from backprop import manual
-from backprop.exercises._core import CheckResult, Mistake, returned, run_check
+from backprop import mlp as mlp_module
+from backprop.exercises._core import (Case, CheckResult, Mistake, autograd_engines, library,
+                                      run_cases, run_check)
 
 __all__ = ["mlp_backward", "mlp_training"]
 
@@ -23,6 +25,9 @@ SIZES = (784, 128, 64, 10)
 # Backward order: the loss's gradient first, then each layer from the last to the first.
 ORDER = ("dZ3", "dW3", "db3", "dA2", "dZ2", "dW2", "db2", "dA1", "dZ1", "dW1", "db1")
 MATMUL_ERRORS = (
+    (ValueError, "could not be broadcast", "two arrays of different shapes meet in an "
+     "elementwise operation: write their shapes down. A one-hot sized from the labels "
+     "(y.max() + 1) instead of from the number of classes (Z3.shape[1]) is a common cause."),
     (ValueError, "matmul", "the shapes of a matrix product do not line up. Write the shapes "
      "down: A (batch, in), W (out, in), dZ (batch, out); dW must be (out, in) and dA (batch, "
      "in). Which transposes make that happen?"),
@@ -70,26 +75,48 @@ def predict(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
         return np.argmax(_network(params).forward(x), axis=1)
 
 
-def _batch(sizes: tuple[int, ...], batch: int) -> tuple[dict, np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(5)
+def _batch(sizes: tuple[int, ...], batch: int, seed: int = 5,
+           classes: tuple[int, ...] | None = None) -> tuple[dict, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
     x = rng.uniform(0.0, 1.0, size=(batch, sizes[0]))
-    return init_params(sizes), x, rng.integers(0, sizes[-1], size=batch)
+    y = (rng.integers(0, sizes[-1], size=batch) if classes is None
+         else np.array(classes)[rng.integers(0, len(classes), size=batch)])
+    return init_params(sizes), x, y
 
 
-def _variant(*, onehot: bool = True, mask: str = "indicator") -> Callable[..., dict]:
+def _cases(sizes: tuple[int, ...], batch: int) -> tuple[Case, ...]:
+    """The learner's batch, a batch that lacks most classes, and a batch of one."""
+    def args(size: int, seed: int, classes: tuple[int, ...] | None = None) -> Callable:
+        params, x, y = _batch(sizes, size, seed, classes)
+        return lambda: ({k: v.copy() for k, v in params.items()}, x.copy(), y.copy())
+
+    other = 3 if batch != 3 else 4
+    return (
+        Case(f"batch {batch}", args(batch, 5), batch),
+        Case(f"batch {other}, classes 0 and 2 only", args(other, 6, (0, 2)), other,
+             "a batch whose labels are only 0 and 2: the one-hot needs a column for every "
+             "class (the width of Z3), and the batch size is len(y), whatever it is."),
+        Case("batch 1", args(1, 7), 1, "a batch of ONE example: does something assume several "
+             "rows, or a batch size written in?"),
+    )
+
+
+def _variant(*, onehot: bool = True, mask: str = "indicator", biases: bool = True,
+             shift: int = 0) -> Callable[..., dict]:
     """The backward pass with one known mistake: the checker's catalogue of wrong answers."""
 
     def backward(params: dict, x: np.ndarray, y: np.ndarray) -> dict:
         W1, b1, W2, b2, W3, b3 = (params[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
-        Z1 = x @ W1.T + b1
+        Z1 = x @ W1.T + b1 * biases
         A1 = np.maximum(Z1, 0)
-        Z2 = A1 @ W2.T + b2
+        Z2 = A1 @ W2.T + b2 * biases
         A2 = np.maximum(Z2, 0)
-        Z3 = A2 @ W3.T + b3
+        Z3 = A2 @ W3.T + b3 * biases
         P = np.exp(Z3 - Z3.max(axis=1, keepdims=True))
         P /= P.sum(axis=1, keepdims=True)
         g: dict[str, np.ndarray] = {}
-        g["dZ3"] = (P - np.eye(P.shape[1])[y] * onehot) / len(y)
+        targets = (y + shift) % P.shape[1]
+        g["dZ3"] = (P - np.eye(P.shape[1])[targets] * onehot) / len(y)
         local = {"indicator": lambda Z, A: Z > 0, "none": lambda Z, A: 1.0,
                  "output": lambda Z, A: A}[mask]
         g["dW3"], g["db3"], g["dA2"] = g["dZ3"].T @ A2, g["dZ3"].sum(0), g["dZ3"] @ W3
@@ -110,7 +137,23 @@ MISTAKES = (
             "its input Z was positive, and blocks it elsewhere.", _variant(mask="none")),
     Mistake("multiply by the ReLU's DERIVATIVE, the indicator (Z > 0), not by its output A.",
             _variant(mask="output")),
+    Mistake("dZ3 is wrong from the start, so look at the FORWARD pass first: every layer "
+            "computes Z = A @ W.T + b; are the biases added?", _variant(biases=False)),
+    Mistake("the one-hot is off by one column: example i's 1 belongs in column y[i] itself "
+            "(class 0 is column 0).", _variant(shift=1)),
+    Mistake("the one-hot is off by one column: example i's 1 belongs in column y[i] itself "
+            "(class 0 is column 0).", _variant(shift=-1)),
 )
+
+MLP_FORBID = {**library(*[(layer, "backward", f"backprop.manual.{layer.__name__}.backward")
+                          for layer in (manual.Linear, manual.ReLU, manual.SoftmaxCrossEntropy,
+                                        manual.Sequential)],
+                        (mlp_module.HandMLP, "backward", "backprop.mlp.HandMLP.backward"),
+                        (mlp_module.HandMLP, "loss_and_backward",
+                         "backprop.mlp.HandMLP.loss_and_backward"),
+                        (mlp_module, "softmax_cross_entropy",
+                         "backprop.mlp.softmax_cross_entropy")),
+              **autograd_engines()}
 
 
 def mlp_backward(
@@ -122,15 +165,20 @@ def mlp_backward(
     784) and ``y`` integer labels (batch,). Return the keys dZ3, dW3, db3, dA2, dZ2, dW2, db2,
     dA1, dZ1, dW1, db1 (Z the pre-activations, A the ReLU outputs, each d the gradient of the
     mean cross-entropy). ``sizes`` may be smaller for a quick test.
+
+    Checked at ``batch`` (8), at a batch of 3 whose labels are only 0 and 2, and at a batch of
+    1, against the ManualGrad layers' ``backward``; params, x and y must be left unchanged.
+    float32 answers pass up to float32 rounding (the chapter trains on float32 images).
+    Allowed: NumPy only; not the library's layers, ``HandMLP`` or an autograd engine.
     """
-    params, x, y = _batch(tuple(sizes), batch)
+    cases = _cases(tuple(sizes), batch)
 
     def run(function: Callable[..., Any]) -> dict[str, Any]:
-        copies = {key: value.copy() for key, value in params.items()}
-        return returned(function(copies, x.copy(), y.copy()), ORDER)
+        return run_cases(function, cases, ORDER)
 
     return run_check("MLP backward pass", solution, run, reference_backward, mistakes=MISTAKES,
-                     batch=batch, error_hints=MATMUL_ERRORS)
+                     batch=batch, error_hints=MATMUL_ERRORS, float32=True,
+                     forbid=MLP_FORBID, allowed="NumPy only")
 
 
 # ----------------------------------------------------------------------------- training

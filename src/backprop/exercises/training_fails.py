@@ -1,4 +1,5 @@
-"""When training fails: watch the gradient's size, and clip it.
+"""When training fails: watch the gradient's size, clip it, and name the cause of a failing
+run from its records.
 
 Both checks take a list of gradient arrays (one per parameter, of different shapes), as an
 optimiser sees them. The reference is ``backprop.optim.clip_grad_norm_``, which returns the
@@ -7,23 +8,30 @@ global norm and clips in place.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from backprop.exercises._core import BadReturn, CheckResult, Mistake, NotDone, returned, run_check
+from backprop import optim
+from backprop.exercises._core import (BadReturn, Case, CheckResult, Mistake, NotDone, Row,
+                                      _learner_error, _snapshot, _unchanged, is_skeleton,
+                                      library, run_cases, run_check)
 from backprop.optim import clip_grad_norm_
 
-__all__ = ["grad_norm", "clip_grad_norm"]
+__all__ = ["grad_norm", "clip_grad_norm", "diagnose_run", "record_of", "LABELS"]
 
 SHAPES = ((4, 3), (2, 4), (4,))
 
 
-def _grads(scale: float) -> list[np.ndarray]:
-    rng = np.random.default_rng(7)
-    return [scale * rng.normal(size=shape) for shape in SHAPES]
+def _grads(scale: float, shapes: tuple = SHAPES, seed: int = 7) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [scale * np.asarray(rng.normal(size=shape)) for shape in shapes]
+
+
+FORBID = library((optim, "clip_grad_norm_", "backprop.optim.clip_grad_norm_"),
+                 (optim, "clip_grad_value_", "backprop.optim.clip_grad_value_"))
 
 
 def _reference_clip(grads: list[np.ndarray], max_norm: float) -> list[np.ndarray]:
@@ -40,8 +48,18 @@ def _reference_norm(grads: list[np.ndarray]) -> float:
 # ----------------------------------------------------------------------------- the norm
 
 
+NORM_CASES = (
+    Case("3 arrays", lambda: (_grads(1.0),)),
+    Case("1 array", lambda: (_grads(1.0, ((6,),), 8),), None,
+         "a list of ONE array: is something assuming several (grads[1], a fixed count)?"),
+    Case("5 arrays, one a scalar", lambda: (_grads(3.0, ((2, 2), (), (3,), (1, 5), (2,)), 9),),
+         None, "five arrays, one of them a scalar of shape (): is the number of arrays (3) "
+         "written in, or does a scalar break something?"),
+)
+
+
 def _norm_run(solution: Callable[..., Any]) -> dict[str, Any]:
-    return returned(solution(_grads(1.0)), ("global norm",))
+    return run_cases(solution, NORM_CASES, ("global norm",))
 
 
 def _last_only(grads: list[np.ndarray]) -> float:
@@ -82,31 +100,49 @@ NORM_ERRORS = (
 def grad_norm(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(grads) -> float``, the global L2 norm of a list of gradient arrays.
 
-    ``grads`` holds three arrays of shapes (4, 3), (2, 4), (4,); the norm is that of all their
-    elements taken together, as ``backprop.optim.clip_grad_norm_`` computes it.
+    The norm is that of all their elements taken together, as
+    ``backprop.optim.clip_grad_norm_`` computes it. Checked on three arrays of shapes (4, 3),
+    (2, 4), (4,), on one array, and on five arrays of which one is a scalar; the arrays given
+    must be left unchanged. Allowed: NumPy (np.linalg.norm too); not the library's
+    ``clip_grad_norm_``.
     """
     return run_check("Gradient-norm monitor", solution, _norm_run, _reference_norm,
-                     mistakes=NORM_MISTAKES, error_hints=NORM_ERRORS)
+                     mistakes=NORM_MISTAKES, error_hints=NORM_ERRORS, products=False,
+                     forbid=FORBID, allowed="NumPy (np.linalg.norm too)")
 
 
 # ----------------------------------------------------------------------------- clipping
 
-# Case 1: the norm (about 9) is far above max_norm, so the gradients shrink. Case 2: it is below
-# max_norm, and the gradients must come back unchanged.
-CASES = (("norm above max_norm", 2.0, 1.0), ("norm below max_norm", 0.1, 5.0))
+# The norm far above max_norm, so the gradients shrink; below it, and they must come back
+# unchanged; one array alone; exactly at max_norm (unchanged either way).
+def _clip_args(scale: float, max_norm: float, shapes: tuple = SHAPES, seed: int = 7) -> Callable:
+    return lambda: ([g.copy() for g in _grads(scale, shapes, seed)], max_norm)
+
+
+CASES = (
+    Case("norm above max_norm", _clip_args(2.0, 1.0)),
+    Case("norm below max_norm", _clip_args(0.1, 5.0), None,
+         "the norm is below max_norm here: the gradients must come back unchanged."),
+    Case("1 array, norm above", _clip_args(4.0, 0.5, ((5,),), 8), None,
+         "a list of ONE array: is the number of arrays written in?"),
+)
 
 
 def _clip_run(solution: Callable[..., Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for label, scale, max_norm in CASES:
-        grads = _grads(scale)
-        result = solution([g.copy() for g in grads], max_norm)
-        if result is None or result is Ellipsis:
-            raise NotDone
-        if not isinstance(result, (list, tuple)) or len(result) != len(grads):
-            raise BadReturn(f"must return a list of {len(grads)} arrays, the clipped gradients "
-                            "in the order given.")
-        out.update({f"grads[{k}], {label}": g for k, g in enumerate(result)})
+    for case in CASES:
+        count = len(case.args()[0])
+
+        def read(result: Any, names: Any, count: int = count) -> dict[str, Any]:
+            if result is None or result is Ellipsis:
+                raise NotDone
+            if not isinstance(result, (list, tuple)) or len(result) != count:
+                raise BadReturn(f"must return a list of {count} arrays, the clipped "
+                                "gradients in the order given.")
+            return {f"grads[{k}]": g for k, g in enumerate(result)}
+
+        # Clipping in place, as PyTorch's clip_grad_norm_ does, is allowed: argument 0 may change.
+        out.update(run_cases(solution, (case,), (), read=read, may_change=(0,)))
     return out
 
 
@@ -119,6 +155,9 @@ def _norm(grads: list[np.ndarray]) -> float:
 
 
 CLIP_MISTAKES = (
+    Mistake("the gradients come back unchanged although their global norm exceeds max_norm: "
+            "then every array must be scaled by max_norm / norm.",
+            lambda grads, m: [g.copy() for g in grads]),
     Mistake("each array is clipped by its own norm, which changes the direction of the whole "
             "update. Compute ONE global norm and scale every array by the same factor.",
             _per_array),
@@ -138,8 +177,204 @@ def clip_grad_norm(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(grads, max_norm) -> list of arrays``, gradient clipping by global norm.
 
     Returns the gradients scaled together so that their global norm is at most ``max_norm``
-    (unchanged when it already is). Checked with a norm above and one below ``max_norm``.
-    PyTorch's ``max_norm / (norm + 1e-6)`` and the exact ``max_norm / norm`` both pass.
+    (unchanged when it already is). Checked with a norm above and one below ``max_norm``, and
+    with a single array. PyTorch's ``max_norm / (norm + 1e-6)`` and the exact
+    ``max_norm / norm`` both pass; clipping the given arrays in place (as PyTorch does) is
+    allowed. Allowed: NumPy and your own ``grad_norm``; not the library's ``clip_grad_norm_``.
     """
     return run_check("Clipping by norm", solution, _clip_run, _reference_clip,
-                     mistakes=CLIP_MISTAKES, tol=1e-6)
+                     mistakes=CLIP_MISTAKES, products=False, forbid=FORBID,
+                     allowed="NumPy and your own grad_norm")
+
+
+# ----------------------------------------------------------------------------- diagnose a run
+
+LABELS = ("exploding", "saturated", "saddle", "healthy")
+
+
+def _record(cause: str, seed: int, *, constant: float, epochs: int = 20,
+            steps_per_epoch: int = 12, lr: float = 0.01, escapes: bool = True,
+            nan: bool = False) -> dict[str, Any]:
+    """A run's records, shaped like what ``backprop.failing.train`` keeps (see ``record_of``),
+    for a run whose cause of failure is ``cause``. Synthetic, so that the label is known by
+    construction and the check gives the same verdict on every machine: each cause has the
+    signature chapter 3 measures, with noise, at the scale ``constant`` (the validation MSE of
+    a constant prediction, 68 in the chapter's raw targets, 1 once they are standardised)."""
+    rng = np.random.default_rng(seed)
+    steps, e = epochs * steps_per_epoch, np.arange(epochs + 1, dtype=np.float64)
+    t = np.arange(steps, dtype=np.float64)
+    wobble = lambda n, sd=0.15: rng.lognormal(0.0, sd, n)  # noqa: E731
+    if cause == "healthy":
+        val = constant * (0.03 + 0.97 * np.exp(-e / (epochs / 5))) * wobble(epochs + 1, 0.03)
+        grad = 2.0 * np.sqrt(constant) * (0.2 + np.exp(-t / steps * 3)) * wobble(steps)
+        largest = 1.2 + 1.8 * (1 - np.exp(-t / steps * 4)) * wobble(steps, 0.02)
+        saturated = 0.03 * wobble(epochs + 1)
+    elif cause == "exploding":
+        growth = (1e6 * rng.uniform(1, 30)) ** (1 / steps)
+        largest = rng.uniform(1.5, 3.0) * growth**t
+        grad = 5.0 * np.sqrt(constant) * growth**t * wobble(steps, 0.4)
+        val = constant * (1.0 + 0.5 * np.log10(largest[::steps_per_epoch][: epochs] + 1))
+        val = np.concatenate([[constant * 1.4], val])
+        saturated = np.clip(np.log10(np.concatenate([[1.0], largest[::steps_per_epoch]]))
+                            / 3, 0, 0.99)[: epochs + 1]
+        if nan:
+            cut = int(0.7 * steps)
+            grad, largest = grad[:cut], largest[:cut]
+            val, saturated = val[:1], saturated[:1]
+    elif cause == "saturated":
+        largest = rng.uniform(3.0, 6.0) * wobble(steps, 0.01)
+        grad = 0.05 * np.sqrt(constant) * wobble(steps, 0.5)
+        val = constant * (1.0 + 0.004 * rng.normal(size=epochs + 1))
+        saturated = np.clip(rng.uniform(0.75, 0.95) + 0.02 * rng.normal(size=epochs + 1), 0, 1)
+    elif cause == "saddle":
+        escape = int(0.6 * epochs) if escapes else 10 * epochs
+        grad = 1e-5 * np.sqrt(constant) * np.exp(t / steps * 6) * wobble(steps, 0.2)
+        # the weights stay tiny, but the read-out's bias moves to the mean target (about
+        # sqrt(constant) here), as in chapter 3's run from N(0, 0.01)
+        largest = 0.02 + 0.9 * np.sqrt(constant) * (1 - np.exp(-t / steps * 5)) * wobble(
+            steps, 0.02)
+        val = constant * np.where(e < escape, 1.0 + 0.002 * rng.normal(size=epochs + 1),
+                                  0.08 + 0.9 * np.exp(-(e - escape)))
+        saturated = np.zeros(epochs + 1)
+    else:
+        raise ValueError(cause)
+    return {"val_mse": val, "grad_norm": grad, "largest_parameter": largest,
+            "saturated_share": saturated, "constant_loss": float(constant), "lr": float(lr),
+            "steps_per_epoch": steps_per_epoch}
+
+
+# (label shown, cause, record): two or three records per cause, at different scales, lengths and
+# learning rates, so that a rule tuned to one record (a threshold at 60, a fixed step) fails.
+RECORDS = (
+    ("run A", "exploding", lambda: _record("exploding", 1, constant=68.0, lr=0.05)),
+    ("run B", "saddle", lambda: _record("saddle", 2, constant=68.0, lr=0.01)),
+    ("run C", "saturated", lambda: _record("saturated", 3, constant=68.0, lr=0.01)),
+    ("run D", "healthy", lambda: _record("healthy", 4, constant=68.0, lr=0.01)),
+    ("run E", "saturated", lambda: _record("saturated", 5, constant=1.0, epochs=30, lr=0.1)),
+    ("run F", "exploding", lambda: _record("exploding", 6, constant=1.0, lr=1.0, nan=True)),
+    ("run G", "saddle", lambda: _record("saddle", 7, constant=250.0, epochs=12, lr=0.003,
+                                        escapes=False)),
+    ("run H", "healthy", lambda: _record("healthy", 8, constant=1.0, epochs=40, lr=0.1)),
+)
+
+CONFUSIONS = {
+    ("exploding", "saturated"): "this run's softmax IS saturated, but look at the size of its "
+    "parameters first: how large does largest_parameter get? Saturation is then a consequence.",
+    ("exploding", "saddle"): "look at how much the gradient norm and the largest parameter GROW "
+    "over the run, not at the flat loss.",
+    ("exploding", "healthy"): "look at the size of the parameters and of the gradient over the "
+    "run; does the loss get below the constant's?",
+    ("saturated", "saddle"): "the loss is flat in both, but here most inputs saturate the "
+    "softmax (saturated_share) while the parameters stay moderate. What does a saddle show in "
+    "that column?",
+    ("saturated", "exploding"): "the parameters here stay below 10: nothing exploded. Which "
+    "record is high from the start?",
+    ("saturated", "healthy"): "the validation loss never gets below the loss of a constant "
+    "prediction (constant_loss): this run learns nothing.",
+    ("saddle", "saturated"): "nothing saturates here (saturated_share near 0): the loss is flat "
+    "because the gradient is tiny at this point, not because the softmax is flat.",
+    ("saddle", "exploding"): "the gradient norm grows here, but from a tiny size, and no "
+    "parameter runs away (the largest stays near the targets' scale): compare with an "
+    "exploding run's.",
+    ("saddle", "healthy"): "the loss sits at the constant's level (constant_loss) for most of "
+    "the run, with a tiny gradient: a plateau, even if it ends.",
+    ("healthy", "exploding"): "this run's loss ends far below the constant's: it learned. "
+    "What grows here, and by how much?",
+    ("healthy", "saturated"): "this run's loss ends far below the constant's: it learned.",
+    ("healthy", "saddle"): "this run's loss ends far below the constant's: it learned.",
+}
+
+
+def record_of(run: Any, saturation_share: Sequence[float] | None = None,
+              constant_loss: float | None = None, lr: float | None = None) -> dict[str, Any]:
+    """The records of a ``backprop.failing.Run``, in the form ``diagnose_run`` passes them: so
+    that a learner's ``diagnose`` can be tried on the chapter's own runs too."""
+    return {"val_mse": np.asarray(run.val_mse, dtype=np.float64),
+            "grad_norm": np.asarray(run.grad_norm, dtype=np.float64),
+            "largest_parameter": np.asarray(run.largest_parameter, dtype=np.float64),
+            "saturated_share": np.asarray(saturation_share if saturation_share is not None
+                                          else [np.nan] * len(run.val_mse), dtype=np.float64),
+            "constant_loss": float(constant_loss if constant_loss is not None else np.nan),
+            "lr": float(lr if lr is not None else np.nan),
+            "steps_per_epoch": max(1, len(run.grad_norm) // max(1, len(run.val_mse) - 1))}
+
+
+def diagnose_run(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(record) -> label``: name the cause of a failing run from its records.
+
+    ``record`` is a dict: ``val_mse`` (validation MSE before training and after every epoch),
+    ``grad_norm`` and ``largest_parameter`` (every step), ``saturated_share`` (every epoch: the
+    share of inputs whose softmax's largest output exceeds 0.99), ``constant_loss`` (the MSE of
+    predicting the mean target), ``lr`` and ``steps_per_epoch``. A run that stopped on a
+    non-finite loss has fewer steps and one MSE. The label is one of "exploding",
+    "saturated", "saddle" or "healthy". Tried on eight runs of known cause, two per cause at
+    different scales; the records must be left unchanged. Allowed: anything.
+    """
+    name = "Diagnose a failing run"
+    exercise_rows: list[Row] = []
+    if not callable(solution):
+        return CheckResult(name, "error", message="expected a function: pass the function "
+                           "itself, without calling it.")
+    function = getattr(solution, "__name__", "your function")
+    wrong: list[tuple[str, str, str]] = []
+    for label, cause, make in RECORDS:
+        record = make()
+        before = _snapshot(record)
+        try:
+            with np.errstate(all="ignore"):
+                answer = solution(record)
+        except NotImplementedError:
+            answer = None
+            if not exercise_rows:
+                return _not_done_table(name, function)
+        except Exception as error:
+            result = _learner_error(name, function, solution, error, ())
+            result.message += f" on {label}"
+            result.rows = exercise_rows + [Row(label, "a label", "—", "— raised here", False,
+                                               False)]
+            _table(result)
+            result.hint = ("does your function cope with a run that stopped early (a "
+                           "non-finite loss: one val_mse, fewer steps) and with any length?"
+                           if "index" in str(error).lower() or isinstance(error, IndexError)
+                           else None)
+            return result
+        if answer is None or answer is Ellipsis:
+            if not exercise_rows and is_skeleton(solution):
+                return _not_done_table(name, function)
+            return CheckResult(name, "failed", exercise_rows, f"`{function}` returned None on "
+                               f"{label}. Is a `return` missing on some path?")
+        if not _unchanged(record, before):
+            return CheckResult(name, "failed", exercise_rows, f"`{function}` changed the "
+                               f"records of {label} in place (a sort, an update of an array); "
+                               "read them without changing them.",
+                               "work on a copy (np.sort(a) rather than a.sort()).")
+        if not isinstance(answer, str) or answer not in LABELS:
+            return _table(CheckResult(name, "failed", exercise_rows, (
+                f"`{function}` returned {answer!r} on {label}; it must return one of "
+                + ", ".join(f'"{x}"' for x in LABELS) + "."),
+                "the check compares labels as strings: return exactly one of the four, spelled "
+                "as listed, in lower case (not a number, a list or another word)."))
+        ok = answer == cause
+        exercise_rows.append(Row(label, "a label", f'"{answer}"', "✓ right" if ok else "✗ wrong",
+                                 ok))
+        if not ok:
+            wrong.append((label, cause, answer))
+    if not wrong:
+        return _table(CheckResult(name, "passed", exercise_rows,
+                                  f"all {len(RECORDS)} runs diagnosed right."))
+    label, cause, answer = wrong[0]
+    hint = CONFUSIONS[(cause, answer)]
+    return _table(CheckResult(name, "failed", exercise_rows,
+                              f"{len(wrong)} of {len(RECORDS)} runs misdiagnosed; the first is "
+                              f'{label} (not "{answer}").', hint))
+
+
+def _not_done_table(name: str, function: str) -> CheckResult:
+    return _table(CheckResult(name, "not done", [
+        Row(label, "a label", "—", "… not done", False, False) for label, _, _ in RECORDS
+    ], f"not done yet: write the body of `{function}`, then run this cell again."))
+
+
+def _table(result: CheckResult) -> CheckResult:
+    result.columns = ("run", "asked for", "your answer", "verdict")
+    return result

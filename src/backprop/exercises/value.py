@@ -1,0 +1,395 @@
+"""Chapter 4, AutoGrad: build the core yourself. The learner writes a small scalar ``Value``
+class, micrograd style (``data``, ``grad``, ``+``, ``*``, ``tanh``, and ``backward()`` through a
+reverse topological order), and the check compares it with the library's engine.
+
+The check builds the same small expressions twice, once from the learner's ``Value`` and once
+from ``backprop.autograd.Tensor`` scalars (its public API only: ``Tensor(x,
+requires_grad=True)``, the operators, ``.tanh()``, ``.backward()``, ``.data``, ``.grad``), and
+compares every value and every gradient: a weighted sum through tanh (micrograd's neuron), a
+variable used three times, constants on both sides (``2 * v``, ``v + 1``), an intermediate
+reused, a chain of 400 nodes and one of 5,000. A recursive topological sort that stops at
+Python's recursion limit on the 5,000 chain is not failed: the check says so, gently.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from backprop.autograd import Tensor
+from backprop.exercises._core import (CheckResult, Mistake, NotDone, Row, autograd_engines,
+                                      is_skeleton, library, note_case, note_values, run_check,
+                                      watched)
+
+__all__ = ["value_engine", "ReferenceValue"]
+
+METHODS = ("__add__", "__radd__", "__mul__", "__rmul__", "tanh", "backward")
+DEEP = 5_000
+SHALLOW = 400
+
+
+def _tensor(x: float) -> Tensor:
+    """A leaf of the library's engine: the reference side of every comparison."""
+    return Tensor(float(x), requires_grad=True)
+
+
+# Each expression takes the leaf factory and returns (output, {leaf name: leaf}).
+def _expression_linear(V: Callable) -> tuple[Any, dict[str, Any]]:
+    a, b, c = V(2.0), V(-3.0), V(10.0)
+    return a * b + c, {"a": a, "b": b, "c": c}
+
+
+def _expression_neuron(V: Callable) -> tuple[Any, dict[str, Any]]:
+    x1, x2, w1, w2, b = V(2.0), V(0.5), V(-3.0), V(1.0), V(6.8813735870195432)
+    n = x1 * w1 + x2 * w2 + b
+    return n.tanh(), {"x1": x1, "x2": x2, "w1": w1, "w2": w2, "b": b}
+
+
+def _expression_used_thrice(V: Callable) -> tuple[Any, dict[str, Any]]:
+    a, b = V(3.0), V(-0.5)
+    return a * a + a * b, {"a": a, "b": b}
+
+
+def _expression_constants(V: Callable) -> tuple[Any, dict[str, Any]]:
+    a, b = V(1.5), V(-2.0)
+    return (2 * a + b * 3 + 1) * (4 + a) + (a + b).tanh() * 0.5, {"a": a, "b": b}
+
+
+def _expression_reuse(V: Callable) -> tuple[Any, dict[str, Any]]:
+    a, b = V(0.7), V(-1.2)
+    e = a * b
+    f = e + e
+    return (f * e + e).tanh(), {"a": a, "b": b}
+
+
+def _chain(length: int) -> Callable:
+    def expression(V: Callable) -> tuple[Any, dict[str, Any]]:
+        x = V(0.3)
+        y = x
+        for _ in range(length // 2):
+            y = y * 0.999 + 0.001  # two nodes per step
+        return y, {"x": x}
+    return expression
+
+
+EXPRESSIONS = (
+    ("a * b + c", _expression_linear, ""),
+    ("tanh(x1 w1 + x2 w2 + b)", _expression_neuron, ""),
+    ("a used three times", _expression_used_thrice,
+     "a appears three times: each use sends a's .grad its own share, so they must ADD up "
+     "(+=), and a must run its _backward once, after all of them."),
+    ("constants on both sides", _expression_constants,
+     "plain numbers on both sides (2 * a, b * 3, 1 + ..., 4 + a): a number on the left calls "
+     "the Value's __rmul__ / __radd__, and every number must be wrapped in a Value."),
+    ("an intermediate reused", _expression_reuse,
+     "e = a * b is used three times: e must have received all of its gradient before it "
+     "passes it on to a and b (reverse topological order), and only once."),
+    (f"chain of {SHALLOW} nodes", _chain(SHALLOW),
+     "a long chain: each node must pass its gradient on exactly once, in order."),
+)
+DEEP_LABEL = f"chain of {DEEP:,} nodes"
+
+
+def _float(value: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        return float(np.asarray(value, dtype=np.float64))
+    except (TypeError, ValueError):
+        return value  # shown as the wrong kind of thing
+
+
+def _evaluate(make: Callable, label: str, expression: Callable, out: dict[str, Any]) -> None:
+    def leaf(x: float) -> Any:
+        value = make(x)
+        if value is None or value is Ellipsis:  # a skeleton passed in place of the class
+            raise NotDone
+        return value
+
+    output, leaves = expression(leaf)
+    if output is None:
+        raise NotDone
+    output.backward()
+    values = {f"output, {label}": _float(output.data)}
+    for name, leaf in leaves.items():
+        grad = getattr(leaf, "grad", None)
+        values[f"{name}.grad, {label}"] = 0.0 if grad is None else _float(grad)
+    note_values(values)
+    out.update(values)
+
+
+class _Recursive:
+    """Set when the learner's backward hits the recursion limit on the deep chain."""
+
+    hit = False
+
+
+def _run(solution: Any) -> dict[str, Any]:
+    def evaluate(make: Callable) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        with np.errstate(all="ignore"):
+            for label, expression, note in EXPRESSIONS:
+                note_case(label, None, note)
+                _evaluate(make, label, expression, out)
+            if getattr(make, "_catalogue", False):
+                return out  # a known mistake, tried for its hint: the small graphs tell
+            note_case(DEEP_LABEL, None, "")
+            try:
+                _evaluate(make, DEEP_LABEL, _chain(DEEP), out)
+            except RecursionError:
+                if make is _tensor:
+                    raise
+                _Recursive.hit = True
+        return out
+
+    if solution is _tensor:
+        return evaluate(_tensor)
+    return watched(solution, evaluate)
+
+
+# ----------------------------------------------------------------------------- the reference text
+
+
+class ReferenceValue:
+    """A right answer (the one in the chapter's solution): micrograd's core with an iterative
+    topological sort. Kept here so that the tests and the chapter share one text."""
+
+    def __init__(self, data: float, _children: tuple = ()) -> None:
+        self.data = float(data)
+        self.grad = 0.0
+        self._prev = tuple(_children)
+        self._backward: Callable[[], None] = lambda: None
+
+    def __add__(self, other: Any) -> ReferenceValue:
+        other = other if isinstance(other, ReferenceValue) else ReferenceValue(other)
+        out = ReferenceValue(self.data + other.data, (self, other))
+
+        def _backward() -> None:
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
+
+    def __radd__(self, other: Any) -> ReferenceValue:
+        return self + other
+
+    def __mul__(self, other: Any) -> ReferenceValue:
+        other = other if isinstance(other, ReferenceValue) else ReferenceValue(other)
+        out = ReferenceValue(self.data * other.data, (self, other))
+
+        def _backward() -> None:
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __rmul__(self, other: Any) -> ReferenceValue:
+        return self * other
+
+    def tanh(self) -> ReferenceValue:
+        t = math.tanh(self.data)
+        out = ReferenceValue(t, (self,))
+
+        def _backward() -> None:
+            self.grad += (1 - t**2) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def backward(self) -> None:
+        order, visited, stack = [], set(), [(self, False)]
+        while stack:
+            node, inputs_done = stack.pop()
+            if inputs_done:
+                order.append(node)
+            elif id(node) not in visited:
+                visited.add(id(node))
+                stack.append((node, True))
+                stack.extend((child, False) for child in node._prev)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+
+
+# ----------------------------------------------------------------------------- known mistakes
+
+
+def _variant(**wrong: Any) -> type:
+    """``ReferenceValue`` with one known mistake: the checker's catalogue of wrong answers."""
+
+    class Wrong(ReferenceValue):
+        _catalogue = True  # tried for its hint only
+
+        def __add__(self, other: Any) -> Any:
+            other = other if isinstance(other, ReferenceValue) else Wrong(other)
+            out = Wrong(self.data + other.data, (self, other))
+
+            def _backward() -> None:
+                if wrong.get("assign"):
+                    self.grad = out.grad
+                    other.grad = out.grad
+                else:
+                    self.grad += out.grad
+                    other.grad += out.grad
+
+            out._backward = _backward
+            return out
+
+        def __mul__(self, other: Any) -> Any:
+            other = other if isinstance(other, ReferenceValue) else Wrong(other)
+            out = Wrong(self.data * other.data, (self, other))
+
+            def _backward() -> None:
+                if wrong.get("assign"):
+                    self.grad = other.data * out.grad
+                    other.grad = self.data * out.grad
+                elif wrong.get("own_factor"):
+                    self.grad += self.data * out.grad
+                    other.grad += other.data * out.grad
+                else:
+                    self.grad += other.data * out.grad
+                    other.grad += self.data * out.grad
+
+            out._backward = _backward
+            return out
+
+        def tanh(self) -> Any:
+            t = math.tanh(self.data)
+            out = Wrong(t, (self,))
+            local = {"one_minus_t": 1 - t, "input_squared": 1 - self.data**2,
+                     "sigmoid_like": t * (1 - t), "t_squared": t**2}.get(
+                wrong.get("tanh", ""), 1 - t**2)
+
+            def _backward() -> None:
+                self.grad += local * out.grad
+
+            out._backward = _backward
+            return out
+
+        def backward(self) -> None:
+            order = _order(self, wrong.get("order", "right"))
+            if not wrong.get("no_seed"):
+                self.grad = 1.0
+            for node in order:
+                node._backward()
+
+    return Wrong
+
+
+def _order(root: Any, kind: str) -> list[Any]:
+    """Nodes in the order ``backward`` visits them: the right one, or a known wrong one."""
+    if kind == "breadth_first":  # each node once, but not after all its consumers
+        order, seen, queue = [root], {id(root)}, [root]
+        while queue:
+            for child in queue.pop(0)._prev:
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    order.append(child)
+                    queue.append(child)
+        return order
+    post, visited, stack = [], set(), [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            post.append(node)
+        elif kind == "no_visited" or id(node) not in visited:
+            visited.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in node._prev)
+    return post if kind == "not_reversed" else post[::-1]
+
+
+MISTAKES = (
+    Mistake("a gradient is ASSIGNED (`self.grad = ...`) where it must be added (`+=`): a value "
+            "used more than once gets a share from every use, and the last one overwrites the "
+            "others.", _variant(assign=True)),
+    Mistake("in __mul__, each factor's gradient is the OTHER factor's data times out.grad: "
+            "d(a b)/da = b.", _variant(own_factor=True)),
+    Mistake("tanh's derivative is 1 - tanh(x)², the output SQUARED: 1 - t is missing the "
+            "square.", _variant(tanh="one_minus_t")),
+    Mistake("tanh's derivative is 1 - t² with t = tanh(x), the OUTPUT; 1 - x² squares the "
+            "input.", _variant(tanh="input_squared")),
+    Mistake("t (1 - t) is the sigmoid's derivative written with its output; tanh's is "
+            "1 - t².", _variant(tanh="sigmoid_like")),
+    Mistake("1 - t² is the derivative; t² alone is only its second term.",
+            _variant(tanh="t_squared")),
+    Mistake("backward must seed the output's own gradient, self.grad = 1 (dL/dL), before the "
+            "loop: otherwise every gradient stays 0.", _variant(no_seed=True)),
+    Mistake("a node passes its gradient on before it has received all of it: visit the nodes "
+            "in REVERSE topological order (build the order depth first, appending a node after "
+            "all its inputs, then reverse it).", _variant(order="breadth_first")),
+    Mistake("a node used twice appears twice in your order, so its _backward runs twice: keep "
+            "a set of visited nodes and list each once.", _variant(order="no_visited")),
+    Mistake("the order is not reversed: backward starts at the OUTPUT and reaches the leaves "
+            "last; a depth-first post-order lists the leaves first, so reverse it.",
+            _variant(order="not_reversed")),
+)
+
+ERRORS = (
+    (TypeError, "unsupported operand", "a plain number on the LEFT (2 * v, 1 + v) makes Python "
+     "call the Value's __rmul__ / __radd__: define them (each can return self * other or "
+     "self + other)."),
+    (AttributeError, "has no attribute 'data'", "a plain number reached code that reads "
+     ".data: in __add__ and __mul__, wrap it first, `other = other if isinstance(other, "
+     "Value) else Value(other)`."),
+    (AttributeError, "_prev", "every Value must remember its inputs (`_prev`), the leaves an "
+     "empty tuple: the topological sort walks them."),
+    (TypeError, "NoneType", "an operation returned None: each of __add__, __mul__ and tanh "
+     "must `return out`."),
+)
+
+
+def _forbidden() -> dict[Any, str]:
+    specs = [(Tensor, name, f"backprop.autograd.Tensor.{name}")
+             for name in ("__add__", "__radd__", "__mul__", "__rmul__", "tanh")]
+    return {**library(*specs), **autograd_engines()}
+
+
+def value_engine(solution: Any) -> CheckResult:
+    """Check ``solution``, a class ``Value(data)`` with ``.data``, ``.grad`` (starting at 0),
+    ``+`` and ``*`` (with Values and plain numbers, on either side), ``.tanh()`` and
+    ``.backward()`` (seed the output's grad with 1, then every node's ``_backward`` in reverse
+    topological order).
+
+    Values and gradients are compared with ``backprop.autograd.Tensor``'s on six expressions
+    and a chain of 5,000 nodes (a recursive sort that stops at Python's recursion limit there
+    gets a note, not a failure). Allowed: Python and ``math``; not the library's Tensor.
+    """
+    name = "Build the core: a scalar Value"
+    if isinstance(solution, type):
+        own = {m: vars(solution)[m] for m in METHODS if callable(vars(solution).get(m))}
+        unwritten = [m for m, method in own.items() if is_skeleton(method)]
+        if not any(hasattr(solution, m) for m in METHODS) or (own and len(unwritten) == len(own)):
+            return _not_done(name)  # a stub class, or every method still `...`
+        if unwritten:
+            return CheckResult(name, "not done", message=(
+                f"not done yet: {', '.join(unwritten)} still hold only `...`; write them, "
+                "then run this cell again."))
+    _Recursive.hit = False
+    result = run_check(name, solution, _run, _tensor, mistakes=MISTAKES, error_hints=ERRORS,
+                       products=False, forbid=_forbidden(),
+                       allowed="Python and `math` (not the library's Tensor)")
+    if _Recursive.hit:
+        result.rows = [row for row in result.rows if DEEP_LABEL not in row.name]
+        if result.status == "not done" and all(row.ok for row in result.rows):
+            result.status = "passed"
+            result.message = (f"all {len(result.rows)} quantities are right (the chain of "
+                              f"{DEEP:,} nodes stopped at the recursion limit: see the note).")
+        result.note = (f"on the chain of {DEEP:,} nodes your backward() stopped at Python's "
+                       "recursion limit (about 1,000 nested calls): a recursive topological "
+                       "sort is fine for small graphs, but the library builds its order with a "
+                       "loop and a stack of its own, so that a deep network cannot hit it. "
+                       "Try it: that is the last step to an engine like the library's.")
+    return result
+
+
+def _not_done(name: str) -> CheckResult:
+    rows = [Row(f"output, {label}", "scalar", "—", "… not done", False, False)
+            for label, _, _ in EXPRESSIONS]
+    return CheckResult(name, "not done", rows, "not done yet: write the methods of `Value`, "
+                       "then run this cell again.")
