@@ -121,3 +121,21 @@ def test_randomness_comes_from_the_book_seed(path):
     if any("SEED" in source for source in code):
         assert "SEED = book_seed()" in code[0], (
             f"{path.name} uses SEED: define it in the first code cell with SEED = book_seed()")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_headings_carry_no_numbers_of_their_own(path):
+    """The site numbers every heading ("1.6.1."): a heading typed "1. ..." reads "1.6.1. 1."."""
+    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        if cell.cell_type == "markdown":
+            numbered = re.findall(r"^#{2,6} \d+(?:\.\d+)*\.? .*$", cell.source, re.M)
+            assert not numbered, f"cell {index}: {numbered}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_directions_to_the_student_notebook_are_site_only(path):
+    """A student notebook must not tell its reader to go and open the student notebook."""
+    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        if cell.cell_type == "markdown" and "student notebook" in cell.source:
+            outside = re.sub(r"<!-- site-only -->.*?<!-- /site-only -->", "", cell.source, flags=re.S)
+            assert "open this chapter's student notebook" not in outside, f"cell {index}"

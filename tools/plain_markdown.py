@@ -57,8 +57,14 @@ class Context:
         return f"{self.site}{page}.html" + (f"#{anchor}" if anchor else "")
 
 
+SITE_ONLY = re.compile(r"<!-- site-only -->.*?<!-- /site-only -->\n?", re.S)
+
+
 def convert(text: str, context: Context) -> str:
-    """One Markdown cell of a chapter, in plain Jupyter Markdown."""
+    """One Markdown cell of a chapter, in plain Jupyter Markdown. Text between
+    ``<!-- site-only -->`` and ``<!-- /site-only -->`` (say, "open the student notebook") is
+    for the site's readers only, and is left out."""
+    text = SITE_ONLY.sub("", text)
     return _links(_roles(_directives(text, context), context), context)
 
 
