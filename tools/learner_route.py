@@ -15,8 +15,8 @@ tools, no data variable). So this script
 2. checks that the kernel imports the installed library, not this checkout, and that MyST-NB is
    absent;
 3. copies every chapter and every student notebook into an empty folder outside the repository
-   and executes each from there with that kernel, with no ``BACKPROP_*`` variable set (Debian's
-   Fashion-MNIST package is found without one, as a learner's would be);
+   and executes each from there with that kernel, with no data variable set (Debian's
+   Fashion-MNIST package is found without one, as a learner's would be), at the book's seed 2;
 4. fails if a notebook stops before its end, or if a student notebook's check says anything but
    "not done yet" (nothing is solved in a fresh student notebook).
 
@@ -77,10 +77,13 @@ def make_learner_venv() -> Path:
 
 
 def learner_environment() -> dict[str, str]:
-    """This process's environment, less everything a learner would not have set."""
+    """This process's environment, less everything a learner would not have set, but for the
+    book's seed: the route runs the notebooks at seed 2 (``BACKPROP_SEED``), so it also does the
+    work of `make test`'s seed-2 job (every assertion checked at another random draw)."""
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("BACKPROP_", "PYTHON", "VIRTUAL_ENV", "JUPYTER"))}
     env["JUPYTER_PATH"] = str(WORK / "jupyter" / "share" / "jupyter")
+    env["BACKPROP_SEED"] = "2"
     return env
 
 

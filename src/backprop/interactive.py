@@ -296,8 +296,12 @@ def network_stepthrough(*, dpi: int = 80) -> HTML:
     figure, (ax, panel) = plt.subplots(1, 2, figsize=(10.0, 4.4), dpi=dpi,
                                        gridspec_kw={"width_ratios": [3.2, 1]})
 
+    # The title is drawn once: removing it with the captions leaves Matplotlib (before 3.11)
+    # holding a removed title, which the next frame's layout trips over.
+    title = figure.suptitle("The backward pass through the 2-2-2 network", fontsize=11)
+
     def draw(frame: int) -> None:
-        for text in list(figure.texts):  # a copy: removing shortens the list
+        for text in [text for text in figure.texts if text is not title]:  # the captions
             text.remove()
         ax.clear()
         panel.clear()
@@ -316,7 +320,6 @@ def network_stepthrough(*, dpi: int = 80) -> HTML:
                      label_position=0.6, spacing=(2.6, 1.6))
         _weight_panel(panel, tensors, shares)
         figure.subplots_adjust(left=0.01, right=0.99, top=0.9, bottom=0.14, wspace=0.02)
-        figure.suptitle("The backward pass through the 2-2-2 network", fontsize=11)
         caption = ("Forward pass done: every value is known, no gradient yet." if not frame else
                    f"Turn {frame} of {len(turns)}: {current} has its whole gradient and passes "
                    "it back to what it was computed from.")
