@@ -425,7 +425,7 @@ def test_full_mnist_is_downloaded_when_asked_for(no_mnist_variables, monkeypatch
     with pytest.raises(MNISTError, match="Could not download train-images"):
         load_mnist(cache_dir=tmp_path, base_url=closed, verbose=False)
     monkeypatch.setenv("BACKPROP_MNIST", "course")
-    assert len(load_mnist(cache_dir=tmp_path, base_url=closed, verbose=False)[0]) == 5000
+    assert len(load_mnist(verbose=False)[0]) == 5000
     assert len(load_mnist(full=False, verbose=False)[0]) == 5000
 
 
@@ -450,3 +450,10 @@ def test_fashion_mnist_reads_debians_package_with_no_variable(no_fashion_folder,
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST_DIR", folder)
     assert len(data.load_fashion_mnist()[0]) == 8
     assert "Fashion-MNIST from Debian's dataset-fashion-mnist package" in capsys.readouterr().out
+
+
+def test_download_options_without_full_are_an_error_not_ignored(no_mnist_variables, tmp_path):
+    with pytest.raises(MNISTError, match="cache_dir and base_url .* Pass full=True"):
+        load_mnist(cache_dir=tmp_path, verbose=False)
+    with pytest.raises(MNISTError, match="downloads nothing"):
+        load_mnist(base_url="http://127.0.0.1:9/", verbose=False)

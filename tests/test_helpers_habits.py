@@ -214,7 +214,7 @@ def test_a_folder_that_is_not_a_path_is_named() -> None:
     with pytest.raises(TypeError, match="data_dir must be a folder path .* got int 123"):
         load_mnist(123)
     with pytest.raises(TypeError, match="cache_dir must be a folder path"):
-        load_mnist(cache_dir=4.5)
+        load_mnist(full=True, cache_dir=4.5)
 
 
 @pytest.mark.parametrize("url", ["not a url", "127.0.0.1:8000/mnist", "htps//example"])
@@ -222,21 +222,21 @@ def test_a_malformed_base_url_is_not_called_a_checksum_mismatch(
     no_local_folder, tmp_path, url
 ) -> None:
     with pytest.raises(MNISTError, match="is not a download address") as caught:
-        load_mnist(cache_dir=tmp_path, base_url=url, verbose=False)
+        load_mnist(full=True, cache_dir=tmp_path, base_url=url, verbose=False)
     assert "SHA-256" not in str(caught.value)
 
 
 def test_a_cache_dir_that_is_a_file_is_named(no_local_folder, tmp_path) -> None:
     (tmp_path / "cache").write_text("")
     with pytest.raises(MNISTError, match="part of that path is a file. Pass cache_dir=") as caught:
-        load_mnist(cache_dir=tmp_path / "cache", base_url="http://127.0.0.1:9/", verbose=False)
+        load_mnist(full=True, cache_dir=tmp_path / "cache", base_url="http://127.0.0.1:9/", verbose=False)
     assert "internet" not in str(caught.value)
 
 
 def test_a_read_only_cache_dir_is_named(no_local_folder, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(os, "access", lambda path, mode: False)  # root may write anywhere
     with pytest.raises(MNISTError, match="is read-only. Pass cache_dir=") as caught:
-        load_mnist(cache_dir=tmp_path, base_url="http://127.0.0.1:9/", verbose=False)
+        load_mnist(full=True, cache_dir=tmp_path, base_url="http://127.0.0.1:9/", verbose=False)
     assert "internet" not in str(caught.value)
 
 
@@ -257,11 +257,11 @@ def test_offline_with_a_stale_cached_file_says_the_checksum_failed(
     with pytest.raises(
         MNISTError, match=r"failed its SHA-256 check .* downloaded again, and that failed"
     ):
-        load_mnist(cache_dir=tmp_path, base_url=f"http://127.0.0.1:{_closed_port()}", verbose=False)
+        load_mnist(full=True, cache_dir=tmp_path, base_url=f"http://127.0.0.1:{_closed_port()}", verbose=False)
 
 
 def test_offline_shows_one_message_not_a_chain_of_tracebacks(no_local_folder, tmp_path) -> None:
     with pytest.raises(MNISTError, match="Could not download") as caught:
-        load_mnist(cache_dir=tmp_path, base_url=f"http://127.0.0.1:{_closed_port()}", verbose=False)
+        load_mnist(full=True, cache_dir=tmp_path, base_url=f"http://127.0.0.1:{_closed_port()}", verbose=False)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
     assert "failed its SHA-256" not in str(caught.value)

@@ -227,3 +227,22 @@ def test_the_execution_status_page_lists_every_chapter_with_its_run_time():
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S)
     chapters = [row for row in rows if re.search(r"<td><p>\d+ s</p></td>", row)]
     assert len(chapters) == len(list((REPO / "chapters").glob("[0-9][0-9]_*.ipynb"))), rows
+
+
+def _page_budget():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("page_budget", REPO / "tools" / "page_budget.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", [p for p in site_pages() if re.match(r"chapters/\d\d_", p)])
+def test_chapter_pages_fit_the_screen_and_the_budget(server, page, path):
+    """At 1,280 x 900 px: no code or output block scrolls sideways, no display equation is cut,
+    no figure is shrunk below 70 % of its drawn width, and the page is at most 30 screens long
+    (tools/page_budget.py prints the same numbers for every chapter)."""
+    budget = _page_budget()
+    numbers = budget.measure(page, f"{server}/{path}")
+    assert not budget.over_budget(numbers), (path, numbers)

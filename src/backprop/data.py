@@ -192,6 +192,14 @@ def load_mnist(
     """
     if full is None:
         full = _full_mnist_requested()
+    downloading = full and data_dir is None and not os.environ.get(MNIST_DIR_VARIABLE)
+    if not downloading and (cache_dir is not None or base_url != MNIST_URL):
+        raise MNISTError(
+            "cache_dir and base_url say where to download MNIST from and keep it, but this call "
+            "reads " + ("a folder" if not full or data_dir is not None else
+                        f"the folder in {MNIST_DIR_VARIABLE}") + " and downloads nothing. Pass "
+            "full=True (and no data_dir) to download all 60,000 training images."
+        )
     return _load(_MNIST, data_dir, cache_dir, base_url, verbose, full=full)
 
 
