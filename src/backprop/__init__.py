@@ -10,7 +10,7 @@ The chapters import these modules and show their source, so what you read is wha
 - ``backprop.manual``    ManualGrad: layers whose backward pass is written by hand
 - ``backprop.autograd``  a tensor autograd engine (``Tensor``, ``loss.backward()``)
 - ``backprop.functional``, ``backprop.nn``, ``backprop.optim``  losses, modules, optimisers
-- ``backprop.logistic``  chapter 4's logistic regression, its gradient derived by hand
+- ``backprop.logistic``  chapter 6's logistic regression, its gradient derived by hand
 - ``backprop.metrics``   confusion matrix, precision and recall
 - ``backprop.cost``      what backpropagation costs: graph memory, forward and backward time
 - ``backprop.train``     the training loop the chapters share

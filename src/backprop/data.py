@@ -284,14 +284,13 @@ def _load(
     x_train, y_train = _read_pair(paths["train_images"], paths["train_labels"], fix)
     x_test, y_test = _read_pair(paths["test_images"], paths["test_labels"], fix)
     if verbose:
-        where = {
-            "course": "the course's copy, shipped with the library",
-            "downloaded": "the original files, downloaded once into the cache",
-            "debian": "Debian's dataset-fashion-mnist package",
-            "folder": "the folder given as data_dir or " + data.variable,
+        where = {  # short: the line is printed in the book, whose column holds 88 characters
+            "course": ", the course's copy",
+            "downloaded": ", downloaded once",
+            "debian": " from Debian's package",
+            "folder": " from your folder",
         }[source]
-        print(f"{data.title} from {where}: {len(x_train):,} training and {len(x_test):,} test "
-              "images.")
+        print(f"{data.title}{where}: {len(x_train):,} training and {len(x_test):,} test images.")
     return x_train, y_train, x_test, y_test
 
 
@@ -481,7 +480,9 @@ def _read_pair(
     return x, labels.astype(np.int64)
 
 
-def read_idx(path: str | os.PathLike, expected_magic: int, *, fix: str = _HOW_TO_FIX) -> np.ndarray:
+def read_idx(
+    path: str | os.PathLike, expected_magic: int, *, fix: str = _HOW_TO_FIX
+) -> np.ndarray:
     """Read one gzip-compressed IDX file into a ``uint8`` array, checking every size it claims.
 
     ``fix`` ends every error message: what to do about a broken file.

@@ -1,4 +1,4 @@
-"""Chapter 4, logistic regression: the gradient of the binary cross-entropy, and one step of
+"""Chapter 6, logistic regression: the gradient of the binary cross-entropy, and one step of
 gradient descent.
 
 The reference is ``backprop.logistic.LogisticRegression`` (its hand-derived ``backward``) and
