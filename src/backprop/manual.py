@@ -126,7 +126,7 @@ class Parameter:
 
 
 class Layer(ABC):
-    """What every ManualGrad layer provides: forward, backward, its parameters."""
+    """What every ManualGrad layer has: forward, backward, parameters."""
 
     @abstractmethod
     def forward(self, x: ArrayLike) -> Array:
@@ -134,7 +134,7 @@ class Layer(ABC):
 
     @abstractmethod
     def backward(self, grad_out: ArrayLike) -> Array:
-        """Turn dL/d(output) into dL/d(input) with the layer's local derivative."""
+        """Turn dL/d(output) into dL/d(input) by the local derivative."""
 
     def parameters(self) -> list[Parameter]:
         """The layer's trainable parameters; activations have none."""
@@ -209,9 +209,9 @@ class Linear(Layer):
         ``zero_grad()``.) A layer used twice in one forward pass needs the sum.
         """
         grad_out = _incoming(self, grad_out, self._x, width=self.out_features)
-        self.weight.grad = grad_out.T @ self._x  # G^T X: W[j, i] multiplies x[:, i]
+        self.weight.grad = grad_out.T @ self._x  # G^T X
         self.bias.grad = grad_out.sum(axis=0)  # 1^T G: b is added to every row
-        return grad_out @ self.weight.data  # G W: x[:, i] reaches every y[:, j]
+        return grad_out @ self.weight.data  # G W
 
     def parameters(self) -> list[Parameter]:
         """``[weight, bias]``."""
@@ -242,7 +242,7 @@ def _initial_weights(
 
 
 class Sigmoid(Layer):
-    """σ(x) = 1 / (1 + e^(-x)), elementwise: squashes any number into (0, 1)."""
+    """σ(x) = 1 / (1 + e^(-x)), elementwise: any number into (0, 1)."""
 
     def __init__(self) -> None:
         self._out: Array | None = None
@@ -257,7 +257,7 @@ class Sigmoid(Layer):
     def backward(self, grad_out: ArrayLike) -> Array:
         """dσ/dx = σ(1 - σ), written with the output σ that forward cached.
 
-        It is at most 1/4 (at x = 0) and nearly 0 where σ saturates near 0 or 1.
+        At most 1/4 (at x = 0); nearly 0 where σ saturates near 0 or 1.
         """
         grad_out = _incoming(self, grad_out, self._out)
         return grad_out * self._out * (1.0 - self._out)
@@ -302,7 +302,7 @@ class ReLU(Layer):
 
 
 class Softmax(Layer):
-    """Softmax of each row u: s_i = e^(u_i) / Σ_j e^(u_j); each row of s sums to 1.
+    """Row-wise softmax: s_i = e^(u_i) / Σ_j e^(u_j); each row of s sums to 1.
 
     Used here as a hidden activation. For the output of a classifier, use
     ``SoftmaxCrossEntropy``, which fuses softmax with the loss.
@@ -312,15 +312,15 @@ class Softmax(Layer):
         self._out: Array | None = None
 
     def forward(self, u: ArrayLike) -> Array:
-        """Row-wise softmax. Subtracting the row's maximum first changes nothing (it
-        cancels in the ratio) and keeps e^u from overflowing."""
+        """Subtracting the row's maximum first changes nothing (it cancels in
+        the ratio) and keeps e^u from overflowing."""
         u = _as_batch(u, self)
         e = np.exp(u - u.max(axis=1, keepdims=True))
         self._out = e / e.sum(axis=1, keepdims=True)
         return self._out
 
     def backward(self, grad_out: ArrayLike) -> Array:
-        """ds_i/du_k = s_i ([i = k] - s_k): every output depends on every input.
+        """ds_i/du_k = s_i ([i = k] - s_k): each output depends on every input.
 
         The vector-Jacobian product, without building the Jacobian:
         dL/du = s * (g - g·s), with g = grad_out and g·s summed over each row.
@@ -426,7 +426,7 @@ class Loss(ABC):
 
 
 class MSELoss(Loss):
-    """Mean squared error, L = mean((p - t)²) over ALL elements, as in PyTorch."""
+    """Mean squared error, mean((p - t)²) over ALL elements, as in PyTorch."""
 
     def __init__(self) -> None:
         self._diff: Array | None = None
@@ -437,7 +437,8 @@ class MSELoss(Loss):
         The shapes must match: broadcasting (batch, 1) against (batch,) would
         silently compare every prediction with every target.
         """
-        prediction, target = _as_float_array(prediction), _as_float_array(target)
+        prediction = _as_float_array(prediction)
+        target = _as_float_array(target)
         if prediction.shape != target.shape:
             raise ValueError(
                 f"MSELoss needs prediction and target of the same shape, "
@@ -447,7 +448,7 @@ class MSELoss(Loss):
         return float(np.mean(self._diff**2))
 
     def backward(self) -> Array:
-        """dL/dp = 2 (p - t) / N, N = the number of elements (the mean's 1/N)."""
+        """dL/dp = 2 (p - t) / N, with N the number of elements."""
         _require_forward(self, self._diff)
         return 2.0 * self._diff / self._diff.size
 
