@@ -302,7 +302,7 @@ class ReLU(Layer):
 
 
 class Softmax(Layer):
-    """Row-wise softmax: s_i = e^(u_i) / Σ_j e^(u_j); each row of s sums to 1.
+    """Row-wise softmax, s_i = e^(u_i) / Σ_j e^(u_j): each row sums to 1.
 
     Used here as a hidden activation. For the output of a classifier, use
     ``SoftmaxCrossEntropy``, which fuses softmax with the loss.
@@ -320,10 +320,10 @@ class Softmax(Layer):
         return self._out
 
     def backward(self, grad_out: ArrayLike) -> Array:
-        """ds_i/du_k = s_i ([i = k] - s_k): each output depends on every input.
+        """ds_i/du_k = s_i ([i = k] - s_k): each output needs every input.
 
         The vector-Jacobian product, without building the Jacobian:
-        dL/du = s * (g - g·s), with g = grad_out and g·s summed over each row.
+        dL/du = s * (g - g·s), with g = grad_out and g·s summed by row.
         """
         g = _incoming(self, grad_out, self._out)
         s = self._out
@@ -373,7 +373,7 @@ class Sequential(Layer):
         return out
 
     def backward(self, grad_out: ArrayLike) -> Array:
-        """The chain rule: each layer's backward in turn, the last layer first."""
+        """The chain rule: each layer's backward in turn, last layer first."""
         grad = _as_float_array(grad_out)
         for layer in reversed(self.layers):
             grad = layer.backward(grad)
@@ -426,7 +426,7 @@ class Loss(ABC):
 
 
 class MSELoss(Loss):
-    """Mean squared error, mean((p - t)²) over ALL elements, as in PyTorch."""
+    """Mean squared error, mean((p - t)²) over ALL elements (PyTorch's)."""
 
     def __init__(self) -> None:
         self._diff: Array | None = None
@@ -441,8 +441,8 @@ class MSELoss(Loss):
         target = _as_float_array(target)
         if prediction.shape != target.shape:
             raise ValueError(
-                f"MSELoss needs prediction and target of the same shape, "
-                f"got prediction {prediction.shape} and target {target.shape}"
+                "MSELoss needs prediction and target of the same shape, got "
+                f"prediction {prediction.shape} and target {target.shape}"
             )
         self._diff = prediction - target
         return float(np.mean(self._diff**2))
