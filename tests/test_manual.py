@@ -409,7 +409,7 @@ def test_sequential_rejects_a_list_of_layers():
     "bad_shape", [(5, 3), (2,), (5, 2, 1)], ids=["wrong-features", "1d", "3d"]
 )
 def test_linear_wrong_input_shape_names_expected_and_received(bad_shape):
-    expected = f"Linear(2, 10) expects input of shape (batch, 2), got {bad_shape}"
+    expected = f"Linear(2, 10, init='default') expects input of shape (batch, 2), got {bad_shape}"
     with pytest.raises(ValueError) as error:
         Linear(2, 10, rng=0).forward(np.zeros(bad_shape))
     assert str(error.value) == expected

@@ -60,6 +60,17 @@ def _as_float_array(values: ArrayLike) -> Array:
     return np.asarray(values, dtype=np.float64)
 
 
+def _as_batch(x: ArrayLike, owner: object, features: int | None = None) -> Array:
+    """``x`` as a float64 ``(batch, features)`` array, or an error naming both shapes."""
+    x = _as_float_array(x)
+    if x.ndim != 2 or (features is not None and x.shape[1] != features):
+        raise ValueError(
+            f"{owner!r} expects input of shape (batch, {features or 'features'}), "
+            f"got {x.shape}"
+        )
+    return x
+
+
 def _require_forward(owner: object, cache: object) -> None:
     """Raise a clear error if ``backward`` runs before ``forward`` has filled the cache."""
     if cache is None:
@@ -69,13 +80,23 @@ def _require_forward(owner: object, cache: object) -> None:
         )
 
 
-def _check_grad_shape(owner: object, grad_out: Array, expected: tuple[int, ...]) -> None:
-    """Check that ``grad_out`` has the shape of the output forward produced."""
+def _incoming(
+    owner: object, grad_out: ArrayLike, cache: Array | None, width: int | None = None
+) -> Array:
+    """``grad_out`` as float64, once forward has run, checked against forward's output.
+
+    ``cache`` is what forward stored (None before it ran); the output has its shape, or
+    ``(batch, width)`` for a layer that changes the number of features.
+    """
+    _require_forward(owner, cache)
+    grad_out = _as_float_array(grad_out)
+    expected = cache.shape if width is None else (cache.shape[0], width)
     if grad_out.shape != expected:
         raise ValueError(
             f"{owner!r}.backward expects grad_out of shape {expected} "
             f"(the shape forward returned), got {grad_out.shape}"
         )
+    return grad_out
 
 
 class Parameter:
@@ -105,7 +126,7 @@ class Parameter:
 
 
 class Layer(ABC):
-    """What every ManualGrad layer provides: forward, backward, and its parameters."""
+    """What every ManualGrad layer has: forward, backward, parameters."""
 
     @abstractmethod
     def forward(self, x: ArrayLike) -> Array:
@@ -113,7 +134,7 @@ class Layer(ABC):
 
     @abstractmethod
     def backward(self, grad_out: ArrayLike) -> Array:
-        """Turn dL/d(output) into dL/d(input) with the layer's local derivative."""
+        """Turn dL/d(output) into dL/d(input) by the local derivative."""
 
     def parameters(self) -> list[Parameter]:
         """The layer's trainable parameters; activations have none."""
@@ -147,8 +168,9 @@ class Linear(Layer):
     - ``"default"``: PyTorch's default, weight and bias ~ U(-1/sqrt(in), 1/sqrt(in)).
       Var(W) = 1/(3 in), a safe, slightly shrinking scale.
     - ``"xavier"``: Glorot uniform, weight ~ U(-a, a) with a = sqrt(6/(in+out)),
-      zero bias. Var(W) = 2/(in+out) balances the forward and backward variance
-      for activations that are linear near zero (tanh, sigmoid).
+      zero bias. Var(W) = 2/(in+out) is a compromise between keeping the forward
+      variance (in * Var(W) = 1) and the backward one (out * Var(W) = 1); it meets
+      both only when in = out.
     - ``"he"``: weight ~ N(0, 2/in), zero bias. ReLU zeroes half its inputs,
       halving the variance; the factor 2 puts it back.
     - a float ``std``: weight ~ N(0, std**2), zero bias. The "naive" choice that
@@ -175,36 +197,21 @@ class Linear(Layer):
         self._x: Array | None = None
 
     def forward(self, x: ArrayLike) -> Array:
-        """``y = x @ W.T + b``; caches ``x``, which dL/dW needs."""
-        x = _as_float_array(x)
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(
-                f"Linear({self.in_features}, {self.out_features}) expects input of shape "
-                f"(batch, {self.in_features}), got {x.shape}"
-            )
-        self._x = x
-        return x @ self.weight.data.T + self.bias.data
+        """y = x @ W.T + b; caches x, which dL/dW needs."""
+        self._x = _as_batch(x, self, self.in_features)
+        return self._x @ self.weight.data.T + self.bias.data
 
     def backward(self, grad_out: ArrayLike) -> Array:
-        """Set the parameter gradients and return dL/dx.
+        """From G = dL/dy, shape (batch, out): set dL/dW and dL/db, return dL/dx.
 
-        With G = dL/dy of shape (batch, out):
-
-        - dL/dW = G.T @ x   (each weight W[j, i] multiplies x[:, i] into y[:, j])
-        - dL/db = sum of G over the batch   (b is added to every row)
-        - dL/dx = G @ W     (x[:, i] reaches every y[:, j] through W[j, i])
-
-        The gradients are SET, not accumulated: each training step runs one
-        forward and one backward, so the latest batch's gradient is the one the
-        optimiser wants, and a learner never has to remember to clear stale
-        values. (PyTorch accumulates, which is why it needs ``zero_grad()``.)
+        The gradients are SET, not added: one backward per forward, so the latest
+        batch's gradient is the one the optimiser wants. (PyTorch adds, and needs
+        ``zero_grad()``.) A layer used twice in one forward pass needs the sum.
         """
-        _require_forward(self, self._x)
-        grad_out = _as_float_array(grad_out)
-        _check_grad_shape(self, grad_out, (self._x.shape[0], self.out_features))
-        self.weight.grad = grad_out.T @ self._x
-        self.bias.grad = grad_out.sum(axis=0)
-        return grad_out @ self.weight.data
+        grad_out = _incoming(self, grad_out, self._x, width=self.out_features)
+        self.weight.grad = grad_out.T @ self._x  # G^T X
+        self.bias.grad = grad_out.sum(axis=0)  # 1^T G: b is added to every row
+        return grad_out @ self.weight.data  # G W
 
     def parameters(self) -> list[Parameter]:
         """``[weight, bias]``."""
@@ -235,7 +242,7 @@ def _initial_weights(
 
 
 class Sigmoid(Layer):
-    """σ(x) = 1 / (1 + e^(-x)), elementwise: squashes any number into (0, 1)."""
+    """σ(x) = 1 / (1 + e^(-x)), elementwise: any number into (0, 1)."""
 
     def __init__(self) -> None:
         self._out: Array | None = None
@@ -248,14 +255,11 @@ class Sigmoid(Layer):
         return self._out
 
     def backward(self, grad_out: ArrayLike) -> Array:
-        """dσ/dx = σ(1 - σ), so grad_in = grad_out * σ * (1 - σ).
+        """dσ/dx = σ(1 - σ), written with the output σ that forward cached.
 
-        The derivative is written in terms of the output, so forward caches σ.
-        It is at most 1/4 (at x = 0) and nearly 0 when σ saturates near 0 or 1.
+        At most 1/4 (at x = 0); nearly 0 where σ saturates near 0 or 1.
         """
-        _require_forward(self, self._out)
-        grad_out = _as_float_array(grad_out)
-        _check_grad_shape(self, grad_out, self._out.shape)
+        grad_out = _incoming(self, grad_out, self._out)
         return grad_out * self._out * (1.0 - self._out)
 
 
@@ -271,10 +275,8 @@ class Tanh(Layer):
         return self._out
 
     def backward(self, grad_out: ArrayLike) -> Array:
-        """d tanh/dx = 1 - tanh², so grad_in = grad_out * (1 - tanh(x)²)."""
-        _require_forward(self, self._out)
-        grad_out = _as_float_array(grad_out)
-        _check_grad_shape(self, grad_out, self._out.shape)
+        """d tanh/dx = 1 - tanh², written with the output that forward cached."""
+        grad_out = _incoming(self, grad_out, self._out)
         return grad_out * (1.0 - self._out**2)
 
 
@@ -295,14 +297,12 @@ class ReLU(Layer):
 
         At x = 0 the derivative is undefined; we use 0, as PyTorch does.
         """
-        _require_forward(self, self._positive)
-        grad_out = _as_float_array(grad_out)
-        _check_grad_shape(self, grad_out, self._positive.shape)
+        grad_out = _incoming(self, grad_out, self._positive)
         return np.where(self._positive, grad_out, 0.0)
 
 
 class Softmax(Layer):
-    """softmax over the feature axis: s_i = e^(x_i) / Σ_j e^(x_j), each row sums to 1.
+    """Row-wise softmax, s_i = e^(u_i) / Σ_j e^(u_j): each row sums to 1.
 
     Used here as a hidden activation. For the output of a classifier, use
     ``SoftmaxCrossEntropy``, which fuses softmax with the loss.
@@ -311,31 +311,23 @@ class Softmax(Layer):
     def __init__(self) -> None:
         self._out: Array | None = None
 
-    def forward(self, x: ArrayLike) -> Array:
-        """Row-wise softmax. Subtracting the row maximum first leaves the result
-        unchanged (it cancels in the ratio) and keeps e^x from overflowing."""
-        x = _as_float_array(x)
-        if x.ndim != 2:
-            raise ValueError(f"{self!r} expects input of shape (batch, features), got {x.shape}")
-        e = np.exp(x - x.max(axis=1, keepdims=True))
+    def forward(self, u: ArrayLike) -> Array:
+        """Subtracting the row's maximum first changes nothing (it cancels in
+        the ratio) and keeps e^u from overflowing."""
+        u = _as_batch(u, self)
+        e = np.exp(u - u.max(axis=1, keepdims=True))
         self._out = e / e.sum(axis=1, keepdims=True)
         return self._out
 
     def backward(self, grad_out: ArrayLike) -> Array:
-        """ds_i/dx_k = s_i ([i = k] - s_k): every output depends on every input.
+        """ds_i/du_k = s_i ([i = k] - s_k): each output needs every input.
 
-        ([i = k] is 1 where i = k and 0 elsewhere.)
-
-        Multiplying by this Jacobian row by row without building it
-        (a vector-Jacobian product):
-        grad_in = s * (g - Σ_i g_i s_i),
-        i.e. ``s * (g - sum(g * s, axis=1, keepdims=True))``.
+        The vector-Jacobian product, without building the Jacobian:
+        dL/du = s * (g - g·s), with g = grad_out and g·s summed by row.
         """
-        _require_forward(self, self._out)
-        grad_out = _as_float_array(grad_out)
-        _check_grad_shape(self, grad_out, self._out.shape)
+        g = _incoming(self, grad_out, self._out)
         s = self._out
-        return s * (grad_out - np.sum(grad_out * s, axis=1, keepdims=True))
+        return s * (g - np.sum(g * s, axis=1, keepdims=True))
 
 
 def _not_a_layer(position: int, value: object) -> str:
@@ -381,7 +373,7 @@ class Sequential(Layer):
         return out
 
     def backward(self, grad_out: ArrayLike) -> Array:
-        """Chain rule: dL/dx = backward of layer 1 of (... backward of layer n of (dL/dy))."""
+        """The chain rule: each layer's backward in turn, last layer first."""
         grad = _as_float_array(grad_out)
         for layer in reversed(self.layers):
             grad = layer.backward(grad)
@@ -434,28 +426,29 @@ class Loss(ABC):
 
 
 class MSELoss(Loss):
-    """Mean squared error, L = mean((pred - target)²) over ALL elements (PyTorch's default)."""
+    """Mean squared error, mean((p - t)²) over ALL elements (PyTorch's)."""
 
     def __init__(self) -> None:
         self._diff: Array | None = None
 
     def forward(self, prediction: ArrayLike, target: ArrayLike) -> float:
-        """The mean of the squared differences; caches pred - target.
+        """The mean of the squared differences; caches p - t.
 
-        The shapes must match exactly: silently broadcasting (batch, 1) against
-        (batch,) would compare every prediction with every target.
+        The shapes must match: broadcasting (batch, 1) against (batch,) would
+        silently compare every prediction with every target.
         """
-        prediction, target = _as_float_array(prediction), _as_float_array(target)
+        prediction = _as_float_array(prediction)
+        target = _as_float_array(target)
         if prediction.shape != target.shape:
             raise ValueError(
-                f"MSELoss needs prediction and target of the same shape, "
-                f"got prediction {prediction.shape} and target {target.shape}"
+                "MSELoss needs prediction and target of the same shape, got "
+                f"prediction {prediction.shape} and target {target.shape}"
             )
         self._diff = prediction - target
         return float(np.mean(self._diff**2))
 
     def backward(self) -> Array:
-        """dL/dpred = 2 (pred - target) / N, N = number of elements (the mean's 1/N)."""
+        """dL/dp = 2 (p - t) / N, with N the number of elements."""
         _require_forward(self, self._diff)
         return 2.0 * self._diff / self._diff.size
 
@@ -566,13 +559,13 @@ class GradCheckTable(list):
 
     def _repr_markdown_(self) -> str:
         lines = [
-            "| layer | gradient | max abs difference | relative error | verdict |",
+            "| layer | gradient | max abs diff. | rel. error | verdict |",
             "| --- | --- | ---: | ---: | --- |",
         ]
         for row in self:
-            verdict = "✓ agrees" if row.passed else "✗ **wrong**"
+            verdict = "✓" if row.passed else "✗ **wrong**"
             lines.append(
-                f"| `{row.layer}` | {row.gradient} | {row.max_abs:.1e} | {row.rel_error:.1e} "
+                f"| {row.layer} | {row.gradient} | {row.max_abs:.1e} | {row.rel_error:.1e} "
                 f"| {verdict} |"
             )
         return "\n".join(lines) + "\n"
