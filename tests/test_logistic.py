@@ -1,4 +1,4 @@
-"""Chapter 4's hand-derived logistic regression: its gradient against finite differences and
+"""Chapter 6's hand-derived logistic regression: its gradient against finite differences and
 against the autograd engine, its loss against overflow, its training, and its error messages."""
 
 import numpy as np

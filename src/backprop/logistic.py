@@ -1,18 +1,18 @@
 """Logistic regression with a gradient derived by hand: one sigmoid neuron, p = sigmoid(x . w + b).
 
 The logistic regression chapter derives, on paper, that for the binary cross-entropy loss the
-gradient with respect to the logit z = x . w + b is simply p - y, and therefore, for a batch X of
-shape (B, features),
+gradient with respect to the logit z = x . w + b is simply p - t (t the target, 0 or 1), and
+therefore, for a batch X of shape (B, features),
 
-    dL/dw = X^T (p - y) / B,        dL/db = mean(p - y).
+    dL/dw = X^T (p - t) / B,        dL/db = mean(p - t).
 
 This module is those two lines on plain NumPy arrays, plus what it takes to train them with the
 shared loop ``backprop.train.fit``. The parameters are ``backprop.manual.Parameter`` objects
 (``.data`` and ``.grad``), so the optimisers of ``backprop.optim`` update them unchanged.
 
-The loss is computed from the logits as softplus(z) - z y, never as log(sigmoid(z)): the
+The loss is computed from the logits as softplus(z) - z t, never as log(sigmoid(z)): the
 textbook formula takes log(0) = -inf as soon as a sigmoid rounds to 0 or 1 (``naive_bce``
-shows it happen).
+shows it happen). The book writes t for targets, as here; ``y`` is a layer's output.
 """
 
 from __future__ import annotations
@@ -37,39 +37,40 @@ __all__ = [
 
 
 def bce_with_logits(logits: ArrayLike, targets: ArrayLike) -> float:
-    """Mean binary cross-entropy -[y log p + (1 - y) log(1 - p)], p = sigmoid(z), from logits z.
+    """Mean binary cross-entropy -[t log p + (1 - t) log(1 - p)], p = sigmoid(z).
 
-    Uses -log sigmoid(z) = softplus(z) - z and -log(1 - sigmoid(z)) = softplus(z), so the loss
-    is mean(softplus(z) - z y), with softplus(z) = log(1 + e^z) = ``np.logaddexp(0, z)``, which
-    never overflows: finite for any logit.
+    Computed from the logits z: -log sigmoid(z) = softplus(z) - z and
+    -log(1 - sigmoid(z)) = softplus(z), so the loss is mean(softplus(z) - z t), with
+    softplus(z) = log(1 + e^z) = ``np.logaddexp(0, z)``, finite for any logit.
     """
     z = np.asarray(logits, dtype=np.float64)
-    y = np.asarray(targets, dtype=np.float64)
-    return float(np.mean(np.logaddexp(0.0, z) - z * y))
+    t = np.asarray(targets, dtype=np.float64)
+    return float(np.mean(np.logaddexp(0.0, z) - z * t))
 
 
 def naive_bce(logits: ArrayLike, targets: ArrayLike) -> float:
-    """The textbook formula, -mean(y log p + (1 - y) log(1 - p)) with p = 1 / (1 + e^-z).
+    """The textbook formula, -mean(t log p + (1 - t) log(1 - p)) with p = 1 / (1 + e^-z).
 
     Kept only to show what goes wrong: for z around 37 or more, p rounds to exactly 1.0 in
-    float64, so log(1 - p) = -inf, and 0 * -inf = nan even where the label makes that term vanish.
-    Use ``bce_with_logits`` instead.
+    float64, so log(1 - p) = -inf, and 0 * -inf = nan even where the target makes that term
+    vanish. Use ``bce_with_logits`` instead.
     """
     z = np.asarray(logits, dtype=np.float64)
-    y = np.asarray(targets, dtype=np.float64)
+    t = np.asarray(targets, dtype=np.float64)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         p = 1.0 / (1.0 + np.exp(-z))
-        return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+        return float(-np.mean(t * np.log(p) + (1 - t) * np.log(1 - p)))
 
 
 class LogisticRegression:
-    """p(y = 1 | x) = sigmoid(x . w + b) for inputs x of ``in_features`` numbers.
+    """p(t = 1 | x) = sigmoid(x . w + b) for inputs x of ``in_features`` numbers.
 
     ``weight`` (shape (in_features,)) and ``bias`` (shape ()) start at zero. The loss is convex
     in them, so every local minimum is a global one and there is no symmetry to break: no
-    random start is needed, and every prediction starts at p = 0.5. (Convex does not mean a
-    unique minimum: the weight of an input that is always 0 never changes the loss, and on
-    separable data the loss has no minimum at all.)
+    random start is needed, and every prediction starts at p = 0.5. (Convex does not promise a
+    minimum: on data that one plane separates, such as the chapter's 4,000 training images,
+    the loss falls towards 0 as the weights grow and no weights reach it; and the weight of an
+    input that is always 0 never changes the loss.)
     """
 
     def __init__(self, in_features: int) -> None:
@@ -93,20 +94,20 @@ class LogisticRegression:
             )
         return x
 
-    def _check_targets(self, y: ArrayLike, batch: int) -> np.ndarray:
+    def _check_targets(self, t: ArrayLike, batch: int) -> np.ndarray:
         """Targets as a float64 vector of 0s and 1s, one per row, or a clear error."""
-        y = np.asarray(y)
-        if y.shape != (batch,):
+        t = np.asarray(t)
+        if t.shape != (batch,):
             raise ValueError(
                 f"LogisticRegression expects one target per example, shape ({batch},), "
-                f"got {y.shape}"
+                f"got {t.shape}"
             )
-        if not np.all((y == 0) | (y == 1)):
+        if not np.all((t == 0) | (t == 1)):
             raise ValueError(
                 "LogisticRegression targets must be 0 or 1 (e.g. (labels == 9)), got values "
-                f"{np.unique(y)[:5]}"
+                f"{np.unique(t)[:5]}"
             )
-        return y.astype(np.float64)
+        return t.astype(np.float64)
 
     def forward(self, x: ArrayLike) -> np.ndarray:
         """The logits z = X w + b, one per row of ``x`` (shape (batch,))."""
@@ -122,34 +123,32 @@ class LogisticRegression:
         """1 where p >= threshold, else 0 (int64)."""
         return (self.predict_proba(x) >= threshold).astype(np.int64)
 
-    def loss(self, x: ArrayLike, y: ArrayLike) -> float:
-        """Mean binary cross-entropy of the predictions on (x, y)."""
+    def loss(self, x: ArrayLike, t: ArrayLike) -> float:
+        """Mean binary cross-entropy of the predictions on inputs x and targets t."""
         x = self._check_inputs(x)
-        return bce_with_logits(self.forward(x), self._check_targets(y, len(x)))
+        return bce_with_logits(self.forward(x), self._check_targets(t, len(x)))
 
-    def backward(self, x: ArrayLike, y: ArrayLike, loss: str = "bce") -> float:
-        """Set ``weight.grad`` and ``bias.grad`` to the gradient of the mean loss; return the loss.
+    def backward(self, x: ArrayLike, t: ArrayLike, loss: str = "bce") -> float:
+        """Set ``weight.grad`` and ``bias.grad`` to the mean loss's gradient.
 
-        The hand-derived result of the logistic regression chapter: dL/dz = (p - y) / B for each
-        example, so
-        dL/dw = X^T (p - y) / B and dL/db = sum(p - y) / B.
-
-        ``loss="squared"`` trains on the mean of (p - y)^2 instead, the chapter's control run:
-        its dL/dz = 2 (p - y) p (1 - p) / B carries the sigmoid's slope.
+        The chapter's result by hand: dL/dz = p - t for each example, so for a
+        batch dL/dw = X^T (p - t) / B and dL/db = sum(p - t) / B. Returns the loss.
+        ``loss="squared"`` trains on the mean of (p - t)^2 instead (a control):
+        its dL/dz = 2 (p - t) p (1 - p) carries the sigmoid's slope.
         """
         x = self._check_inputs(x)
-        y = self._check_targets(y, len(x))
+        t = self._check_targets(t, len(x))
         z = self.forward(x)
         p = stable_sigmoid(z)
         if loss == "bce":
-            error = p - y  # dL/dz for one example, before averaging
+            error = p - t  # dL/dz for one example, before averaging
         elif loss == "squared":
-            error = 2 * (p - y) * p * (1 - p)
+            error = 2 * (p - t) * p * (1 - p)
         else:
             raise ValueError(f"loss must be 'bce' or 'squared', got {loss!r}")
         self.weight.grad = x.T @ error / len(x)
         self.bias.grad = np.asarray(error.mean())
-        return bce_with_logits(z, y) if loss == "bce" else float(np.mean((p - y) ** 2))
+        return bce_with_logits(z, t) if loss == "bce" else float(np.mean((p - t) ** 2))
 
 
 def logistic_step(
@@ -183,10 +182,10 @@ def train_logistic(
     desc: str = "logistic regression",
     show_progress: bool = True,
 ) -> History:
-    """Train ``model`` with mini-batch SGD on the hand-written gradient, through ``fit``.
+    """Train ``model`` with mini-batch SGD on the hand-written gradient, via ``fit``.
 
-    ``weight_decay`` adds an L2 penalty's gradient (weight_decay * parameter) in the optimiser;
-    ``loss="squared"`` trains on (p - y)^2 instead of the cross-entropy (see ``backward``).
+    ``weight_decay`` adds an L2 penalty's gradient (weight_decay * parameter) in the
+    optimiser; ``loss="squared"`` trains on (p - t)^2 instead (see ``backward``).
     Returns ``fit``'s history: ``loss`` per epoch, ``batch_loss`` per step, and whatever
     ``evaluate()`` reports once per epoch.
     """

@@ -24,15 +24,16 @@ def _binary(values: ArrayLike, name: str) -> np.ndarray:
 
 
 def confusion_matrix(targets: ArrayLike, predictions: ArrayLike) -> np.ndarray:
-    """The 2x2 counts [[true negatives, false positives], [false negatives, true positives]].
+    """The 2x2 counts [[true neg., false pos.], [false neg., true pos.]].
 
     Rows are the true class (0, 1), columns the predicted class, as in scikit-learn.
     """
-    y = _binary(targets, "targets")
+    t = _binary(targets, "targets")
     p = _binary(predictions, "predictions")
-    if y.shape != p.shape:
-        raise ValueError(f"targets {y.shape} and predictions {p.shape} differ in length")
-    return np.array([[np.sum(~y & ~p), np.sum(~y & p)], [np.sum(y & ~p), np.sum(y & p)]])
+    if t.shape != p.shape:
+        raise ValueError(f"targets {t.shape} and predictions {p.shape} differ in length")
+    return np.array([[np.sum(~t & ~p), np.sum(~t & p)],
+                     [np.sum(t & ~p), np.sum(t & p)]])
 
 
 def precision_recall(targets: ArrayLike, predictions: ArrayLike) -> tuple[float, float]:
