@@ -67,5 +67,5 @@ def test_the_mismatch_report_fits_a_book_page():
     with pytest.raises(AssertionError) as raised:
         check_gradient_where(sum(w_k * x for w_k in ws) ** 2, [ws[0]], [x], {})
     report = str(raised.value)
-    assert max(len(line) for line in report.splitlines()) <= 85, report
+    assert max(len(line) for line in report.splitlines()) <= 77, report
     assert "w8=" in report and "by hand" in report

@@ -267,7 +267,7 @@ def _mismatch_report(
     """Say which formula is wrong and give both sides' values at the sample point, which is
     readable where the full expressions (nested sigmoids) are not."""
     at = ", ".join(f"{s}={v}" for s, v in _sample_point(by_hand, derived).items())
-    at = "\n     ".join(textwrap.wrap(f"{at}:", width=80))  # narrow enough for a book page
+    at = "\n     ".join(textwrap.wrap(f"{at}:", width=70))  # fits a book page
     hand, sympy = (f"{v.real:.10g}" if v.imag == 0 else str(v) for v in values)
     return (
         f"The hand result for {name} does not match SymPy.\n  by hand: {formula}\n"
