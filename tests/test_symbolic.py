@@ -36,3 +36,16 @@ def test_gradient_checks_every_entry_and_renders_them_together():
         check_gradient(x**2 * y, [x, y], [2 * x * y, 2 * x])
     with pytest.raises(ValueError, match="2 variables but 1"):
         check_gradient(x * y, [x, y], [y])
+
+
+def test_verdicts_added_together_still_render_as_one_block_of_math():
+    """A list of verdicts would print as text with raw LaTeX; added verdicts stay Verdicts."""
+    gradient = check_gradient(x**2 * y, [x, y], [2 * x * y, x**2])
+    one = check_equal(2 * x, sp.diff(x**2, x), r"\frac{d}{dx} x^2")
+    for joined in (gradient + [one], [one] + gradient, gradient + one, one + gradient,
+                   gradient + gradient):
+        assert type(joined).__name__ == "Verdicts"
+        assert f"({len(joined)} of {len(joined)})" in joined._repr_markdown_()
+    assert [v.name for v in [one] + gradient][0] == r"\frac{d}{dx} x^2"
+    with pytest.raises(TypeError, match="only verdicts"):
+        gradient + [1]

@@ -59,3 +59,13 @@ def test_argument_errors():
         check_gradient_where(E, [w, x], [x], NEURON)
     with pytest.raises(ValueError, match="original variables"):
         check_gradient_where(E, [a], [a - t], NEURON)
+
+
+def test_the_mismatch_report_fits_a_book_page():
+    """Many symbols make a long list of sample values: it wraps instead of running off the page."""
+    ws = sp.symbols("w1:9", real=True)
+    with pytest.raises(AssertionError) as raised:
+        check_gradient_where(sum(w_k * x for w_k in ws) ** 2, [ws[0]], [x], {})
+    report = str(raised.value)
+    assert max(len(line) for line in report.splitlines()) <= 77, report
+    assert "w8=" in report and "by hand" in report

@@ -11,6 +11,7 @@ that prints the difference, so the book cannot be built with a mistake in it.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import sympy as sp
@@ -131,11 +132,35 @@ def check_derivative(
 
 
 class Verdicts(list):
-    """Several verdicts, displayed together as one aligned block of equations."""
+    """Several verdicts, displayed together as one aligned block of equations.
+
+    ``+`` joins checks into one block: ``check_gradient(...) + check_equal(...)`` or
+    ``[check_equal(...)] + check_gradient(...)`` is again a ``Verdicts``, rendered as math (a
+    plain list would print as text, LaTeX and all).
+    """
+
+    def __add__(self, other: Any) -> Verdicts:
+        return Verdicts([*self, *_verdict_list(other)])
+
+    def __radd__(self, other: Any) -> Verdicts:
+        return Verdicts([*_verdict_list(other), *self])
+
+    def __iadd__(self, other: Any) -> Verdicts:
+        self.extend(_verdict_list(other))
+        return self
 
     def _repr_markdown_(self) -> str:
         rows = r" \\ ".join(f"{v.name} &= {sp.latex(v.claimed)}" for v in self)
-        return f"**SymPy agrees** ✓ ({len(self)} of {len(self)})\n\n$$\n\\begin{{aligned}}\n{rows}\n\\end{{aligned}}\n$$\n"
+        return (f"**SymPy agrees** ✓ ({len(self)} of {len(self)})\n\n"
+                f"$$\n\\begin{{aligned}}\n{rows}\n\\end{{aligned}}\n$$\n")
+
+
+def _verdict_list(value: Any) -> list[Verdict]:
+    """One verdict, or a list of them, as a list; anything else is a mistake worth naming."""
+    values = [value] if isinstance(value, Verdict) else value
+    if not isinstance(values, (list, tuple)) or not all(isinstance(v, Verdict) for v in values):
+        raise TypeError(f"only verdicts add to verdicts, not {type(value).__name__}")
+    return list(values)
 
 
 def check_gradient(
@@ -242,8 +267,9 @@ def _mismatch_report(
     """Say which formula is wrong and give both sides' values at the sample point, which is
     readable where the full expressions (nested sigmoids) are not."""
     at = ", ".join(f"{s}={v}" for s, v in _sample_point(by_hand, derived).items())
+    at = "\n     ".join(textwrap.wrap(f"{at}:", width=70))  # fits a book page
     hand, sympy = (f"{v.real:.10g}" if v.imag == 0 else str(v) for v in values)
     return (
         f"The hand result for {name} does not match SymPy.\n  by hand: {formula}\n"
-        f"  at {at}:\n    by hand {hand}\n    SymPy   {sympy}"
+        f"  at {at}\n    by hand {hand}\n    SymPy   {sympy}"
     )

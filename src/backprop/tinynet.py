@@ -47,7 +47,7 @@ MAZUR_BIASES = np.array([0.35, 0.35, 0.60, 0.60])
 
 
 def sigmoid(x: float) -> float:
-    """The logistic function 1 / (1 + e^(-x)), squashing any number into (0, 1).
+    """The logistic function 1 / (1 + e^(-x)), squashing any x into (0, 1).
 
     For negative x it uses the equal form e^x / (1 + e^x), so that e^(-x) is
     never computed for a very negative x, where it would overflow (a large
@@ -168,7 +168,7 @@ def train(
     biases: ArrayLike = NO_BIASES,
     show_progress: bool = False,
 ) -> np.ndarray:
-    """Take ``steps`` steps of gradient descent; return the history of E_total.
+    """Take ``steps`` steps of gradient descent; return E_total's history.
 
     The history has ``steps + 1`` entries: E_total before the first step and
     after each step. The starting weights are not changed. ``show_progress``
@@ -176,7 +176,8 @@ def train(
     """
     weights = np.array(weights, dtype=np.float64)
     history = [loss(weights, inputs, targets, biases)]
-    for _ in progress(range(steps), desc=f"lr={lr:g}", enabled=show_progress):
+    bar = progress(range(steps), desc=f"lr={lr:g}", enabled=show_progress)
+    for _ in bar:
         weights = sgd_step(weights, lr, inputs, targets, biases)
         history.append(loss(weights, inputs, targets, biases))
     return np.array(history)
