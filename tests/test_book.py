@@ -139,3 +139,5 @@ def test_directions_to_the_student_notebook_are_site_only(path):
         if cell.cell_type == "markdown" and "student notebook" in cell.source:
             outside = re.sub(r"<!-- site-only -->.*?<!-- /site-only -->", "", cell.source, flags=re.S)
             assert "open this chapter's student notebook" not in outside, f"cell {index}"
+            assert not re.search(r"(download|Colab)[^\n]*student/", outside), (
+                f"cell {index}: a way to the student notebook outside <!-- site-only -->")

@@ -57,7 +57,7 @@ class Context:
         return f"{self.site}{page}.html" + (f"#{anchor}" if anchor else "")
 
 
-SITE_ONLY = re.compile(r"<!-- site-only -->.*?<!-- /site-only -->\n?", re.S)
+SITE_ONLY = re.compile(r"<!-- site-only -->.*?<!-- /site-only -->", re.S)
 
 
 def convert(text: str, context: Context) -> str:
