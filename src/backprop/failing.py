@@ -96,6 +96,7 @@ class Run:
     scaling: tuple = field(default=(0.0, 1.0, 0.0, 1.0))
     # per parameter (W, b, v, beta): the norm of the gradient the optimiser applied, every step
     layer_grad_norm: dict[str, list[float]] = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)  # train's arguments: init, lr, batch_size, ...
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predictions in the units of t, whatever scale the network was trained on."""
@@ -143,7 +144,9 @@ def train(data: Split, init: str | float, lr: float, *, seed: int, epochs: int =
     steps = History()  # what every step records (below)
     step = manual_step(model, MSELoss(), optimizer, x, t,
                        clip_value=clip_value, clip_norm=clip_norm, log=steps)
-    run = Run(model, [], [], [], scaling=scaling)
+    run = Run(model, [], [], [], scaling=scaling,
+              settings=dict(init=init, lr=lr, lr_first=lr_first, batch_size=batch_size,
+                            scaled=scaled, clip_value=clip_value, clip_norm=clip_norm))
 
     parameters = model.parameters()
 
