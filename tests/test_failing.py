@@ -35,7 +35,36 @@ def test_train_records_one_entry_per_epoch_and_step(data):
 
 def test_an_exploding_run_is_recorded_not_raised(data):
     run = failing.train(data, "randn", 50.0, seed=0, epochs=20, batch_size=50)
-    assert run.exploded_at is not None and len(run.val_mse) == 1
+    assert run.exploded_at is not None and np.all(np.isfinite(run.val_mse))
+    assert len(run.val_mse) <= run.exploded_at // 10 + 1  # the epochs before the overflow
+
+
+def test_standardised_targets_are_a_first_layer_rate_divided_by_var_t(data):
+    """SGD on (t - mean) / std equals SGD on raw t with the first layer at lr / Var[t] and the
+    read-out started std times larger and shifted by the mean: the same run, to rounding."""
+    mean, std = data.t_train.mean(), data.t_train.std()
+    scaled = failing.train(data, "randn", 0.1, seed=0, epochs=5, scaled="targets")
+    twin = failing.train(data, "randn", 0.1, seed=0, epochs=5, lr_first=0.1 / std**2,
+                         read_out=(std, mean))
+    assert np.allclose(scaled.val_mse, twin.val_mse, rtol=1e-9, atol=0)
+    assert np.allclose(scaled.predict(data.x_val), twin.predict(data.x_val), rtol=1e-9)
+
+
+def test_scaled_targets_leaves_the_inputs_alone(data):
+    run = failing.train(data, "default", 0.1, seed=0, epochs=1, scaled="targets")
+    assert run.scaling[:2] == (0.0, 1.0) and run.scaling[2] == pytest.approx(data.t_train.mean())
+    with pytest.raises(ValueError, match="scaled"):
+        failing.train(data, "default", 0.1, seed=0, epochs=1, scaled="inputs")
+
+
+def test_layer_sgd_steps_each_layer_at_its_own_rate():
+    model = failing.paraboloid_net("default", 0)
+    before = [p.data.copy() for p in model.parameters()]
+    for p in model.parameters():
+        p.grad = np.ones_like(p.data)
+    failing.LayerSGD(model, [0.5, 2.0]).step()
+    changes = [float((b - p.data).max()) for b, p in zip(before, model.parameters())]
+    assert changes == pytest.approx([0.5, 0.5, 2.0, 2.0])
 
 
 def test_clipping_by_value_is_recorded_when_it_acts(data):

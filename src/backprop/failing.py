@@ -5,7 +5,9 @@
 the course's loop (``backprop.train.fit`` with ``manual_step``) and records what a failing run
 needs watching: the validation error after every epoch, the gradient norm before clipping at
 every step, and the largest parameter. A run whose loss stops being finite is recorded as
-exploded (with the step) instead of raising.
+exploded (with the step) instead of raising. ``LayerSGD`` gives each layer its own learning
+rate: with raw targets and the first layer's rate divided by Var[t], it reproduces a run on
+standardised targets.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from backprop.manual import Linear, MSELoss, Sequential, Softmax
 from backprop.optim import SGD
 from backprop.train import History, fit, manual_step
 
-__all__ = ["Split", "Run", "split", "paraboloid_net", "train", "correlations", "symmetrised",
-           "saturation", "escape_epoch"]
+__all__ = ["Split", "Run", "LayerSGD", "split", "paraboloid_net", "train", "correlations",
+           "symmetrised", "saturation", "escape_epoch"]
 
 
 @dataclass
@@ -46,7 +48,10 @@ def split(x: np.ndarray, t: np.ndarray, n_val: int, seed: int) -> Split:
 
 
 def paraboloid_net(init: str | float, seed: int, hidden: type = Softmax) -> Sequential:
-    """``Linear(2, 10) → hidden → Linear(10, 1)``; ``init="randn"``: all 41 numbers from N(0, 1)."""
+    """``Linear(2, 10) → hidden → Linear(10, 1)``.
+
+    ``init="randn"``: all 41 numbers from N(0, 1), as ``torch.randn`` draws them.
+    """
     if init != "randn":
         return Sequential(Linear(2, 10, init=init, rng=seed), hidden(),
                           Linear(10, 1, init=init, rng=seed + 1))
@@ -55,6 +60,24 @@ def paraboloid_net(init: str | float, seed: int, hidden: type = Softmax) -> Sequ
     for param in model.parameters():
         param.data = rng.normal(size=param.data.shape)
     return model
+
+
+class LayerSGD:
+    """Plain SGD with a learning rate per layer: ``rates[i]`` for the i-th layer with parameters.
+
+    One ``SGD`` per layer, stepped together. With raw targets and the first layer's rate divided
+    by Var[t], it takes exactly the steps that one rate takes on standardised targets.
+    """
+
+    def __init__(self, model: Sequential, rates: list[float]) -> None:
+        layers = [layer for layer in model.layers if layer.parameters()]
+        self.optimizers = [SGD(layer.parameters(), lr=rate)
+                           for layer, rate in zip(layers, rates, strict=True)]
+
+    def step(self) -> None:
+        """One SGD step of every layer, each with its own learning rate."""
+        for optimizer in self.optimizers:
+            optimizer.step()
 
 
 PARAMETER_NAMES = ("W", "b", "v", "beta")  # first layer's weight and bias, read-out's weight and bias
@@ -73,6 +96,7 @@ class Run:
     scaling: tuple = field(default=(0.0, 1.0, 0.0, 1.0))
     # per parameter (W, b, v, beta): the norm of the gradient the optimiser applied, every step
     layer_grad_norm: dict[str, list[float]] = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)  # train's arguments: init, lr, batch_size, ...
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predictions in the units of t, whatever scale the network was trained on."""
@@ -90,23 +114,39 @@ class Run:
 
 
 def train(data: Split, init: str | float, lr: float, *, seed: int, epochs: int = 20,
-          batch_size: int = 64, scaled: bool = False, clip_value: float | None = None,
+          batch_size: int = 64, scaled: bool | str = False, lr_first: float | None = None,
+          read_out: tuple[float, float] | None = None, clip_value: float | None = None,
           clip_norm: float | None = None, hidden: type = Softmax,
           stop_below: float | None = None,
           show_progress: bool = False, desc: str = "training") -> Run:
     """Train the network with SGD through ``fit``; the network and the shuffling use ``seed``.
 
+    ``scaled``: ``True`` standardises inputs and targets with the training set's statistics,
+    ``"targets"`` only the targets (predictions are scaled back: every error is in units of t).
+    ``lr_first``: the first layer's learning rate, if it differs from ``lr`` (``LayerSGD``).
+    ``read_out=(scale, shift)``: multiply the read-out's initial weights and bias by ``scale``
+    and add ``shift`` to its bias (the raw-target twin of a run on standardised targets).
     ``stop_below``: end the run after the first epoch whose validation MSE is below this level
     (to time an escape from a plateau without training on after it).
     """
-    scaling = data.scaling if scaled else (0.0, 1.0, 0.0, 1.0)
+    scaling = _scaling(data, scaled)
     x_shift, x_scale, t_shift, t_scale = scaling
     model = paraboloid_net(init, seed, hidden)
-    run = Run(model, [], [], [], scaling=scaling)
-    steps = History()
-    step = manual_step(model, MSELoss(), SGD(model.parameters(), lr=lr),
-                       (data.x_train - x_shift) / x_scale, (data.t_train - t_shift) / t_scale,
+    if read_out is not None:  # (scale, shift)
+        model[2].weight.data *= read_out[0]
+        model[2].bias.data = model[2].bias.data * read_out[0] + read_out[1]
+    if lr_first is None:
+        optimizer = SGD(model.parameters(), lr=lr)
+    else:  # the first layer at lr_first, the read-out at lr
+        optimizer = LayerSGD(model, [lr_first, lr])
+    x = (data.x_train - x_shift) / x_scale
+    t = (data.t_train - t_shift) / t_scale
+    steps = History()  # what every step records (below)
+    step = manual_step(model, MSELoss(), optimizer, x, t,
                        clip_value=clip_value, clip_norm=clip_norm, log=steps)
+    run = Run(model, [], [], [], scaling=scaling,
+              settings=dict(init=init, lr=lr, lr_first=lr_first, batch_size=batch_size,
+                            scaled=scaled, clip_value=clip_value, clip_norm=clip_norm))
 
     parameters = model.parameters()
 
@@ -137,12 +177,23 @@ def train(data: Split, init: str | float, lr: float, *, seed: int, epochs: int =
         pass
     except FloatingPointError:
         run.exploded_at = len(steps["grad_norm"])
-        del run.val_mse[1:]  # an exploded run keeps only its starting error
+        finite = [bool(np.isfinite(value)) for value in run.val_mse]
+        if not all(finite):  # keep the errors measured before the overflow
+            del run.val_mse[finite.index(False):]
     run.grad_norm = steps["grad_norm"] if "grad_norm" in steps else []
     run.largest_parameter = steps["largest"] if "largest" in steps else []
     run.value_clipped = steps["value_clipped"] if "value_clipped" in steps else []
     run.layer_grad_norm = {name: steps[name] for name in PARAMETER_NAMES if name in steps}
     return run
+
+
+def _scaling(data: Split, scaled: bool | str) -> tuple:
+    """(x_shift, x_scale, t_shift, t_scale) for ``train``'s ``scaled``."""
+    if scaled not in (False, True, "targets"):
+        raise ValueError(f'scaled must be False, True or "targets", got {scaled!r}')
+    if not scaled:
+        return (0.0, 1.0, 0.0, 1.0)
+    return (0.0, 1.0, *data.scaling[2:]) if scaled == "targets" else data.scaling
 
 
 class _Escaped(Exception):
