@@ -97,6 +97,8 @@ def glue(name: str, value: object, display: bool = False) -> None:
     The student notebooks carry the glued values written into their text, so nothing is lost
     where MyST-NB is absent.
     """
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        value = value.item()  # a NumPy scalar: its text must read as a number, e.g. 1.5
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
