@@ -1220,15 +1220,15 @@ VALUE_WRONG = [
 
 
 def diagnose_run(record):
-    """The cause of a failing run: "exploding", "saturated", "saddle" or "healthy"."""
+    """The cause of a failing run: "exploding", "steps too large", "saddle" or "healthy"."""
     ### BEGIN SOLUTION
     if np.max(record["largest_parameter"]) > 1e3:
         return "exploding"
-    if np.nanmedian(record["saturated_share"]) > 0.5:
-        return "saturated"
-    learned = record["val_mse"][-1] < 0.5 * record["constant_loss"]
-    tiny = np.median(record["grad_norm"]) < 1e-3 * np.sqrt(record["constant_loss"])
-    return "saddle" if tiny or not learned else "healthy"
+    if np.median(record["grad_norm"]) < 1e-3 * np.sqrt(record["constant_loss"]):
+        return "saddle"
+    if record["val_mse"][-1] < 0.5 * record["constant_loss"]:
+        return "healthy"
+    return "steps too large"
     ### END SOLUTION
 
 
@@ -1239,7 +1239,7 @@ def _diagnose_loss_only(record):
 
 def _diagnose_saturation_first(record):
     if np.nanmax(record["saturated_share"]) > 0.5:
-        return "saturated"
+        return "steps too large"
     if np.max(record["largest_parameter"]) > 1e3:
         return "exploding"
     return "healthy" if record["val_mse"][-1] < 0.5 * record["constant_loss"] else "saddle"
@@ -1249,7 +1249,7 @@ def _diagnose_fixed_threshold(record):
     if np.max(record["largest_parameter"]) > 1e3:
         return "exploding"
     if np.nanmedian(record["saturated_share"]) > 0.5:
-        return "saturated"
+        return "steps too large"
     return "healthy" if record["val_mse"][-1] < 60 else "saddle"
 
 
@@ -1258,7 +1258,7 @@ def _diagnose_gradient_only(record):
     if g[-1] > 100 * g[0]:
         return "exploding"
     if np.median(g) < 1:
-        return "saturated"
+        return "steps too large"
     return "healthy"
 
 
@@ -1275,7 +1275,7 @@ def _diagnose_by_epoch_20(record):
 
 DIAGNOSE_WRONG = [
     (_diagnose_loss_only, "flat"),
-    (_diagnose_saturation_first, "size of its parameters first"),
+    (_diagnose_saturation_first, "size of the parameters"),
     (_diagnose_fixed_threshold, "constant's level"),
     (_diagnose_gradient_only, "compare with an exploding run"),
     (_diagnose_sorts_in_place, "in place"),
@@ -1496,11 +1496,11 @@ def _diagnose_ratios(record):
     params, grads = record["largest_parameter"], record["grad_norm"]
     if params[-1] / params[0] > 1e3:
         return "exploding"
-    share = np.nan_to_num(record["saturated_share"])
-    if np.mean(share) > 0.5:
-        return "saturated"
     plateau = np.mean(record["val_mse"] > 0.9 * record["constant_loss"]) > 0.5
-    return "saddle" if plateau else "healthy"
+    if not plateau:
+        return "healthy"
+    scale = np.sqrt(record["constant_loss"])
+    return "saddle" if np.median(grads) < 1e-2 * scale else "steps too large"
 
 
 ALTERNATIVES["tensor_sqrt"] = [_sqrt_by_power_rule]

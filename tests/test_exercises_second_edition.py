@@ -322,7 +322,7 @@ def test_each_cause_appears_at_two_scales_at_least():
     causes = {}
     for _, cause, make in RECORDS:
         causes.setdefault(cause, set()).add(make()["constant_loss"])
-    assert set(causes) == {"exploding", "saturated", "saddle", "healthy"}
+    assert set(causes) == {"exploding", "steps too large", "saddle", "healthy"}
     assert all(len(scales) >= 2 for scales in causes.values())
 
 
@@ -336,7 +336,7 @@ def test_record_of_a_real_failing_run_feeds_the_learner_function():
     assert set(record) >= {"val_mse", "grad_norm", "largest_parameter", "saturated_share",
                            "constant_loss", "lr", "steps_per_epoch"}
     label = EXERCISES["diagnose_run"][0](record)
-    assert label in ("exploding", "saturated", "saddle", "healthy")
+    assert label in ("exploding", "steps too large", "saddle", "healthy")
 
 
 def test_a_skeleton_diagnosis_is_not_done():

@@ -189,12 +189,12 @@ def clip_grad_norm(solution: Callable[..., Any]) -> CheckResult:
 
 # ----------------------------------------------------------------------------- diagnose a run
 
-LABELS = ("exploding", "saturated", "saddle", "healthy")
+LABELS = ("exploding", "steps too large", "saddle", "healthy")
 
 
 def _record(cause: str, seed: int, *, constant: float, epochs: int = 20,
             steps_per_epoch: int = 12, lr: float = 0.01, escapes: bool = True,
-            nan: bool = False) -> dict[str, Any]:
+            nan: bool = False, saturates: bool = False) -> dict[str, Any]:
     """A run's records, shaped like what ``backprop.failing.train`` keeps (see ``record_of``),
     for a run whose cause of failure is ``cause``. Synthetic, so that the label is known by
     construction and the check gives the same verdict on every machine: each cause has the
@@ -208,7 +208,9 @@ def _record(cause: str, seed: int, *, constant: float, epochs: int = 20,
         val = constant * (0.03 + 0.97 * np.exp(-e / (epochs / 5))) * wobble(epochs + 1, 0.03)
         grad = 2.0 * np.sqrt(constant) * (0.2 + np.exp(-t / steps * 3)) * wobble(steps)
         largest = 1.2 + 1.8 * (1 - np.exp(-t / steps * 4)) * wobble(steps, 0.02)
-        saturated = 0.03 * wobble(epochs + 1)
+        # a run can learn with its softmax saturated (chapter 3's controls do): a symptom
+        saturated = (np.clip(0.8 + 0.05 * rng.normal(size=epochs + 1), 0, 1) if saturates
+                     else 0.03 * wobble(epochs + 1))
     elif cause == "exploding":
         growth = (1e6 * rng.uniform(1, 30)) ** (1 / steps)
         largest = rng.uniform(1.5, 3.0) * growth**t
@@ -221,10 +223,12 @@ def _record(cause: str, seed: int, *, constant: float, epochs: int = 20,
             cut = int(0.7 * steps)
             grad, largest = grad[:cut], largest[:cut]
             val, saturated = val[:1], saturated[:1]
-    elif cause == "saturated":
+    elif cause == "steps too large":
+        # chapter 3's Road 2: each step throws the first layer across the softmax, so the loss
+        # bounces around the constant's level; the softmax saturates as a consequence
         largest = rng.uniform(3.0, 6.0) * wobble(steps, 0.01)
-        grad = 0.05 * np.sqrt(constant) * wobble(steps, 0.5)
-        val = constant * (1.0 + 0.004 * rng.normal(size=epochs + 1))
+        grad = 0.8 * np.sqrt(constant) * wobble(steps, 0.5)
+        val = constant * rng.uniform(0.8, 1.7, size=epochs + 1)
         saturated = np.clip(rng.uniform(0.75, 0.95) + 0.02 * rng.normal(size=epochs + 1), 0, 1)
     elif cause == "saddle":
         escape = int(0.6 * epochs) if escapes else 10 * epochs
@@ -248,31 +252,32 @@ def _record(cause: str, seed: int, *, constant: float, epochs: int = 20,
 RECORDS = (
     ("run A", "exploding", lambda: _record("exploding", 1, constant=68.0, lr=0.05)),
     ("run B", "saddle", lambda: _record("saddle", 2, constant=68.0, lr=0.01)),
-    ("run C", "saturated", lambda: _record("saturated", 3, constant=68.0, lr=0.01)),
+    ("run C", "steps too large", lambda: _record("steps too large", 3, constant=68.0, lr=0.1)),
     ("run D", "healthy", lambda: _record("healthy", 4, constant=68.0, lr=0.01)),
-    ("run E", "saturated", lambda: _record("saturated", 5, constant=1.0, epochs=30, lr=0.1)),
+    ("run E", "steps too large", lambda: _record("steps too large", 5, constant=1.0, epochs=30,
+                                                 lr=0.5)),
     ("run F", "exploding", lambda: _record("exploding", 6, constant=1.0, lr=1.0, nan=True)),
     ("run G", "saddle", lambda: _record("saddle", 7, constant=250.0, epochs=12, lr=0.003,
                                         escapes=False)),
-    ("run H", "healthy", lambda: _record("healthy", 8, constant=1.0, epochs=40, lr=0.1)),
+    ("run H", "healthy", lambda: _record("healthy", 8, constant=1.0, epochs=40, lr=0.1,
+                                         saturates=True)),
 )
 
 CONFUSIONS = {
-    ("exploding", "saturated"): "this run's softmax IS saturated, but look at the size of its "
-    "parameters first: how large does largest_parameter get? Saturation is then a consequence.",
+    ("exploding", "steps too large"): "look at the size of the parameters: how large does "
+    "largest_parameter get? A run whose steps are merely too large keeps them moderate.",
     ("exploding", "saddle"): "look at how much the gradient norm and the largest parameter GROW "
     "over the run, not at the flat loss.",
     ("exploding", "healthy"): "look at the size of the parameters and of the gradient over the "
     "run; does the loss get below the constant's?",
-    ("saturated", "saddle"): "the loss is flat in both, but here most inputs saturate the "
-    "softmax (saturated_share) while the parameters stay moderate. What does a saddle show in "
-    "that column?",
-    ("saturated", "exploding"): "the parameters here stay below 10: nothing exploded. Which "
-    "record is high from the start?",
-    ("saturated", "healthy"): "the validation loss never gets below the loss of a constant "
-    "prediction (constant_loss): this run learns nothing.",
-    ("saddle", "saturated"): "nothing saturates here (saturated_share near 0): the loss is flat "
-    "because the gradient is tiny at this point, not because the softmax is flat.",
+    ("steps too large", "saddle"): "the loss stays at the constant's level in both, but here "
+    "the gradient is large and the loss bounces: what does a saddle's gradient look like?",
+    ("steps too large", "exploding"): "the parameters here stay below 10: nothing exploded. The "
+    "loss bounces around the constant's level with a large gradient: what is too large?",
+    ("steps too large", "healthy"): "the validation loss never gets below the loss of a "
+    "constant prediction (constant_loss): this run learns nothing.",
+    ("saddle", "steps too large"): "the gradient here is tiny (compare it with the targets' "
+    "scale, the square root of constant_loss): the loss is flat because nothing pushes.",
     ("saddle", "exploding"): "the gradient norm grows here, but from a tiny size, and no "
     "parameter runs away (the largest stays near the targets' scale): compare with an "
     "exploding run's.",
@@ -280,7 +285,9 @@ CONFUSIONS = {
     "the run, with a tiny gradient: a plateau, even if it ends.",
     ("healthy", "exploding"): "this run's loss ends far below the constant's: it learned. "
     "What grows here, and by how much?",
-    ("healthy", "saturated"): "this run's loss ends far below the constant's: it learned.",
+    ("healthy", "steps too large"): "this run's loss ends far below the constant's: it "
+    "learned, though its softmax is saturated. Saturation is a symptom, not a cause: decide "
+    "from the loss first.",
     ("healthy", "saddle"): "this run's loss ends far below the constant's: it learned.",
 }
 
@@ -307,7 +314,7 @@ def diagnose_run(solution: Callable[..., Any]) -> CheckResult:
     share of inputs whose softmax's largest output exceeds 0.99), ``constant_loss`` (the MSE of
     predicting the mean target), ``lr`` and ``steps_per_epoch``. A run that stopped on a
     non-finite loss has fewer steps and one MSE. The label is one of "exploding",
-    "saturated", "saddle" or "healthy". Tried on eight runs of known cause, two per cause at
+    "steps too large", "saddle" or "healthy". Tried on eight runs of known cause, two per cause at
     different scales; the records must be left unchanged. Allowed: anything.
     """
     name = "Diagnose a failing run"
