@@ -82,7 +82,7 @@ def test_cross_entropy_module_records_one_node_and_backward_runs_twice():
     z, y = logits_and_targets(5, batch=4, classes=3)
     leaf = Tensor(z, requires_grad=True)
     loss = nn.CrossEntropyLoss()(leaf, y)
-    assert loss._op == "softmax_cross_entropy" and loss._prev == (leaf,)
+    assert loss.op == "softmax_cross_entropy" and loss.inputs == (leaf,)
     loss.backward()
     first = leaf.grad.copy()
     loss.backward()  # the saved exponentials are read, never overwritten
