@@ -1,5 +1,8 @@
 """The shortcuts that make the engine fast (issue 14) must not change a single result.
 
+``tests/conftest.py`` runs every engine test with the speed paths on and off; the tests at
+the end of this file run the same training steps both ways in one test and compare them.
+
 Each optimisation is checked against the slow, obvious computation it replaces: the fused
 softmax-cross-entropy against the composed ``cross_entropy`` and finite differences, the
 in-place optimisers against PyTorch over 20 steps, the clock-based version check against the
@@ -15,7 +18,7 @@ from hypothesis import strategies as st
 
 from backprop import functional as F
 from backprop import nn
-from backprop.autograd import Tensor, no_grad
+from backprop.autograd import Tensor, fast_paths, no_grad
 from backprop.gradcheck import numerical_grad
 from backprop.optim import SGD, Adam
 
@@ -213,6 +216,7 @@ def test_gradients_passed_on_unchanged_are_never_shared():
     np.testing.assert_array_equal(seed, [1.0, 1.0, 1.0])  # the caller's array is untouched
 
 
+@pytest.mark.fast_paths_only
 def test_a_weight_gradient_is_laid_out_like_the_weight_and_owns_its_memory():
     layer = nn.Linear(5, 3, rng=np.random.default_rng(1))
     transposed = layer.weight.T
@@ -223,6 +227,7 @@ def test_a_weight_gradient_is_laid_out_like_the_weight_and_owns_its_memory():
     np.testing.assert_allclose(layer.weight.grad, np.full((3, 5), 4.0))
 
 
+@pytest.mark.fast_paths_only
 def test_a_transpose_hands_its_first_gradient_over_and_copies_into_an_existing_one():
     w = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
     x = Tensor(np.ones((4, 3)))
@@ -280,3 +285,55 @@ def test_the_matrix_backward_agrees_with_the_general_one():
         a_row, b_copy = Tensor(a.data[row], requires_grad=True), Tensor(b.data, requires_grad=True)
         (a_row @ b_copy).sum().backward()
         np.testing.assert_allclose(a_row.grad, a.grad[row])
+
+
+# --- the speed paths on and off, side by side ---------------------------------------------------
+def _train(on: bool, dtype, steps: int = 5):
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(9, 12)).astype(dtype)
+    y = rng.integers(0, 4, 9)
+    with fast_paths(on):
+        model = nn.Sequential(nn.Linear(12, 8, rng=np.random.default_rng(1)), nn.ReLU(),
+                              nn.Linear(8, 6, rng=np.random.default_rng(2)), nn.ReLU(),
+                              nn.Linear(6, 4, rng=np.random.default_rng(3)))
+        for p in model.parameters():
+            p.data = p.data.astype(dtype)
+        optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
+        grads = []
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss = nn.CrossEntropyLoss()(model(Tensor(x)), y)
+            loss.backward()
+            grads.append([p.grad.copy() for p in model.parameters()])
+            optimizer.step()
+        return loss.item(), grads, [p.data.copy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_training_steps_agree_with_the_speed_paths_on_and_off(dtype, tolerance):
+    (fast_loss, fast_grads, fast_weights), (plain_loss, plain_grads, plain_weights) = (
+        _train(True, dtype), _train(False, dtype))
+    assert fast_loss == pytest.approx(plain_loss, rel=tolerance)
+    for fast_step, plain_step in zip(fast_grads, plain_grads):
+        for a, b in zip(fast_step, plain_step):
+            assert a.dtype == b.dtype == dtype
+            np.testing.assert_allclose(a, b, rtol=tolerance, atol=tolerance)
+    for a, b in zip(fast_weights, plain_weights):
+        np.testing.assert_allclose(a, b, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("shapes", [((5, 4), (4, 3)), ((4,), (4, 3)), ((5, 4), (4,)),
+                                    ((2, 5, 4), (4, 3)), ((5, 4), (3, 4))])
+def test_products_and_transposes_agree_with_the_speed_paths_on_and_off(shapes):
+    rng = np.random.default_rng(5)
+    a0, b0 = rng.normal(size=shapes[0]), rng.normal(size=shapes[1])
+    results = []
+    for on in (True, False):
+        with fast_paths(on):
+            a, b = Tensor(a0, requires_grad=True), Tensor(b0, requires_grad=True)
+            right = b.T if shapes == ((5, 4), (3, 4)) else b
+            out = (a @ right).relu()
+            out.backward(np.ones(out.shape))
+            results.append((out.data, a.grad, b.grad))
+    for fast, plain in zip(*results):
+        np.testing.assert_allclose(fast, plain, rtol=1e-12, atol=1e-12)
