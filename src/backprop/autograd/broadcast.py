@@ -1,8 +1,8 @@
 """Broadcasting undone, and the axis arguments of reductions.
 
-``unbroadcast`` is the one rule every broadcasting op's backward uses: an input that NumPy
-stretched to the output's shape fed several output elements, so its gradient is the SUM of
-theirs.
+``unbroadcast`` is the one rule every broadcasting op's backward uses: an input that
+NumPy stretched to the output's shape fed several output elements, so its gradient is
+the SUM of theirs.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ def unbroadcast(grad: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
     Broadcasting does two things, and we undo both by summing:
 
     1. it prepends axes: (3,) acts like (1, 3) -> sum over the extra leading axes;
-    2. it stretches axes of length 1: (4, 1) becomes (4, 3) -> sum those axes, keeping them.
+    2. it stretches axes of length 1: (4, 1) becomes (4, 3) -> sum those axes, keeping
+       them.
     """
     grad = np.asarray(grad)
     if grad.shape == shape:
@@ -64,7 +65,9 @@ def axis_args(
     axes as well as a tuple (NumPy itself only takes a tuple)."""
     if dim is not None:
         if axis is not None:
-            raise TypeError("give the axis once: axis= (NumPy's name) or dim= (PyTorch's)")
+            raise TypeError(
+                "give the axis once: axis= (NumPy's name) or dim= (PyTorch's)"
+            )
         axis = dim
     if keepdim is not None:
         keepdims = keepdim

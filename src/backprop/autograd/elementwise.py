@@ -3,8 +3,8 @@
 Every op follows one pattern (micrograd's): compute the output array with NumPy; make
 ``out = Tensor(data, inputs=(...), op=name)``; define ``backward(grad)``, which receives
 dL/d(out) and sends each input dL/d(out) times the op's local derivative with
-``input.add_grad(...)``; attach it as ``out.backward_fn``; return ``out``. An input that was
-broadcast gets its gradient summed back to its own shape by ``unbroadcast``.
+``input.add_grad(...)``; attach it as ``out.backward_fn``; return ``out``. An input that
+was broadcast gets its gradient summed back to its own shape by ``unbroadcast``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ Operand = Tensor | ArrayLike
 
 
 def lift(other: object, like: Tensor, symbol: str) -> Tensor:
-    """The other operand of a binary op as a Tensor (a constant unless it is one already).
+    """The other operand of a binary op as a Tensor (a constant unless it is one
+    already).
 
     A Python number, or an integer array, takes ``like``'s dtype: ``float32 * 2`` stays
     float32.
@@ -102,7 +103,7 @@ def power(a: Tensor, b: Operand) -> Tensor:
     def backward(grad: np.ndarray) -> None:
         x, y = a.data, b.data
         with np.errstate(divide="ignore", invalid="ignore"):  # 0^-1 below is masked out
-            if a.requires_grad:  # d(x^y)/dx = y x^(y-1); 0 where y = 0 (x^0 = 1 is flat)
+            if a.requires_grad:  # d(x^y)/dx = y x^(y-1); 0 where y = 0 (x^0 is flat)
                 local = np.where(y == 0, 0, y * x ** (y - 1))
                 a.add_grad(unbroadcast(grad * local, a.shape))
             if b.requires_grad:  # d(x^y)/dy = x^y ln(x); 0 at x = 0, as in PyTorch
@@ -159,7 +160,7 @@ def relu(x: Tensor) -> Tensor:
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    """1 / (1 + e^-x) elementwise, computed without overflow (see ``stable_sigmoid``)."""
+    """1 / (1 + e^-x) elementwise, without overflow (see ``stable_sigmoid``)."""
     out_data = stable_sigmoid(x.data)
     out = Tensor(out_data, inputs=(x,), op="sigmoid")
 

@@ -1,19 +1,20 @@
 """The speed paths: faster twins of a few plain ops, switched on and off as a whole.
 
 Each function here computes the same numbers as the plain op it names, with less work
-where a training step spends its time. ``tests/`` runs every engine test with these on and
-off and finds the same values and gradients; ``benchmarks/`` and chapter 8 measure what each
-one gains. On by default; ``with fast_paths(False):`` runs the plain ops.
+where a training step spends its time. ``tests/`` runs every engine test with these on
+and off and finds the same values and gradients; ``benchmarks/`` and chapter 8 measure
+what each one gains. On by default; ``with fast_paths(False):`` runs the plain ops.
 
-- ``take_grad`` replaces ``Tensor.add_grad`` where an op has just built a gradient for one
-  input alone: the first such gradient becomes ``.grad`` without a copy.
+- ``take_grad`` replaces ``Tensor.add_grad`` where an op has just built a gradient for
+  one input alone: the first such gradient becomes ``.grad`` without a copy.
 - ``matmul`` replaces ``matmul.matmul`` for two matrices: it skips the reshaping that
-  vectors and stacks need, multiplies ``x @ W.T`` in the order BLAS runs faster, and lays
-  each gradient out in memory like its input, so the optimiser's update walks both arrays
-  in the same order.
-- ``transposed`` replaces ``shape.transposed`` (``W.T``): W's first gradient is handed over
-  from ``W.T`` instead of copied.
-- ``relu`` replaces ``elementwise.relu``: its masked gradient is handed over, not copied.
+  vectors and stacks need, multiplies ``x @ W.T`` in the order BLAS runs faster, and
+  lays each gradient out in memory like its input, so the optimiser's update walks both
+  arrays in the same order.
+- ``transposed`` replaces ``shape.transposed`` (``W.T``): W's first gradient is handed
+  over from ``W.T`` instead of copied.
+- ``relu`` replaces ``elementwise.relu``: its masked gradient is handed over, not
+  copied.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from backprop.autograd import elementwise, matmul as plain_matmul, shape
+from backprop.autograd import elementwise, shape
+from backprop.autograd import matmul as plain_matmul
 from backprop.autograd.elementwise import Operand, lift
 from backprop.autograd.tensor import Tensor
 
@@ -32,8 +34,8 @@ _enabled = False
 
 
 def take_grad(t: Tensor, grad: np.ndarray) -> None:
-    """``t.add_grad(grad)`` for a ``grad`` built for ``t`` alone, which nobody else holds:
-    as ``t``'s first gradient it is kept as it is instead of copied."""
+    """``t.add_grad(grad)`` for a ``grad`` built for ``t`` alone, which nobody else
+    holds: as ``t``'s first gradient it is kept as it is instead of copied."""
     if _enabled and t.grad is None and t.requires_grad and grad.dtype == t.data.dtype:
         if grad.shape == t.data.shape and grad.flags.writeable:
             t.grad = grad
@@ -42,7 +44,7 @@ def take_grad(t: Tensor, grad: np.ndarray) -> None:
 
 
 def matmul(a: Tensor, b: Operand) -> Tensor:
-    """``matmul.matmul``, with a shorter path for two matrices (a layer's ``x @ W.T``)."""
+    """``matmul.matmul``, with a shorter path for two matrices (``x @ W.T``)."""
     b = lift(b, a, "@")
     if a.data.ndim != 2 or b.data.ndim != 2:
         return plain_matmul.matmul(a, b)
@@ -59,9 +61,9 @@ def matmul(a: Tensor, b: Operand) -> Tensor:
 
 
 def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b``. When ``b`` is a transposed view (``W.T``), OpenBLAS multiplies the same
-    numbers faster the other way round, ``(W @ a.T).T``; the result is a transposed view,
-    which NumPy's elementwise ops and the next product accept as it is."""
+    """``a @ b``. When ``b`` is a transposed view (``W.T``), OpenBLAS multiplies the
+    same numbers faster the other way round, ``(W @ a.T).T``; the result is a transposed
+    view, which NumPy's elementwise ops and the next product accept as it is."""
     if b.flags.f_contiguous and not b.flags.c_contiguous:
         try:
             return (b.T @ a.T).T
@@ -72,7 +74,8 @@ def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _laid_out_like(left: np.ndarray, right: np.ndarray, like: np.ndarray) -> np.ndarray:
     """``left @ right``, stored in memory the way ``like`` (its input) is: as
-    (L R)^T = R^T L^T, ``(R^T L^T)^T`` gives a transposed view's gradient in W's order."""
+    (L R)^T = R^T L^T, ``(R^T L^T)^T`` gives a transposed view's gradient in W's
+    order."""
     if like.flags.f_contiguous and not like.flags.c_contiguous:
         return (right.T @ left.T).T
     return left @ right
@@ -86,8 +89,8 @@ def transposed(x: Tensor) -> Tensor:
     afterwards), so no two gradients share memory. Otherwise ``x`` adds a copy.
     """
     out = Tensor(x.data.T, inputs=(x,), op="permute")
-    # a weak reference: `out` holds this backward, which must not hold `out` in turn (the
-    # cycle would keep every step's graph alive until Python's cycle collector ran)
+    # a weak reference: `out` holds this backward, which must not hold `out` in turn
+    # (the cycle would keep every step's graph alive until Python's cycle collector ran)
     out_ref = weakref.ref(out)
 
     def backward(grad: np.ndarray) -> None:

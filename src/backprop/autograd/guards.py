@@ -1,17 +1,19 @@
-"""What the engine refuses, and why: each check turns a silent wrong gradient into an error.
+"""What the engine refuses, and why: each check turns a silent wrong gradient into an
+error.
 
-- ``as_float_array``: a tensor holds floats (integers become float64; float32 stays float32),
-  since gradients are fractional even when data are integers.
+- ``as_float_array``: a tensor holds floats (integers become float64; float32 stays
+  float32), since gradients are fractional even when data are integers.
 - ``check_grad_shape``: an op's backward must send each input a gradient shaped like it.
 - ``starting_gradient``: ``backward()`` starts from 1 only for a one-element tensor.
 - ``check_unchanged``: a backward reads the values its forward saw. Every assignment to
   ``t.data`` (and every in-place update) bumps ``t.version``; an op notes its inputs'
-  versions, and ``backward()`` refuses to run through an op whose inputs, or output, changed
-  since, as PyTorch does.
-- ``in_place``: ``p -= lr * p.grad`` on a parameter is refused while gradients are recorded.
+  versions, and ``backward()`` refuses to run through an op whose inputs, or output,
+  changed since, as PyTorch does.
+- ``in_place``: ``p -= lr * p.grad`` on a parameter is refused while gradients are
+  recorded.
 
-This module imports no other part of the engine: the core calls it, and it receives what it
-needs (the out-of-place op, the grad mode) as arguments.
+This module imports no other part of the engine: the core calls it, and it receives what
+it needs (the out-of-place op, the grad mode) as arguments.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ def as_float_array(data: ArrayLike, copy: bool) -> np.ndarray:
     if array.dtype.kind in "iub":  # signed, unsigned, bool
         return array.astype(np.float64)
     raise TypeError(
-        f"Tensor data must be numbers, got {type(data).__name__} with dtype {array.dtype}"
+        f"Tensor data must be numbers, got {type(data).__name__} with dtype "
+        f"{array.dtype}"
     )
 
 
@@ -43,34 +46,36 @@ def check_grad_shape(tensor: Any, grad: np.ndarray) -> None:
     ``unbroadcast``), so it fails here, where it arrives."""
     if np.shape(grad) != tensor.shape:
         raise RuntimeError(
-            f"gradient of shape {np.shape(grad)} for a tensor of shape {tensor.shape}: an "
-            "op's backward must send each input a gradient shaped like it (use unbroadcast)"
+            f"gradient of shape {np.shape(grad)} for a tensor of shape {tensor.shape}: "
+            "an op's backward must send each input a gradient shaped like it (use "
+            "unbroadcast)"
         )
 
 
 def starting_gradient(
     tensor: Any, grad: ArrayLike | None, gradient: ArrayLike | None = None
 ) -> np.ndarray:
-    """dL/d(tensor) to start ``backward()`` from: 1 for a one-element tensor, else ``grad``
-    (or ``gradient``, PyTorch's name)."""
+    """dL/d(tensor) to start ``backward()`` from: 1 for a one-element tensor, else
+    ``grad`` (or ``gradient``, PyTorch's name)."""
     if gradient is not None:
         if grad is not None:
             raise TypeError("give the starting gradient once: grad= or gradient=")
         grad = gradient
     if not tensor.requires_grad:
         raise RuntimeError(
-            "backward() on a tensor that does not require grad: none of the tensors it "
-            "was computed from has requires_grad=True, or it was computed inside no_grad()"
+            "backward() on a tensor that does not require grad: none of the tensors "
+            "it was computed from has requires_grad=True, or it was computed inside "
+            "no_grad()"
         )
     if grad is None:
         if tensor.data.size != 1:
             raise RuntimeError(
-                f"backward() needs grad= for a tensor of shape {tensor.shape}: the gradient "
-                "can be implied only for a one-element tensor (a loss). Pass grad= an "
-                "array of that shape, or reduce first, e.g. t.sum().backward()"
+                f"backward() needs grad= for a tensor of shape {tensor.shape}: the "
+                "gradient can be implied only for a one-element tensor (a loss). Pass "
+                "grad= an array of that shape, or reduce first, e.g. t.sum().backward()"
             )
         return np.ones_like(tensor.data)
-    values = grad.data if hasattr(grad, "backward_fn") else grad  # a Tensor, or an array
+    values = grad.data if hasattr(grad, "backward_fn") else grad  # Tensor or array
     seed = np.asarray(values, dtype=tensor.data.dtype)
     if seed.shape != tensor.shape:
         raise ValueError(
@@ -80,14 +85,14 @@ def starting_gradient(
 
 
 def check_unchanged(node: Any) -> None:
-    """Refuse to run the backward of an op whose inputs (or output) changed after it ran."""
-    if node.version == 0 and all(
-        [t.version == v for t, v in zip(node.inputs, node.input_versions)]
-    ):
+    """Refuse to run the backward of an op whose inputs (or output) changed since."""
+    seen = zip(node.inputs, node.input_versions, strict=True)
+    if node.version == 0 and all([t.version == v for t, v in seen]):
         return  # the usual case: nothing changed since the forward pass
+    seen = zip(node.inputs, node.input_versions, strict=True)
     changed = [
         f"input {position} (shape {t.shape})"
-        for position, (t, v) in enumerate(zip(node.inputs, node.input_versions))
+        for position, (t, v) in enumerate(seen)
         if t.version != v
     ] + (["its own output"] if node.version else [])
     raise RuntimeError(
@@ -104,8 +109,8 @@ def in_place(symbol: str, ufunc: np.ufunc, out_of_place: Callable,
 
     Under ``no_grad()``, or when no gradient is involved, it changes ``t.data`` in place
     (same array, same dtype). With gradients on, a parameter (a leaf that requires grad)
-    refuses, since the update would be recorded; any other tracked tensor gets an ordinary
-    new result (``x += y`` then means ``x = x + y``).
+    refuses, since the update would be recorded; any other tracked tensor gets an
+    ordinary new result (``x += y`` then means ``x = x + y``).
     """
 
     def update(self: Any, other: Any) -> Any:
@@ -119,7 +124,7 @@ def in_place(symbol: str, ufunc: np.ufunc, out_of_place: Callable,
                 )
             return out_of_place(self, other)
         values = other.data if hasattr(other, "backward_fn") else other
-        self.data = ufunc(self.data, values, out=self.data)  # the setter bumps the version
+        self.data = ufunc(self.data, values, out=self.data)  # bumps the version
         return self
 
     update.__name__ = f"__i{ufunc.__name__}__"

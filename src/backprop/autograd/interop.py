@@ -1,9 +1,10 @@
 """How a Tensor behaves as a Python and NumPy object, and the PyTorch habits it accepts.
 
 ``float(loss)``, ``f"{loss:.3f}"``, ``np.mean(losses)`` and ``plt.plot(losses)`` read a
-Tensor as its values; comparisons (``t > 0``) and ``argmax`` return NumPy arrays (boolean
-and int64), since a Tensor always holds floats; ``detach()`` copies instead of sharing
-memory. None of this is differentiation: ``__init__.py`` binds these to ``Tensor``.
+Tensor as its values; comparisons (``t > 0``) and ``argmax`` return NumPy arrays
+(boolean and int64), since a Tensor always holds floats; ``detach()`` copies instead of
+sharing memory. None of this is differentiation: ``__init__.py`` binds these to
+``Tensor``.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def requires_grad_(t: Tensor, requires_grad: bool = True) -> Tensor:
     ``Tensor(x).requires_grad_()`` reads as one expression."""
     if t.inputs:
         raise RuntimeError(
-            "requires_grad_() changes leaves only; this tensor was computed from others. "
+            "requires_grad_() changes leaves only; this tensor was computed from "
+            "others. "
             "Use t.detach().requires_grad_() for a new leaf with its values"
         )
     t.requires_grad = bool(requires_grad)
@@ -63,15 +65,17 @@ def requires_grad_(t: Tensor, requires_grad: bool = True) -> Tensor:
 def detach(t: Tensor) -> Tensor:
     """A constant with a copy of this tensor's values, cut from the graph.
 
-    Gradients do not flow through it. (PyTorch's ``detach`` shares memory instead; a copy
-    means changing one can never silently change the other.)
+    Gradients do not flow through it. (PyTorch's ``detach`` shares memory instead; a
+    copy means changing one can never silently change the other.)
     """
     return Tensor(t.data)
 
 
 def length(t: Tensor) -> int:
     if t.ndim == 0:
-        raise TypeError("len() of a 0-d tensor (a single number): use t.item() or t.numel()")
+        raise TypeError(
+            "len() of a 0-d tensor (a single number): use t.item() or t.numel()"
+        )
     return len(t.data)
 
 
@@ -146,8 +150,9 @@ def matmul(t: Tensor, other: Any) -> Tensor:
 
 
 def comparison(compare: np.ufunc) -> Any:
-    """An elementwise comparison giving a NumPy boolean array: a mask to index with, or to
-    count (``(pred == y).mean()``). It has no gradient (a step's slope is 0 or undefined)."""
+    """An elementwise comparison giving a NumPy boolean array: a mask to index with, or
+    to count (``(pred == y).mean()``). It has no gradient (a step's slope is 0 or
+    undefined)."""
 
     def method(t: Tensor, other: object) -> Any:
         if isinstance(other, Tensor):
@@ -161,7 +166,7 @@ def comparison(compare: np.ufunc) -> Any:
 
 
 def reflected(op: Any, symbol: str) -> Any:
-    """``2 * t``, ``1 - t``, ``ndarray @ t``: the number on the left becomes a constant."""
+    """``2 * t``, ``1 - t``, ``ndarray @ t``: the left operand becomes a constant."""
 
     def method(t: Tensor, other: Any) -> Tensor:
         return op(lift(other, t, symbol), t)

@@ -1,8 +1,8 @@
 """The matrix product. For matrices, C = A B gives dL/dA = G B^T and dL/dB = A^T G.
 
 np.matmul also takes vectors and stacks of matrices; ``as_matrices`` turns vectors into
-matrices so that one formula covers every case, and ``unbroadcast`` sums the gradient of a
-matrix that was shared across a stack.
+matrices so that one formula covers every case, and ``unbroadcast`` sums the gradient of
+a matrix that was shared across a stack.
 """
 
 from __future__ import annotations
@@ -35,11 +35,12 @@ def matmul(a: Tensor, b: Operand) -> Tensor:
 def as_matrices(
     a: np.ndarray, b: np.ndarray, grad: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """1-D operands of ``a @ b`` viewed as matrices, as np.matmul does, ``grad`` to match.
+    """1-D operands of ``a @ b`` viewed as matrices, as np.matmul does, ``grad`` to
+    match.
 
-    A 1-D left operand (k,) acts as a row (1, k) whose row axis is dropped from the result;
-    a 1-D right operand (k,) acts as a column (k, 1) whose column axis is dropped. Putting
-    those axes back lets one matrix formula cover every case.
+    A 1-D left operand (k,) acts as a row (1, k) whose row axis is dropped from the
+    result; a 1-D right operand (k,) acts as a column (k, 1) whose column axis is
+    dropped. Putting those axes back lets one matrix formula cover every case.
     """
     if b.ndim == 1:
         b, grad = b[:, np.newaxis], np.expand_dims(grad, -1)
@@ -54,7 +55,7 @@ def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a @ b
     except ValueError as error:
         raise ValueError(
-            f"@ cannot multiply shapes {a.shape} and {b.shape}: the last axis of the left "
-            "operand must equal the second-to-last axis of the right one (its only axis if "
-            "it is 1-D), and any leading batch axes must broadcast"
+            f"@ cannot multiply shapes {a.shape} and {b.shape}: the last axis of the "
+            "left operand must equal the second-to-last axis of the right one (its "
+            "only axis if it is 1-D), and any leading batch axes must broadcast"
         ) from error

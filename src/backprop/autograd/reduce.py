@@ -17,7 +17,7 @@ def sum(  # noqa: A001 (the method's name, Tensor.sum)
     x: Tensor, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
     keepdim: bool | None = None,
 ) -> Tensor:
-    """Sum over ``axis`` (all axes if None). Every summed element gets the output's gradient."""
+    """Sum over ``axis`` (all if None); each element summed gets the output's grad."""
     axis, keepdims = axis_args(axis, keepdims, dim, keepdim)
     out = Tensor(x.data.sum(axis=axis, keepdims=keepdims), inputs=(x,), op="sum")
     axes = normalize_axes(axis, x.ndim)
@@ -33,7 +33,7 @@ def mean(
     x: Tensor, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
     keepdim: bool | None = None,
 ) -> Tensor:
-    """Mean over ``axis`` (all axes if None), built as sum / count: it needs no backward."""
+    """Mean over ``axis`` (all if None), built as sum / count: it needs no backward."""
     axis, keepdims = axis_args(axis, keepdims, dim, keepdim)
     count = int(np.prod([x.shape[a] for a in normalize_axes(axis, x.ndim)]))
     return sum(x, axis=axis, keepdims=keepdims) / count
@@ -45,14 +45,16 @@ def max(  # noqa: A001
 ) -> Tensor:
     """Maximum over ``axis`` (all axes if None).
 
-    The gradient flows only to the element(s) that were the maximum; if several tie, they
-    share it equally (as ``torch.amax`` does), which keeps the total gradient right. A NaN
-    is the maximum of its slice, so it alone gets the gradient there (as ``torch.max``).
+    The gradient flows only to the element(s) that were the maximum; if several tie,
+    they share it equally (as ``torch.amax`` does), which keeps the total gradient
+    right. A NaN is the maximum of its slice, so it alone gets the gradient there (as
+    ``torch.max``).
     """
     axis, keepdims = axis_args(axis, keepdims, dim, keepdim)
     axes = normalize_axes(axis, x.ndim)
     peak = x.data.max(axis=axis, keepdims=True)
-    out = Tensor(peak if keepdims else np.squeeze(peak, axis=axes), inputs=(x,), op="max")
+    out_data = peak if keepdims else np.squeeze(peak, axis=axes)
+    out = Tensor(out_data, inputs=(x,), op="max")
 
     def backward(grad: np.ndarray) -> None:
         is_peak = (x.data == peak) | np.isnan(x.data)
@@ -72,8 +74,8 @@ def min(  # noqa: A001
 
 
 def argmax(
-    x: Tensor, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
-    keepdim: bool | None = None,
+    x: Tensor, axis: int | None = None, keepdims: bool = False, *,
+    dim: int | None = None, keepdim: bool | None = None,
 ) -> np.ndarray:
     """Index of the largest element along ``axis`` (of the flattened tensor if None), as
     an int64 NumPy array: an index is not differentiable, so it leaves the graph."""
@@ -82,8 +84,8 @@ def argmax(
 
 
 def argmin(
-    x: Tensor, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
-    keepdim: bool | None = None,
+    x: Tensor, axis: int | None = None, keepdims: bool = False, *,
+    dim: int | None = None, keepdim: bool | None = None,
 ) -> np.ndarray:
     """Index of the smallest element along ``axis``, like ``argmax``."""
     axis, keepdims = axis_args(axis, keepdims, dim, keepdim)
@@ -91,12 +93,12 @@ def argmin(
 
 
 def _shift_by_max(x: Tensor, axis: int) -> Tensor:
-    """x - max(x) along ``axis``; the max is a constant: a shift leaves softmax unchanged."""
+    """x - max(x) along ``axis`` (a constant max: shifts leave softmax unchanged)."""
     return x - Tensor(x.data.max(axis=axis, keepdims=True))
 
 
 def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
-    """e^x / sum(e^x) along ``axis`` (or ``dim``): scores made probabilities summing to 1."""
+    """e^x / sum(e^x) along ``axis`` (or ``dim``): scores made probabilities."""
     axis = axis if dim is None else dim
     exps = _shift_by_max(x, axis).exp()
     return exps / exps.sum(axis=axis, keepdims=True)
@@ -105,7 +107,8 @@ def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
 def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """log(softmax(x)) = x - log(sum(e^x)), computed without ever taking log(0).
 
-    After the shift the largest term of the sum is e^0 = 1, so the log's argument is >= 1.
+    After the shift the largest term of the sum is e^0 = 1, so the log's argument is >=
+    1.
     """
     axis = axis if dim is None else dim
     shifted = _shift_by_max(x, axis)

@@ -14,7 +14,7 @@ from backprop.autograd.tensor import Tensor
 
 
 def reshape(x: Tensor, *shape: int | tuple[int, ...]) -> Tensor:
-    """The same elements in a new shape: ``t.reshape(2, 3)`` or ``t.reshape((2, -1))``."""
+    """The same elements in a new shape: ``t.reshape(2, 3)``, ``t.reshape((2, -1))``."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     out = Tensor(x.data.reshape(shape), inputs=(x,), op="reshape")
@@ -38,7 +38,7 @@ def transposed(x: Tensor) -> Tensor:
 
 
 def permute(x: Tensor, *dims: int) -> Tensor:
-    """Reorder the axes: output axis i is input axis ``dims[i]`` (NumPy's ``transpose``)."""
+    """Reorder the axes: output axis i is input axis ``dims[i]`` (``np.transpose``)."""
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
     ndim = x.ndim
@@ -56,7 +56,8 @@ def permute(x: Tensor, *dims: int) -> Tensor:
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
-    """``t[i]``, ``t[1:3]``, ``t[[0, 0, 2]]``, ``t[rows, cols]``: anything NumPy accepts.
+    """``t[i]``, ``t[1:3]``, ``t[[0, 0, 2]]``, ``t[rows, cols]``: anything NumPy
+    accepts.
 
     The backward scatters the gradient into zeros with ``np.add.at``, which (unlike
     ``zeros[index] += grad``) adds once per occurrence, so repeated indices accumulate.
@@ -85,7 +86,7 @@ def clone(x: Tensor) -> Tensor:
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
-    """Swap two axes, as ``torch.transpose`` does (for every axis order use ``permute``)."""
+    """Swap two axes, as ``torch.transpose`` does (any axis order: ``permute``)."""
     dims = list(range(x.ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
     return permute(x, *dims)
@@ -97,7 +98,9 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return reshape(x, 1)
     (start,), (end,) = (normalize_axes(d, x.ndim) for d in (start_dim, end_dim))
     if start > end:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        raise ValueError(
+            f"flatten: start_dim {start_dim} comes after end_dim {end_dim}"
+        )
     merged = int(np.prod(x.shape[start : end + 1]))
     return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1 :])
 
@@ -108,22 +111,23 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 
 def squeeze(x: Tensor, dim: int | tuple[int, ...] | None = None) -> Tensor:
-    """Drop axes of length 1 (only ``dim``, if given; an axis longer than 1 is kept, as in
-    PyTorch)."""
+    """Drop axes of length 1 (only ``dim``, if given; an axis longer than 1 is kept, as
+    in PyTorch)."""
     axes = normalize_axes(dim, x.ndim)
     kept = [size for axis, size in enumerate(x.shape) if axis not in axes or size != 1]
     return reshape(x, tuple(kept))
 
 
 def _own_index(index: Any) -> Any:
-    """A private copy of an index, so the caller changing its array after the forward pass
-    (``idx[:] = ...``) cannot move the gradient to other rows."""
+    """A private copy of an index, so the caller changing its array after the forward
+    pass (``idx[:] = ...``) cannot move the gradient to other rows."""
     if isinstance(index, tuple):
         return tuple(_own_index(part) for part in index)
     if isinstance(index, Tensor):
         raise TypeError(
-            "index a Tensor with integers, slices, or NumPy arrays of integers or booleans, "
-            "not a Tensor (Tensors hold floats): use t[idx.numpy().astype(int)]"
+            "index a Tensor with integers, slices, or NumPy arrays of integers or "
+            "booleans, not a Tensor (Tensors hold floats): use "
+            "t[idx.numpy().astype(int)]"
         )
     if isinstance(index, (np.ndarray, list)):
         return np.array(index)

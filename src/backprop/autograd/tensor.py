@@ -1,9 +1,10 @@
-"""The core of the engine: a tensor that remembers how it was computed, and ``backward()``.
+"""The core of the engine: a tensor that remembers how it was made, and ``backward()``.
 
-An op computes its result with NumPy, wraps it as ``Tensor(data, inputs=..., op=...)`` and
-sets ``out.backward_fn``: a function that receives dL/d(out) and sends each input its share
-with ``input.add_grad(...)``. ``backward()`` lists the graph so every tensor comes after its
-inputs, then runs the backward functions from the loss down to the leaves.
+An op computes its result with NumPy, wraps it as ``Tensor(data, inputs=..., op=...)``
+and sets ``out.backward_fn``: a function that receives dL/d(out) and sends each input
+its share with ``input.add_grad(...)``. ``backward()`` lists the graph so every tensor
+comes after its inputs, then runs the backward functions from the loss down to the
+leaves.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class Tensor:
         self.version += 1
 
     def add_grad(self, grad: np.ndarray) -> None:
-        """Add ``grad`` into ``.grad``: a tensor used twice gets a gradient from each use."""
+        """Add ``grad`` into ``.grad``: a tensor used twice gets a gradient per use."""
         if not self.requires_grad:
             return  # a constant keeps no gradient
         guards.check_grad_shape(self, grad)
@@ -80,8 +81,8 @@ class Tensor:
                  *, gradient: ArrayLike | None = None) -> None:
         """Add dL/dx into ``x.grad`` for every tracked x this was computed from.
 
-        Leave ``grad`` out for a one-element loss (dL/dL = 1); ``gradient=`` is PyTorch's
-        name for it. Gradients accumulate: call ``zero_grad()`` between steps.
+        Leave ``grad`` out for a one-element loss (dL/dL = 1); ``gradient=`` is
+        PyTorch's name for it. Gradients accumulate: call ``zero_grad()`` between steps.
         """
         seed = guards.starting_gradient(self, grad, gradient)
         order = nodes(self)[::-1]  # the loss first, every tensor before its inputs
@@ -105,9 +106,9 @@ class Tensor:
 def nodes(root: Tensor, constants: bool = False) -> list[Tensor]:
     """Every tensor ``root`` was computed from, and ``root``, each once, inputs first.
 
-    Tracked tensors only, unless ``constants``. A depth-first search with an explicit stack,
-    not recursion, so a graph 10,000 ops deep does not hit Python's recursion limit: a
-    tensor is appended after all its inputs (post-order).
+    Tracked tensors only, unless ``constants``. A depth-first search with an explicit
+    stack, not recursion, so a graph 10,000 ops deep does not hit Python's recursion
+    limit: a tensor is appended after all its inputs (post-order).
     """
     order: list[Tensor] = []
     visited: set[int] = set()
@@ -127,8 +128,9 @@ def nodes(root: Tensor, constants: bool = False) -> list[Tensor]:
 
 @contextlib.contextmanager
 def watch_backward(watcher: Callable) -> Iterator[None]:
-    """Inside the block, ``backward()`` calls ``watcher(node, grad, backward_fn)`` in place of
-    ``backward_fn(grad)`` for each node; the watcher must call ``backward_fn`` itself."""
+    """Inside the block, ``backward()`` calls ``watcher(node, grad, backward_fn)`` in
+    place of ``backward_fn(grad)`` for each node; the watcher must call ``backward_fn``
+    itself."""
     _watchers.append(watcher)
     try:
         yield
