@@ -73,7 +73,8 @@ class Tensor:
             return  # a constant keeps no gradient
         guards.check_grad_shape(self, grad)
         if self.grad is None:
-            self.grad = np.array(grad, dtype=self._data.dtype)  # our own copy
+            self.grad = np.empty_like(self._data)  # our own array, like data
+            self.grad[...] = grad
         else:
             self.grad += grad
 
