@@ -33,10 +33,9 @@ import operator
 import numpy as np
 
 from backprop.autograd import elementwise as ew
-from backprop.autograd import fast, guards, interop, reduce, shape
+from backprop.autograd import fast, guards, interop, matmul, reduce, shape
 from backprop.autograd.broadcast import unbroadcast
 from backprop.autograd.fast import fast_paths
-from backprop.autograd.matmul import matmul
 from backprop.autograd.numerics import stable_sigmoid
 from backprop.autograd.tensor import (
     Tensor,
@@ -54,7 +53,7 @@ __all__ = [
 _METHODS = {
     # differentiable ops
     "__add__": ew.add, "__sub__": ew.sub, "__mul__": ew.mul, "__truediv__": ew.div,
-    "__pow__": ew.power, "__neg__": ew.neg, "__matmul__": matmul,
+    "__pow__": ew.power, "__neg__": ew.neg, "__matmul__": matmul.matmul,
     "exp": ew.exp, "log": ew.log, "relu": ew.relu, "sigmoid": ew.sigmoid,
     "tanh": ew.tanh,
     "abs": ew.absolute, "sqrt": ew.sqrt, "clamp": ew.clamp, "clip": ew.clamp,

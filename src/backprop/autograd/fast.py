@@ -123,27 +123,33 @@ TWINS = {
     "T": (property(shape.transposed), property(transposed)),
     "relu": (elementwise.relu, relu),
 }
+PATHS = ("take_grad", *TWINS)  # every speed path, by name
+_on = dict.fromkeys(PATHS, False)
 
 
-def enable(on: bool = True) -> None:
-    """Switch every speed path on (or, with ``on=False``, off)."""
+def enable(on: bool = True, names: tuple[str, ...] = PATHS) -> None:
+    """Switch the speed paths ``names`` (default: all) on, or off if not ``on``."""
     global _enabled
-    _enabled = bool(on)
-    for name, (plain, fast) in TWINS.items():
-        setattr(Tensor, name, fast if on else plain)
+    for name in names:
+        _on[name] = bool(on)
+        if name in TWINS:
+            setattr(Tensor, name, TWINS[name][1] if on else TWINS[name][0])
+    _enabled = _on["take_grad"]
 
 
-def enabled() -> bool:
-    """True while the speed paths are on."""
-    return _enabled
+def enabled() -> dict[str, bool]:
+    """Which speed paths are on, by name."""
+    return dict(_on)
 
 
 @contextlib.contextmanager
-def fast_paths(on: bool = True) -> Iterator[None]:
-    """``with fast_paths(False):`` runs the plain ops inside the block."""
-    previous = _enabled
-    enable(on)
+def fast_paths(on: bool = True, names: tuple[str, ...] = PATHS) -> Iterator[None]:
+    """``with fast_paths(False):`` runs the plain ops inside the block; ``names`` picks
+    some of the paths only (``PATHS`` lists them)."""
+    previous = dict(_on)
+    enable(on, names)
     try:
         yield
     finally:
-        enable(previous)
+        for name, was_on in previous.items():
+            enable(was_on, (name,))
