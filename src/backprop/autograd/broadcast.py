@@ -24,7 +24,8 @@ def unbroadcast(grad: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
     2. it stretches axes of length 1: (4, 1) becomes (4, 3) -> sum those axes, keeping
        them.
     """
-    grad = np.asarray(grad)
+    if type(grad) is not np.ndarray:
+        grad = np.asarray(grad)
     if grad.shape == shape:
         return grad  # nothing was broadcast (the usual case): nothing to undo
     extra_leading_axes = grad.ndim - len(shape)

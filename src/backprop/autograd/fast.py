@@ -11,8 +11,8 @@ what each one gains. On by default; ``with fast_paths(False):`` runs the plain o
   vectors and stacks need, multiplies ``x @ W.T`` in the order BLAS runs faster, and
   lays each gradient out in memory like its input, so the optimiser's update walks both
   arrays in the same order.
-- ``transposed`` replaces ``shape.transposed`` (``W.T``): W's first gradient is handed
-  over from ``W.T`` instead of copied.
+- ``transposed`` replaces ``shape.transposed`` (``W.T``): a product with ``W.T`` sends
+  its gradient to ``W`` directly, so ``W.T``'s backward (a transposed copy) never runs.
 - ``relu`` replaces ``elementwise.relu``: its masked gradient is handed over, not
   copied.
 """
@@ -20,7 +20,6 @@ what each one gains. On by default; ``with fast_paths(False):`` runs the plain o
 from __future__ import annotations
 
 import contextlib
-import weakref
 from collections.abc import Iterator
 
 import numpy as np
@@ -28,6 +27,7 @@ import numpy as np
 from backprop.autograd import elementwise, shape
 from backprop.autograd import matmul as plain_matmul
 from backprop.autograd.elementwise import Operand, lift
+from backprop.autograd.guards import check_unchanged
 from backprop.autograd.tensor import Tensor
 
 _enabled = False
@@ -53,8 +53,14 @@ def matmul(a: Tensor, b: Operand) -> Tensor:
     def backward(grad: np.ndarray) -> None:  # dA = G B^T, dB = A^T G, as the plain op
         if a.requires_grad:
             take_grad(a, _laid_out_like(grad, b.data.T, a.data))
-        if b.requires_grad:
+        if not b.requires_grad:
+            return
+        weight = getattr(b, "transpose_of", None)  # b is W.T, made by `transposed`
+        if weight is None:
             take_grad(b, _laid_out_like(a.data.T, grad, b.data))
+        else:  # d(W.T) = A^T G, so dW = G^T A: sent to W itself, in W's layout
+            check_unchanged(b)  # W.T's own backward, which would check W, is skipped
+            take_grad(weight, grad.T @ a.data)
 
     out.backward_fn = backward
     return out
@@ -82,26 +88,15 @@ def _laid_out_like(left: np.ndarray, right: np.ndarray, like: np.ndarray) -> np.
 
 
 def transposed(x: Tensor) -> Tensor:
-    """``shape.transposed`` (``x.T``), whose backward hands its gradient over to ``x``.
+    """``shape.transposed`` (``x.T``), marked: a product sends ``x`` its gradient.
 
-    When ``x`` has no gradient yet (after ``zero_grad()``, the usual case), ``x.T``'s
-    gradient, transposed, becomes ``x.grad`` and ``x.T`` lets go of its own (``None``
-    afterwards), so no two gradients share memory. Otherwise ``x`` adds a copy.
+    ``matmul`` above computes the gradient of ``W`` in ``x @ W.T`` directly, as G^T X:
+    ``W.T`` then receives none, its backward does not run, and no gradient is computed
+    transposed and then copied into ``W``'s layout. Any other use of ``W.T`` sends its
+    gradient through ``W.T`` as the plain op does.
     """
-    out = Tensor(x.data.T, inputs=(x,), op="permute")
-    # a weak reference: `out` holds this backward, which must not hold `out` in turn
-    # (the cycle would keep every step's graph alive until Python's cycle collector ran)
-    out_ref = weakref.ref(out)
-
-    def backward(grad: np.ndarray) -> None:
-        transpose = out_ref()
-        if transpose is not None and transpose.grad is grad and x.grad is None:
-            take_grad(x, grad.T)  # x's first gradient: hand it over
-            transpose.grad = None
-        else:
-            x.add_grad(grad.T)
-
-    out.backward_fn = backward
+    out = shape.transposed(x)
+    out.transpose_of = x
     return out
 
 

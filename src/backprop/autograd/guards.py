@@ -3,12 +3,12 @@ error.
 
 - ``as_float_array``: a tensor holds floats (integers become float64; float32 stays
   float32), since gradients are fractional even when data are integers.
-- ``check_grad_shape``: an op's backward must send each input a gradient shaped like it.
+- ``wrong_grad_shape``: an op's backward must send each input a gradient shaped like it.
 - ``starting_gradient``: ``backward()`` starts from 1 only for a one-element tensor.
 - ``check_unchanged``: a backward reads the values its forward saw. Every assignment to
-  ``t.data`` (and every in-place update) bumps ``t.version``; an op notes its inputs'
-  versions, and ``backward()`` refuses to run through an op whose inputs, or output,
-  changed since, as PyTorch does.
+  ``t.data`` (and every in-place update) is counted (``note_change``); ``backward()``
+  refuses to run through an op whose inputs, or output, changed since it ran, as PyTorch
+  does with a version per tensor.
 - ``in_place``: ``p -= lr * p.grad`` on a parameter is refused while gradients are
   recorded.
 
@@ -41,15 +41,14 @@ def as_float_array(data: ArrayLike, copy: bool) -> np.ndarray:
     )
 
 
-def check_grad_shape(tensor: Any, grad: np.ndarray) -> None:
+def wrong_grad_shape(tensor: Any, grad: np.ndarray) -> None:
     """A wrongly shaped gradient is a bug in an op's backward (usually a missing
-    ``unbroadcast``), so it fails here, where it arrives."""
-    if np.shape(grad) != tensor.shape:
-        raise RuntimeError(
-            f"gradient of shape {np.shape(grad)} for a tensor of shape {tensor.shape}: "
-            "an op's backward must send each input a gradient shaped like it (use "
-            "unbroadcast)"
-        )
+    ``unbroadcast``), so it fails where it arrives."""
+    raise RuntimeError(
+        f"gradient of shape {np.shape(grad)} for a tensor of shape {tensor.shape}: "
+        "an op's backward must send each input a gradient shaped like it (use "
+        "unbroadcast)"
+    )
 
 
 def starting_gradient(
@@ -84,23 +83,38 @@ def starting_gradient(
     return seed
 
 
+changes = 0  # how many times the .data of any tensor has changed so far
+
+
+def note_change(tensor: Any) -> None:
+    """``tensor.data`` has just changed: count it, stamp the tensor with the count."""
+    global changes
+    changes += 1
+    tensor.version += 1
+    tensor.changed_at = changes
+
+
 def check_unchanged(node: Any) -> None:
-    """Refuse to run the backward of an op whose inputs (or output) changed since."""
-    seen = zip(node.inputs, node.input_versions, strict=True)
-    if node.version == 0 and all([t.version == v for t, v in seen]):
-        return  # the usual case: nothing changed since the forward pass
-    seen = zip(node.inputs, node.input_versions, strict=True)
+    """Refuse to run the backward of an op whose inputs (or output) changed since.
+
+    An op notes the count of changes when it runs (``created_at``). If the count has not
+    moved since, nothing anywhere changed, and one comparison settles it; only otherwise
+    do we look at when each input last changed.
+    """
+    if node.created_at == changes:
+        return  # the usual case: no .data anywhere changed since the forward pass
     changed = [
         f"input {position} (shape {t.shape})"
-        for position, (t, v) in enumerate(seen)
-        if t.version != v
-    ] + (["its own output"] if node.version else [])
-    raise RuntimeError(
-        f"the values of {', '.join(changed)} of the '{node.op}' op were changed after "
-        "the forward pass (through .data or an in-place update), so its gradient would "
-        "be computed from the wrong values. Update parameters after backward(), and "
-        "run the forward pass again before the next backward()"
-    )
+        for position, t in enumerate(node.inputs)
+        if t.changed_at > node.created_at
+    ] + (["its own output"] if node.changed_at > node.created_at else [])
+    if changed:
+        raise RuntimeError(
+            f"the values of {', '.join(changed)} of the '{node.op}' op were changed "
+            "after the forward pass (through .data or an in-place update), so its "
+            "gradient would be computed from the wrong values. Update parameters after "
+            "backward(), and run the forward pass again before the next backward()"
+        )
 
 
 def in_place(symbol: str, ufunc: np.ufunc, out_of_place: Callable,

@@ -41,20 +41,19 @@ class Tensor:
     """A NumPy array (``data``) with a gradient (``grad``) and a record of its op."""
 
     __array_ufunc__ = None  # `ndarray + Tensor` calls our __radd__, not NumPy's loop
+    version = changed_at = 0  # changes of .data: see guards.note_change
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False,
                  inputs: tuple[Tensor, ...] = (), op: str = "") -> None:
         # an op's fresh result is kept as it is; data from outside is copied
         self._data = guards.as_float_array(data, copy=not inputs)
-        self.version = 0  # counts changes of .data (see guards.check_unchanged)
         tracked = _grad_enabled and any([t.requires_grad for t in inputs])
         self.requires_grad = bool(requires_grad) or tracked
         self.grad: np.ndarray | None = None
         self.inputs = tuple(inputs) if tracked else ()  # what this was computed from
         self.op = op if tracked else ""  # the op's name, for drawings
         self.backward_fn: Callable[[np.ndarray], None] | None = None
-        if tracked:
-            self.input_versions = tuple([t.version for t in inputs])
+        self.created_at = guards.changes  # for guards.check_unchanged
 
     @property
     def data(self) -> np.ndarray:
@@ -65,13 +64,14 @@ class Tensor:
     @data.setter
     def data(self, values: ArrayLike) -> None:
         self._data = guards.as_float_array(values, copy=False)
-        self.version += 1
+        guards.note_change(self)  # backward() refuses ops that saw the old values
 
     def add_grad(self, grad: np.ndarray) -> None:
         """Add ``grad`` into ``.grad``: a tensor used twice gets a gradient per use."""
         if not self.requires_grad:
             return  # a constant keeps no gradient
-        guards.check_grad_shape(self, grad)
+        if np.shape(grad) != self._data.shape:
+            guards.wrong_grad_shape(self, grad)  # raises, saying what to fix
         if self.grad is None:
             self.grad = np.empty_like(self._data)  # our own array, like data
             self.grad[...] = grad
