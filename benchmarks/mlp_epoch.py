@@ -7,17 +7,22 @@ initial weights over the same shuffled mini-batches, for batch 64 and 256, float
 on the 5,000-image MNIST subset and on a full 60,000-image Fashion-MNIST epoch:
 
 - engine        ``backprop.nn`` + autograd + ``optim.SGD`` (momentum 0.9), one BLAS thread;
+- plain         the same with the engine's speed paths off (``autograd.fast_paths(False)``);
+- old           with ``--baseline COMMIT``: the engine of that commit, extracted with
+                ``git archive`` and imported beside today's (e.g. 5fe09c2, before issue 21);
 - manual        ManualGrad (``backprop.manual``, hand-written backward), same optimiser;
 - numpy         a bare hand-written NumPy step: forward, backward, plain SGD (no momentum);
 - matmul        the step's eight matrix products alone: the floor no NumPy code can go below;
 - torch 1       the same model and loop in PyTorch, ``torch.set_num_threads(1)``;
 - engine N, torch N: both with their default thread counts (all cores).
 
-The columns are timed in turn, epoch by epoch, ``--repeats`` times, so a busy machine slows
-them alike (after a few untimed warm-up steps); each column's fastest epoch is kept (the
+The columns are timed in turn, epoch by epoch, ``--repeats`` times (each round starting at
+the next column), so a busy machine slows them alike (after a few untimed warm-up steps); each column's fastest epoch is kept (the
 median-based ratio is printed too). ratio = seconds /
 PyTorch's seconds with the same thread count; below 1 the library is faster. Finally both
 sides train ``--epochs`` epochs on Fashion-MNIST from the same start and report test accuracy.
+
+``--columns`` times only some columns (``engine 1`` and ``torch 1`` always).
 
 Not a test: `make test` does not run it. It needs PyTorch (`pip install torch==2.13.0`).
 """
@@ -257,10 +262,14 @@ def measure(x: np.ndarray, y: np.ndarray, batch: int, dtype: type, repeats: int)
     if not np.isclose(warm_up["engine 1"], warm_up["torch 1"], rtol=tolerance):
         sys.exit(f"after 5 steps the losses differ ({warm_up['engine 1']} vs "
                  f"{warm_up['torch 1']}): the engine and PyTorch did not train the same model")
-    for _ in range(repeats):
-        for name, run in runs.items():
+    names = list(runs)
+    for round_ in range(repeats):
+        # each round starts at the next column: a column that follows another (whose caches
+        # and allocations it inherits) does not always follow the same one
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
             start = time.perf_counter()
-            run(x, y, batches)
+            runs[name](x, y, batches)
             seconds[name].append(time.perf_counter() - start)
     torch.set_num_threads(DEFAULT_THREADS)
     return seconds
