@@ -20,22 +20,22 @@ from backprop.autograd.tensor import Tensor
 
 def shape(t: Tensor) -> tuple[int, ...]:
     """The shape of ``data``."""
-    return t.data.shape
+    return t._data.shape
 
 
 def ndim(t: Tensor) -> int:
     """The number of axes of ``data``."""
-    return t.data.ndim
+    return t._data.ndim
 
 
 def size(t: Tensor) -> int:
     """The number of elements of ``data``."""
-    return t.data.size
+    return t._data.size
 
 
 def dtype(t: Tensor) -> np.dtype:
     """The dtype of ``data`` (float64 unless you passed float32 or float16 data)."""
-    return t.data.dtype
+    return t._data.dtype
 
 
 def numel(t: Tensor) -> int:
