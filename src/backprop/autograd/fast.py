@@ -60,7 +60,7 @@ def matmul(a: Tensor, b: Operand) -> Tensor:
             take_grad(b, _laid_out_like(a.data.T, grad, b.data))
         else:  # d(W.T) = A^T G, so dW = G^T A: sent to W itself, in W's layout
             check_unchanged(b)  # W.T's own backward, which would check W, is skipped
-            take_grad(weight, grad.T @ a.data)
+            take_grad(weight, _laid_out_like(grad.T, a.data, weight.data))
 
     out.backward_fn = backward
     return out
