@@ -41,7 +41,7 @@ __all__ = [
 
 
 def _as_tensor(values: Tensor | ArrayLike) -> Tensor:
-    """Targets may come as arrays or lists; wrap them as constants."""
+    """Targets (and, in ``nn``, inputs) may come as arrays or lists; wrap them as constants."""
     return values if isinstance(values, Tensor) else Tensor(values)
 
 

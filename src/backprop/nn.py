@@ -255,7 +255,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return _as_tensor(x).flatten(self.start_dim, self.end_dim)
+        return F._as_tensor(x).flatten(self.start_dim, self.end_dim)
 
     def __repr__(self) -> str:
         return f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim})"
@@ -278,7 +278,7 @@ class Dropout(Module):
         self.rng = np.random.default_rng() if rng is None else rng
 
     def forward(self, x: Tensor) -> Tensor:
-        x = _as_tensor(x)
+        x = F._as_tensor(x)
         if not self.training or self.p == 0.0:
             return x
         keep = self.rng.random(x.shape) >= self.p
@@ -287,11 +287,6 @@ class Dropout(Module):
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"
-
-
-def _as_tensor(x: Tensor | ArrayLike) -> Tensor:
-    """Inputs may come as arrays; wrap them as constants."""
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def _not_a_module(position: int, value: Any) -> str:
