@@ -72,7 +72,13 @@ test-site: $(STAMP)
 		-W -n --keep-going
 	$(ONE_THREAD) $(BIN)/python -m pytest tests/test_site.py -q
 
+# ruff (settings in pyproject.toml: 88 columns, the listings' width) checks the files that are
+# clean so far: the autograd engine, the tests' harness (tests/conftest.py) and the traps' tests.
+# The rest of the library is not yet at 88 columns; add each file here once it is.
+RUFF_CLEAN := src/backprop/autograd tests/conftest.py tests/test_traps.py
+
 test-library: $(STAMP)
+	$(BIN)/ruff check $(RUFF_CLEAN)
 	$(ONE_THREAD) $(BIN)/python -m pytest tests -q --ignore=tests/test_site.py
 
 test-seed-0: $(STAMP)

@@ -7,17 +7,22 @@ initial weights over the same shuffled mini-batches, for batch 64 and 256, float
 on the 5,000-image MNIST subset and on a full 60,000-image Fashion-MNIST epoch:
 
 - engine        ``backprop.nn`` + autograd + ``optim.SGD`` (momentum 0.9), one BLAS thread;
+- plain         the same with the engine's speed paths off (``autograd.fast_paths(False)``);
+- old           with ``--baseline COMMIT``: the engine of that commit, extracted with
+                ``git archive`` and imported beside today's (e.g. 5fe09c2, before issue 21);
 - manual        ManualGrad (``backprop.manual``, hand-written backward), same optimiser;
 - numpy         a bare hand-written NumPy step: forward, backward, plain SGD (no momentum);
 - matmul        the step's eight matrix products alone: the floor no NumPy code can go below;
 - torch 1       the same model and loop in PyTorch, ``torch.set_num_threads(1)``;
 - engine N, torch N: both with their default thread counts (all cores).
 
-The columns are timed in turn, epoch by epoch, ``--repeats`` times, so a busy machine slows
-them alike (after a few untimed warm-up steps); each column's fastest epoch is kept (the
+The columns are timed in turn, epoch by epoch, ``--repeats`` times (each round starting at
+the next column), so a busy machine slows them alike (after a few untimed warm-up steps); each column's fastest epoch is kept (the
 median-based ratio is printed too). ratio = seconds /
 PyTorch's seconds with the same thread count; below 1 the library is faster. Finally both
 sides train ``--epochs`` epochs on Fashion-MNIST from the same start and report test accuracy.
+
+``--columns`` times only some columns (``engine 1`` and ``torch 1`` always).
 
 Not a test: `make test` does not run it. It needs PyTorch (`pip install torch==2.13.0`).
 """
@@ -25,17 +30,25 @@ Not a test: `make test` does not run it. It needs PyTorch (`pip install torch==2
 from __future__ import annotations
 
 import argparse
+import importlib
+import io
 import platform
+import re
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from backprop import manual, nn, optim
-from backprop.autograd import Tensor, no_grad
+from backprop.autograd import Tensor, fast_paths, no_grad
 from backprop.data import load_fashion_mnist, load_mnist
 from backprop.train import minibatches
 
@@ -57,7 +70,7 @@ def initial_weights() -> list[np.ndarray]:
 
 
 # --- one epoch of each column: build from `weights`, train over `batches`, return the model ----
-def engine_model(weights: list[np.ndarray], dtype: type) -> nn.Sequential:
+def engine_model(weights: list[np.ndarray], dtype: type, nn: ModuleType = nn) -> nn.Sequential:
     model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(),
                           nn.Linear(64, 10))
     for parameter, values in zip(model.parameters(), weights):
@@ -65,7 +78,8 @@ def engine_model(weights: list[np.ndarray], dtype: type) -> nn.Sequential:
     return model
 
 
-def engine_epoch(model: nn.Sequential, inputs: Tensor, y: np.ndarray, batches) -> float:
+def engine_epoch(model: nn.Sequential, inputs: Tensor, y: np.ndarray, batches,
+                 nn: ModuleType = nn, optim: ModuleType = optim) -> float:
     """The loop a learner writes, the same as PyTorch's below.
 
     ``inputs`` is the whole training set as one Tensor, made once before training, as a training
@@ -154,10 +168,40 @@ def torch_epoch(model: torch.nn.Sequential, x: np.ndarray, y: np.ndarray, batche
     return loss.item()
 
 
+def load_baseline(commit: str) -> dict[str, ModuleType]:
+    """The library as it was at ``commit``, importable beside today's as ``backprop_baseline``.
+
+    ``git archive`` extracts its ``src/backprop`` into a temporary folder, where every import of
+    ``backprop`` is renamed; returns its ``nn``, ``optim`` and ``autograd`` modules.
+    """
+    repository = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(["git", "archive", commit, "src/backprop"], cwd=repository,
+                             capture_output=True, check=True).stdout
+    root = Path(tempfile.mkdtemp(prefix="backprop_baseline_"))
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(root, filter="data")
+    package = root / "backprop_baseline"
+    (root / "src" / "backprop").rename(package)
+    for path in package.rglob("*.py"):
+        text = path.read_text()
+        path.write_text(re.sub(r"\bbackprop(?=\.|\s+import)", "backprop_baseline", text))
+    sys.path.insert(0, str(root))
+    return {name: importlib.import_module(f"backprop_baseline.{name}")
+            for name in ("nn", "optim", "autograd")}
+
+
+BASELINE: dict[str, ModuleType] = {}  # filled by --baseline
+ALL_COLUMNS = ["engine 1", "plain 1", "old 1", "manual 1", "numpy 1", "matmul 1", "torch 1",
+               "engine N", "torch N"]
+COLUMNS: list[str] = list(ALL_COLUMNS)
+
+
 def columns(weights: list[np.ndarray], x: np.ndarray) -> dict[str, Callable]:
     """Each column as (x, y, batches) -> last loss, with its thread settings applied inside.
 
     The engine's columns train on ``x`` made a Tensor here, once, outside the timed epochs.
+    "plain 1" is the engine with its speed paths off (``autograd.fast_paths(False)``), and
+    "old 1" the engine of the ``--baseline`` commit.
     """
     dtype = x.dtype.type
     torch_dtype = torch.float32 if dtype == np.float32 else torch.float64
@@ -179,8 +223,13 @@ def columns(weights: list[np.ndarray], x: np.ndarray) -> dict[str, Callable]:
     def engine_run(_x: np.ndarray, y: np.ndarray, batches) -> float:  # _x: the numbers in inputs
         return engine_epoch(engine_model(weights, dtype), inputs, y, batches)
 
-    return {
+    def plain_run(*args) -> float:
+        with fast_paths(False):
+            return engine_run(*args)
+
+    found = {
         "engine 1": one_thread(engine_run),
+        "plain 1": one_thread(plain_run),
         "manual 1": one_thread(lambda *a: manual_epoch(weights, *a)),
         "numpy 1": one_thread(lambda *a: numpy_epoch(weights, *a)),
         "matmul 1": one_thread(lambda *a: matmul_epoch(weights, *a)),
@@ -188,6 +237,15 @@ def columns(weights: list[np.ndarray], x: np.ndarray) -> dict[str, Callable]:
         "engine N": all_threads(engine_run),
         "torch N": all_threads(lambda *a: torch_epoch(torch_model(weights, torch_dtype), *a)),
     }
+    if BASELINE:
+        old_inputs = BASELINE["autograd"].Tensor(x)
+
+        def old_run(_x: np.ndarray, y: np.ndarray, batches) -> float:
+            model = engine_model(weights, dtype, BASELINE["nn"])
+            return engine_epoch(model, old_inputs, y, batches, BASELINE["nn"], BASELINE["optim"])
+
+        found["old 1"] = one_thread(old_run)
+    return {name: run for name, run in found.items() if name in COLUMNS}
 
 
 def measure(x: np.ndarray, y: np.ndarray, batch: int, dtype: type, repeats: int) -> dict:
@@ -204,10 +262,14 @@ def measure(x: np.ndarray, y: np.ndarray, batch: int, dtype: type, repeats: int)
     if not np.isclose(warm_up["engine 1"], warm_up["torch 1"], rtol=tolerance):
         sys.exit(f"after 5 steps the losses differ ({warm_up['engine 1']} vs "
                  f"{warm_up['torch 1']}): the engine and PyTorch did not train the same model")
-    for _ in range(repeats):
-        for name, run in runs.items():
+    names = list(runs)
+    for round_ in range(repeats):
+        # each round starts at the next column: a column that follows another (whose caches
+        # and allocations it inherits) does not always follow the same one
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
             start = time.perf_counter()
-            run(x, y, batches)
+            runs[name](x, y, batches)
             seconds[name].append(time.perf_counter() - start)
     torch.set_num_threads(DEFAULT_THREADS)
     return seconds
@@ -217,22 +279,22 @@ def report(title: str, x: np.ndarray, y: np.ndarray, repeats: int) -> None:
     print(f"\n{title}: {len(x):,} training images, {repeats} interleaved runs per column; "
           "seconds per epoch (fastest run), ratio = / PyTorch with the same threads "
           "(median-based ratio in brackets)")
-    names = ["engine 1", "manual 1", "numpy 1", "matmul 1", "torch 1", "engine N", "torch N"]
+    names = [n for n in ALL_COLUMNS if n in COLUMNS and (n != "old 1" or BASELINE)]
+    ratios = [n for n in names if not n.startswith("torch")]
     print(f"{'batch':>5} {'dtype':>7} " + " ".join(f"{n:>9}" for n in names)
-          + "   engine/torch 1   manual   numpy  matmul   engine/torch N")
+          + "   " + "  ".join(f"{n.split()[0] + ' ' + n.split()[1]:>13}" for n in ratios))
     for batch in (64, 256):
         for dtype in (np.float32, np.float64):
             s = measure(x, y, batch, dtype, repeats)
             best = {n: min(v) for n, v in s.items()}
             median = {n: statistics.median(v) for n, v in s.items()}
-            ratio = {n: best[n] / best["torch N" if n.endswith("N") else "torch 1"] for n in names}
-            median_ratio = median["engine 1"] / median["torch 1"]
+            cells = []
+            for n in ratios:
+                torch_name = "torch N" if n.endswith("N") else "torch 1"
+                cells.append(f"{best[n] / best[torch_name]:5.2f} ({median[n] / median[torch_name]:4.2f})")
             print(f"{batch:>5} {np.dtype(dtype).name:>7} "
-                  + " ".join(f"{best[n]:9.3f}" for n in names)
-                  + f"   {ratio['engine 1']:5.2f} ({median_ratio:4.2f})  "
-                  + f"{ratio['manual 1']:6.2f}  {ratio['numpy 1']:6.2f}  {ratio['matmul 1']:6.2f}"
-                  + f"   {ratio['engine N']:5.2f} ({median['engine N'] / median['torch N']:4.2f})",
-                  flush=True)
+                  + " ".join(f"{best[n]:9.3f}" for n in names) + "   "
+                  + "  ".join(f"{c:>13}" for c in cells), flush=True)
 
 
 def accuracies(data: tuple, epochs: int, dtype: type) -> tuple[float, float]:
@@ -260,7 +322,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5, help="Fashion epochs for the accuracy")
     parser.add_argument("--skip-fashion", action="store_true", help="time MNIST only")
     parser.add_argument("--skip-mnist", action="store_true", help="Fashion-MNIST only")
+    parser.add_argument("--baseline", metavar="COMMIT",
+                        help="add a column 'old 1': the engine at this git commit")
+    parser.add_argument("--columns", default=",".join(ALL_COLUMNS),
+                        help="the columns to time, comma-separated (default: all); "
+                             "'engine 1' and 'torch 1' are always timed")
     args = parser.parse_args()
+    COLUMNS[:] = sorted({*args.columns.split(","), "engine 1", "torch 1"}
+                        | ({"old 1"} if args.baseline else set()), key=ALL_COLUMNS.index)
+    if args.baseline:
+        BASELINE.update(load_baseline(args.baseline))
 
     blas = next((pool for pool in threadpool_info() if pool["user_api"] == "blas"), {})
     print(f"{platform.machine()}, NumPy {np.__version__} ({blas.get('internal_api', '?')} "

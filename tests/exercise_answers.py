@@ -209,28 +209,28 @@ SUM_WRONG = [
 
 def tensor_sqrt(x):
     out_data = np.sqrt(x.data)
-    out = Tensor(out_data, _children=(x,), _op="sqrt")
+    out = Tensor(out_data, inputs=(x,), op="sqrt")
 
-    def _backward(grad):
-        x._accumulate(grad * 0.5 / out_data)
+    def backward(grad):
+        x.add_grad(grad * 0.5 / out_data)
 
-    out._backward = _backward
+    out.backward_fn = backward
     return out
 
 
 def _sqrt_with(rule, overwrite=False, attach=True):
     def sqrt(x):
         out_data = np.sqrt(x.data)
-        out = Tensor(out_data, _children=(x,), _op="sqrt")
+        out = Tensor(out_data, inputs=(x,), op="sqrt")
 
-        def _backward(grad):
+        def backward(grad):
             if overwrite:
                 x.grad = rule(grad, x.data, out_data)
             else:
-                x._accumulate(rule(grad, x.data, out_data))
+                x.add_grad(rule(grad, x.data, out_data))
 
         if attach:
-            out._backward = _backward
+            out.backward_fn = backward
         return out
     return sqrt
 
@@ -240,8 +240,8 @@ SQRT_WRONG = [
     (_sqrt_with(lambda g, x, s: g / s), "1/2 is missing"),
     (_sqrt_with(lambda g, x, s: 0.5 * s * g), "power rule"),
     (_sqrt_with(lambda g, x, s: -g * 0.5 / s), "sign is flipped"),
-    (_sqrt_with(lambda g, x, s: g * 0.5 / s, attach=False), "out._backward = _backward"),
-    (lambda x: Tensor(np.sqrt(x.data)), "_children=(x,)"),
+    (_sqrt_with(lambda g, x, s: g * 0.5 / s, attach=False), "out.backward_fn = backward"),
+    (lambda x: Tensor(np.sqrt(x.data)), "inputs=(x,)"),
 ]
 
 
@@ -254,7 +254,7 @@ def topological_order(root):
         elif id(node) not in visited:
             visited.add(id(node))
             stack.append((node, True))
-            stack.extend((parent, False) for parent in node._prev)
+            stack.extend((parent, False) for parent in node.inputs)
     return order[::-1]
 
 
@@ -264,7 +264,7 @@ def _topo_recursive(root):
     def visit(node):
         if id(node) not in visited:
             visited.add(id(node))
-            for parent in node._prev:
+            for parent in node.inputs:
                 visit(parent)
             order.append(node)
 
@@ -280,7 +280,7 @@ def _topo_duplicates(root):
             order.append(node)
         else:
             stack.append((node, True))
-            stack.extend((parent, False) for parent in node._prev)
+            stack.extend((parent, False) for parent in node.inputs)
     return order[::-1]
 
 
@@ -291,7 +291,7 @@ def _topo_preorder(root):
         if id(node) not in visited:
             visited.add(id(node))
             order.append(node)
-            stack.extend(node._prev)
+            stack.extend(node.inputs)
     return order
 
 

@@ -392,12 +392,12 @@ def test_graph_records_parents_and_op_names():
     a = Tensor([1.0], requires_grad=True)
     b = Tensor([2.0], requires_grad=True)
     total = a + b
-    assert total._prev == (a, b)
-    assert total._op == "+"
+    assert total.inputs == (a, b)
+    assert total.op == "+"
     activated = total.relu()
-    assert activated._prev == (total,)
-    assert activated._op == "relu"
-    assert a._prev == () and a._op == ""
+    assert activated.inputs == (total,)
+    assert activated.op == "relu"
+    assert a.inputs == () and a.op == ""
 
 
 def test_integer_data_is_cast_to_float64():
@@ -438,7 +438,7 @@ def test_no_grad_records_nothing_and_restores_afterwards():
         y = (x * 2).exp().sum()
     assert is_grad_enabled()
     assert not y.requires_grad
-    assert y._prev == () and y._op == ""
+    assert y.inputs == () and y.op == ""
     with pytest.raises(RuntimeError):
         y.backward()
 
@@ -494,7 +494,7 @@ def test_repr_item_numpy_detach_and_properties():
     assert Tensor([[4.5]]).item() == 4.5
     assert x.numpy() is x.data
     detached = (x * 2).detach()
-    assert not detached.requires_grad and detached._prev == ()
+    assert not detached.requires_grad and detached.inputs == ()
     np.testing.assert_array_equal(detached.data, [2.0, 4.0])
 
 

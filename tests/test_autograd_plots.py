@@ -41,7 +41,7 @@ def test_an_input_used_twice_by_one_op_gets_a_times_two_edge_and_constants_are_m
     x = Tensor(3.0, requires_grad=True)
     y = x * x + 1
     labels, edges, kinds, edge_labels = autograd_graph(y, {"x": x}, grads=False)
-    assert edge_labels == {(f"t{id(x)}", f"op{id(y._prev[0])}"): "×2"}
+    assert edge_labels == {(f"t{id(x)}", f"op{id(y.inputs[0])}"): "×2"}
     assert list(kinds.values()).count("constant") == 1
     assert "grad" not in "".join(labels.values())
 

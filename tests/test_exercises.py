@@ -286,7 +286,7 @@ def test_a_topological_order_with_duplicates_or_gaps_is_explained():
     def with_duplicates(root):
         order, i = [root], 0
         while i < len(order):
-            order.extend(order[i]._prev)
+            order.extend(order[i].inputs)
             i += 1
         return order
 
@@ -300,15 +300,15 @@ def test_sqrt_mistakes_found_in_the_trial():
     def unlinked(x):
         return Tensor(np.sqrt(x.data), requires_grad=True)
 
-    assert "_children=(x,)" in check.tensor_sqrt(unlinked).message
+    assert "inputs=(x,)" in check.tensor_sqrt(unlinked).message
 
     def unchanged(x):
-        out = Tensor(np.sqrt(x.data), _children=(x,), _op="sqrt")
-        out._backward = lambda grad: x._accumulate(grad)
+        out = Tensor(np.sqrt(x.data), inputs=(x,), op="sqrt")
+        out.backward_fn = lambda grad: x.add_grad(grad)
         return out
 
     assert "passed on unchanged" in check.tensor_sqrt(unchanged).hint
-    ufunc = check.tensor_sqrt(lambda x: Tensor(np.sqrt(x), _children=(x,)))
+    ufunc = check.tensor_sqrt(lambda x: Tensor(np.sqrt(x), inputs=(x,)))
     assert ufunc.status == "error" and "x.data" in ufunc.hint
 
 

@@ -11,12 +11,12 @@ from backprop.gradcheck import compare, gradcheck, numerical_grad
 
 def wrong_square(x: Tensor) -> Tensor:
     """x^2 with a deliberately wrong backward (forgets the factor 2), written as a new op."""
-    out = Tensor(x.data**2, _children=(x,), _op="wrong_square")
+    out = Tensor(x.data**2, inputs=(x,), op="wrong_square")
 
     def _backward(grad: np.ndarray) -> None:
-        x._accumulate(grad * x.data)
+        x.add_grad(grad * x.data)
 
-    out._backward = _backward
+    out.backward_fn = _backward
     return out
 
 

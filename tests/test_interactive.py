@@ -29,7 +29,7 @@ def test_record_backward_leaves_the_gradients_backward_gives():
 
 def test_steps_come_in_reverse_topological_order_and_shares_add_up():
     x, y, q, r, f = diamond()
-    steps = [step for step in record_backward(f) if step.node._prev]
+    steps = [step for step in record_backward(f) if step.node.inputs]
     order = [step.node for step in steps]
     assert order[0] is f and {id(order[1]), id(order[2])} == {id(q), id(r)}
     shares_to_x = [share.item() for step in steps for parent, share in step.sent if parent is x]
@@ -39,16 +39,16 @@ def test_steps_come_in_reverse_topological_order_and_shares_add_up():
 def test_a_constant_receives_nothing():
     x = Tensor(2.0, requires_grad=True)
     steps = record_backward(x * 3.0)
-    assert [len(step.sent) for step in steps if step.node._prev] == [1]
+    assert [len(step.sent) for step in steps if step.node.inputs] == [1]
 
 
 def test_record_backward_restores_the_graph_after_an_error():
     x = Tensor([1.0, 2.0], requires_grad=True)
     y = x * 2
-    original = y._backward
+    original = y.backward_fn
     with pytest.raises(RuntimeError, match="grad="):
         record_backward(y)  # two elements: backward() needs grad=
-    assert y._backward is original
+    assert y.backward_fn is original
 
 
 def test_the_network_tensors_give_the_hand_derived_gradient():

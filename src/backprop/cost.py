@@ -16,7 +16,7 @@ G^T X, so X must still be there when G arrives. The engine keeps them by keeping
 ``graph_memory`` counts exactly what that graph holds, by walking it from the loss.
 
 Arrays that share memory (``W.T`` is a view of ``W``) are counted once, by the buffer they
-view. Each ``_backward`` closure may hold a little more (ReLU's gradient reads its input, which
+view. Each op's backward function may hold a little more (ReLU's gradient reads its input, which
 is already counted; indexing keeps its index array), so the count is what the graph's tensors
 hold, not every byte of the process.
 """
@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from backprop.nn import Module
+from backprop.autograd import Tensor, no_grad, nodes, watch_backward
+from backprop.nn import Module, Sequential
 
 __all__ = [
     "GraphMemory",
@@ -84,34 +85,16 @@ def _owner(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _all_tensors(root: Any) -> list[Any]:
-    """Every tensor reachable from ``root`` through ``_prev``, constants included, each once.
-
-    An explicit stack, not recursion, so a deep graph does not hit the recursion limit.
-    """
-    found: list[Any] = []
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        found.append(node)
-        stack.extend(node._prev)
-    return found
-
-
 def graph_memory(root: Any) -> GraphMemory:
     """Walk the graph that computed ``root`` (e.g. a loss) and sum the bytes its tensors hold.
 
     Every buffer is counted once, under the first role that claims it: parameters first, so
     ``W.T`` (a view of ``W``) costs nothing extra, then inputs, then activations.
     """
-    tensors = _all_tensors(root)
+    tensors = nodes(root, constants=True)
     roles: dict[str, list[Any]] = {"parameters": [], "inputs": [], "activations": []}
     for tensor in tensors:
-        if tensor._prev:
+        if tensor.inputs:
             roles["activations"].append(tensor)
         elif tensor.requires_grad:
             roles["parameters"].append(tensor)
@@ -129,7 +112,8 @@ def graph_memory(root: Any) -> GraphMemory:
     grads = {"intermediate_grads": 0, "parameter_grads": 0}
     for tensor in tensors:
         if tensor.grad is not None:
-            grads["intermediate_grads" if tensor._prev else "parameter_grads"] += tensor.grad.nbytes
+            kind = "intermediate_grads" if tensor.inputs else "parameter_grads"
+            grads[kind] += tensor.grad.nbytes
     return GraphMemory(tensors=len(tensors), **totals, **grads)
 
 
@@ -166,10 +150,10 @@ def counted_multiply_adds(root: Any) -> dict[str, int]:
     what ``Tensor.__matmul__``'s backward does).
     """
     forward = backward = 0
-    for tensor in _all_tensors(root):
-        if tensor._op != "@":
+    for tensor in nodes(root, constants=True):
+        if tensor.op != "@":
             continue
-        left, right = tensor._prev
+        left, right = tensor.inputs
         work = int(tensor.data.size * left.shape[-1])
         forward += work
         backward += work * (int(left.requires_grad) + int(right.requires_grad))
@@ -206,28 +190,19 @@ def observed_multiply_adds(root: Any) -> dict[str, int]:
     """Run ``root.backward()`` and count the multiply-adds of the matrix products it computes.
 
     Forward: the products recorded in the graph (as ``counted_multiply_adds``). Backward: not a
-    count by rule but an observation. For the duration of the call every node's ``_backward``
+    count by rule but an observation. For the duration of the call every node's backward
     receives its gradient as an array that logs each matrix product it enters; whatever the
     closures really compute with it is what gets counted. The gradients come out unchanged.
     """
-    graph = _all_tensors(root)
     log: list[int] = []
-    originals = {id(node): node._backward for node in graph}
 
-    def observing(backward: Callable[[np.ndarray], None]) -> Callable[[np.ndarray], None]:
-        def _backward(grad: np.ndarray) -> None:
-            counted = np.asarray(grad).view(_CountedGradient)
-            counted.log = log
-            backward(counted)
-        return _backward
+    def observing(node: Any, grad: np.ndarray, backward_fn: Callable) -> None:
+        counted = np.asarray(grad).view(_CountedGradient)
+        counted.log = log
+        backward_fn(counted)
 
-    try:
-        for node in graph:
-            node._backward = observing(originals[id(node)])
+    with watch_backward(observing):
         root.backward()
-    finally:
-        for node in graph:
-            node._backward = originals[id(node)]
     return {"forward": counted_multiply_adds(root)["forward"], "backward": int(sum(log))}
 
 
@@ -240,20 +215,18 @@ def checkpoint(segment: Any, x: Any) -> Any:
     ``x`` receives dL/dx. Memory falls to the segment boundaries; time rises by one more
     forward pass through the segment.
     """
-    from backprop.autograd import Tensor, no_grad  # here: the cost helpers above need no engine
-
     with no_grad():
         out_data = segment(Tensor(x.data)).data
     parameters = list(segment.parameters())
-    out = Tensor(out_data, _children=(x, *parameters), _op="checkpoint")
+    out = Tensor(out_data, inputs=(x, *parameters), op="checkpoint")
 
-    def _backward(grad: np.ndarray) -> None:
+    def backward(grad: np.ndarray) -> None:
         start = Tensor(x.data, requires_grad=x.requires_grad)
         segment(start).backward(grad)  # recompute, then backpropagate through the segment
         if x.requires_grad:
-            x._accumulate(start.grad)
+            x.add_grad(start.grad)
 
-    out._backward = _backward
+    out.backward_fn = backward
     return out
 
 
@@ -274,8 +247,6 @@ def checkpoint_every(model: Any, modules_per_segment: int) -> Any:
     """The modules of ``model`` (an ``nn.Sequential``) regrouped into checkpointed segments of
     ``modules_per_segment`` modules each. The layers are shared, not copied: the new model has
     the same parameters and computes the same function, keeping only the segment boundaries."""
-    from backprop.nn import Sequential
-
     modules = list(model)
     return Sequential(*[Checkpointed(Sequential(*modules[start:start + modules_per_segment]))
                         for start in range(0, len(modules), modules_per_segment)])
@@ -360,7 +331,7 @@ def profile(function: Callable[[], Any], top: int | None = 10) -> list[ProfileRo
     Own time is what a function spent in its own lines, not in the functions it called, so a
     NumPy call made by an op shows up as the op's C built-in (``matmul`` is inside ``_matmul``'s
     own time, since ``@`` is an operator, not a call). Each op's backward closure is named by
-    where it is defined: ``Tensor.relu.<locals>._backward``. The profiler adds a little time to
+    where it is defined: ``relu.<locals>.backward``. The profiler adds a little time to
     every Python call it records, which makes small, often-called functions look slower than
     they are: read the ranking and the large items, not every microsecond.
     """

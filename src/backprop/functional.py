@@ -9,10 +9,11 @@ mathematical value:
   the largest term is e^0 = 1; the sum is then at least 1 and its log is safe;
 - softplus: log(1 + e^x) = max(x, 0) + log(1 + e^-|x|), whose exponent is never positive.
 
-``softplus`` is a fused op with a hand-written backward, in the same style as the methods of
-``Tensor``: built from ``relu`` and ``abs`` its gradient at exactly x = 0 would come out as 0
-(both kinks take gradient 0 there) instead of the true sigmoid(0) = 0.5, and a model starting
-from zero logits would learn from a wrong gradient.
+``softmax`` and ``log_softmax`` live with the engine's reductions (``Tensor.softmax`` uses
+them) and are re-exported here. ``softplus`` is a fused op with a hand-written backward, in
+the same style as the engine's ops: built from ``relu`` and ``abs`` its gradient at exactly
+x = 0 would come out as 0 (both kinks take gradient 0 there) instead of the true
+sigmoid(0) = 0.5, and a model starting from zero logits would learn from a wrong gradient.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from backprop.autograd import Tensor, stable_sigmoid
+from backprop.autograd.fast import take_grad
+from backprop.autograd.numerics import softmax_cross_entropy as _softmax_cross_entropy
+from backprop.autograd.reduce import log_softmax, softmax
 
 __all__ = [
     "relu",
@@ -37,7 +41,7 @@ __all__ = [
 
 
 def _as_tensor(values: Tensor | ArrayLike) -> Tensor:
-    """Targets may come as arrays or lists; wrap them as constants."""
+    """Targets (and, in ``nn``, inputs) may come as arrays or lists; wrap them as constants."""
     return values if isinstance(values, Tensor) else Tensor(values)
 
 
@@ -86,37 +90,14 @@ def softplus(x: Tensor) -> Tensor:
 
     Its derivative is sigmoid(x), which we write by hand (see the module docstring for why).
     """
-    out = Tensor(
-        np.maximum(x.data, 0) + np.log1p(np.exp(-np.abs(x.data))), _children=(x,), _op="softplus"
-    )
+    values = np.maximum(x.data, 0) + np.log1p(np.exp(-np.abs(x.data)))
+    out = Tensor(values, inputs=(x,), op="softplus")
 
-    def _backward(grad: np.ndarray) -> None:  # d/dx log(1 + e^x) = e^x / (1 + e^x) = sigmoid(x)
-        x._accumulate(grad * stable_sigmoid(x.data))
+    def backward(grad: np.ndarray) -> None:  # d/dx log(1 + e^x) = sigmoid(x)
+        x.add_grad(grad * stable_sigmoid(x.data))
 
-    out._backward = _backward
+    out.backward_fn = backward
     return out
-
-
-def _shift_by_max(x: Tensor, axis: int) -> Tensor:
-    """x - max(x) along ``axis``; the max is a constant, as any shift leaves softmax unchanged."""
-    return x - Tensor(x.data.max(axis=axis, keepdims=True))
-
-
-def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
-    """e^x / sum(e^x) along ``axis`` (or ``dim``): turns scores into probabilities that sum to 1."""
-    axis = axis if dim is None else dim
-    exps = _shift_by_max(x, axis).exp()
-    return exps / exps.sum(axis=axis, keepdims=True)
-
-
-def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
-    """log(softmax(x)) = x - log(sum(e^x)), computed without ever taking log(0).
-
-    After the shift the largest term of the sum is e^0 = 1, so the log's argument is >= 1.
-    """
-    axis = axis if dim is None else dim
-    shifted = _shift_by_max(x, axis)
-    return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
 
 
 def _class_indices(targets: Tensor | ArrayLike, logits: Tensor) -> np.ndarray:
@@ -164,35 +145,33 @@ def softmax_cross_entropy(
     """``cross_entropy`` as one op, whose backward is the one chapter 7 derives by hand.
 
     ``cross_entropy`` records nine ops (subtract the max, exp, sum, log, subtract, pick the
-    target's entry, and sum, divide, negate for the mean), and autograd runs each one's backward. The chain rule through all of them collapses
-    to dL/dz = (softmax(z) - one_hot(y)) / N, so this op computes the loss with the same
-    log-sum-exp trick and writes that gradient directly, reusing the forward's exponentials.
-    Same value, same gradient, about a tenth of the bookkeeping; ``nn.CrossEntropyLoss`` uses it.
+    target's entry, and sum, divide, negate for the mean), and autograd runs each one's
+    backward. The chain rule through all of them collapses to dL/dz = (softmax(z) -
+    one_hot(y)) / N, so this op computes the loss with the same log-sum-exp trick and writes
+    that gradient directly (``autograd.numerics.softmax_cross_entropy``, which the hand-written
+    MLP uses too). Same value, same gradient, about a tenth of the bookkeeping;
+    ``nn.CrossEntropyLoss`` uses it.
     """
     indices = _class_indices(targets, logits)
     if reduction not in REDUCTIONS:
-        raise ValueError(f"cross_entropy: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    rows = np.arange(len(indices))
-    shifted = logits.data - logits.data.max(axis=1, keepdims=True)
-    exps = np.exp(shifted)
-    sums = exps.sum(axis=1, keepdims=True)
-    losses = np.log(sums[:, 0]) - shifted[rows, indices]  # -log softmax(z)[y], per example
+        raise ValueError(
+            f"cross_entropy: reduction must be one of {REDUCTIONS}, got {reduction!r}"
+        )
+    losses, grad_rows = _softmax_cross_entropy(logits.data, indices)
     if reduction == "none":
         value = losses
     else:  # a sum divided by the count is what losses.mean() computes, without its overhead
         value = losses.sum() / len(indices) if reduction == "mean" else losses.sum()
-    out = Tensor(value, _children=(logits,), _op="softmax_cross_entropy")
+    out = Tensor(value, inputs=(logits,), op="softmax_cross_entropy")
 
-    def _backward(grad: np.ndarray) -> None:  # dL/dz = softmax(z) - one_hot(y), per example
-        grad_logits = exps / sums
-        grad_logits[rows, indices] -= 1
+    def backward(grad: np.ndarray) -> None:  # dL/dz = softmax(z) - one_hot(y), per example
         if reduction == "none":
-            grad_logits *= grad[:, np.newaxis]
+            scale = grad[:, np.newaxis]
         else:
-            grad_logits *= grad / len(indices) if reduction == "mean" else grad
-        logits._accumulate(grad_logits, fresh=True)
+            scale = grad / len(indices) if reduction == "mean" else grad
+        take_grad(logits, grad_rows * scale)  # a new array: backward may run again
 
-    out._backward = _backward
+    out.backward_fn = backward
     return out
 
 

@@ -22,8 +22,8 @@ import numpy as np
 from IPython.display import HTML
 from matplotlib.animation import HTMLWriter
 
-from backprop.autograd import Tensor
-from backprop.plots import _inputs_first, _sources_late, autograd_graph, draw_graph
+from backprop.autograd import Tensor, nodes, watch_backward
+from backprop.plots import _sources_late, autograd_graph, draw_graph
 
 __all__ = ["Step", "record_backward", "backward_stepthrough", "network_stepthrough",
            "explorable", "learning_rate_explorer", "optimizer_paths", "optimizer_race"]
@@ -45,33 +45,24 @@ class Step:
 def record_backward(loss: Tensor) -> list[Step]:
     """Run ``loss.backward()`` and return the steps it took, in the order it took them.
 
-    Each node's ``_backward`` is wrapped for the duration of the call, so the recorded numbers
-    are the engine's own: the wrapper notes each input's ``.grad`` before and after the node
-    passes its gradient back, and the difference is what that input received.
+    It watches the engine's own backward pass (``watch_backward``), so the recorded numbers
+    are the engine's: each input's ``.grad`` is noted before and after the node passes its
+    gradient back, and the difference is what that input received.
     """
-    graph = _inputs_first(loss)
     steps: list[Step] = []
-    originals = {id(node): node._backward for node in graph}
 
-    def recording(node: Tensor, backward: Callable) -> Callable:
-        def _backward(grad: np.ndarray) -> None:
-            inputs = list({id(parent): parent for parent in node._prev}.values())
-            before = [_copy_grad(parent) for parent in inputs]
-            backward(grad)
-            step = Step(node, np.array(grad, copy=True))
-            for parent, old in zip(inputs, before, strict=True):
-                if parent.requires_grad:
-                    step.sent.append((parent, _copy_grad(parent) - old))
-            steps.append(step)
-        return _backward
+    def recording(node: Tensor, grad: np.ndarray, backward_fn: Callable) -> None:
+        inputs = list({id(parent): parent for parent in node.inputs}.values())
+        before = [_copy_grad(parent) for parent in inputs]
+        backward_fn(grad)
+        step = Step(node, np.array(grad, copy=True))
+        for parent, old in zip(inputs, before, strict=True):
+            if parent.requires_grad:
+                step.sent.append((parent, _copy_grad(parent) - old))
+        steps.append(step)
 
-    try:
-        for node in graph:
-            node._backward = recording(node, originals[id(node)])
+    with watch_backward(recording):
         loss.backward()
-    finally:
-        for node in graph:
-            node._backward = originals[id(node)]
     return steps
 
 
@@ -117,7 +108,7 @@ def backward_stepthrough(
     names = _name_everything(loss, names)
     for tensor in names.values():
         tensor.grad = None
-    steps = [step for step in record_backward(loss) if step.node._prev]
+    steps = [step for step in record_backward(loss) if step.node.inputs]
     name_of = {id(tensor): name for name, tensor in names.items()}
     labels, edges, kinds, edge_labels = autograd_graph(loss, names, grads=False)
     layers = _sources_late(labels, edges)
@@ -131,7 +122,7 @@ def backward_stepthrough(
         ax.clear()
         received = _received_after(steps, frame)
         frame_labels, colors, highlight = dict(labels), {}, []
-        for tensor in _inputs_first(loss):
+        for tensor in nodes(loss, constants=True):
             node_id = f"t{id(tensor)}"
             shares = received.get(id(tensor), [])
             text = labels[node_id]
@@ -170,7 +161,7 @@ def _name_everything(loss: Tensor, names: Mapping[str, Tensor]) -> dict[str, Ten
     """``names``, plus v1, v2, ... for each unnamed tensor that takes part in the backward pass."""
     names = dict(names)
     named = {id(tensor) for tensor in names.values()}
-    unnamed = [t for t in _inputs_first(loss) if t.requires_grad and id(t) not in named]
+    unnamed = [t for t in nodes(loss, constants=True) if t.requires_grad and id(t) not in named]
     for number, tensor in enumerate(unnamed, start=1):
         names[f"v{number}"] = tensor
     return names
@@ -186,9 +177,9 @@ def _caption(step: Step, name_of: Mapping[int, str], frame: int, frames: int) ->
         local = f" (local derivative {value / grad:.4g})" if grad != 0 else ""
         parts.append(f"{name_of[id(parent)]} gets {value:.4g}{local}")
     sends = "; ".join(parts) if parts else "no input needs a gradient"
-    inputs = [name_of.get(id(parent), _number(parent.data)) for parent in step.node._prev]
-    formula = (f" {step.node._op} ".join(inputs) if len(inputs) == 2
-               else f"{step.node._op}({', '.join(inputs)})")
+    inputs = [name_of.get(id(parent), _number(parent.data)) for parent in step.node.inputs]
+    formula = (f" {step.node.op} ".join(inputs) if len(inputs) == 2
+               else f"{step.node.op}({', '.join(inputs)})")
     return (f"Step {frame} of {frames}: {name} = {formula} passes back "
             f"dL/d{name} = {grad:.4g}.\n{sends}.")
 
@@ -292,7 +283,7 @@ def network_stepthrough(*, dpi: int = 80) -> HTML:
     name_of = {id(tensor): name for name, tensor in tensors.items()}
     steps = record_backward(tensors["E"])
     turns = [index for index, step in enumerate(steps)
-             if id(step.node) in name_of and step.node._prev]
+             if id(step.node) in name_of and step.node.inputs]
     figure, (ax, panel) = plt.subplots(1, 2, figsize=(10.0, 4.4), dpi=dpi,
                                        gridspec_kw={"width_ratios": [3.2, 1]})
 

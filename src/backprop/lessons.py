@@ -2,21 +2,20 @@
 
 Nothing here is used by the engine. ``recursive_topological_order`` is the textbook recursive
 depth-first search, correct but limited by Python's recursion depth, shown before the engine's
-iterative version (``reverse_topological_order``, which is ``backward()``'s own).
-``overwriting_gradients`` swaps in, for one ``with`` block, an engine that stores each gradient
-instead of adding it: the classic bug that only a reused tensor reveals.
+iterative version (``backprop.autograd.nodes``; ``reverse_topological_order`` is the order
+``backward()`` runs in). ``overwriting_gradients`` makes, for one ``with`` block, every
+gradient that arrives replace the one before instead of adding to it: the classic bug that
+only a reused tensor reveals.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from backprop.autograd import Tensor
-from backprop.autograd import _reverse_topological_order as reverse_topological_order
+from backprop.autograd import Tensor, nodes, watch_backward
 
 __all__ = ["recursive_topological_order", "reverse_topological_order", "overwriting_gradients"]
 
@@ -35,7 +34,7 @@ def recursive_topological_order(root: Tensor) -> list[Tensor]:
         if id(node) in visited:
             return
         visited.add(id(node))
-        for parent in node._prev:
+        for parent in node.inputs:
             if parent.requires_grad:
                 visit(parent)
         post_order.append(node)  # after all its inputs
@@ -44,18 +43,31 @@ def recursive_topological_order(root: Tensor) -> list[Tensor]:
     return post_order[::-1]
 
 
+def reverse_topological_order(root: Tensor) -> list[Tensor]:
+    """The order ``backward()`` visits the graph in: ``nodes(root)`` reversed, root first."""
+    return nodes(root)[::-1]
+
+
 @contextlib.contextmanager
 def overwriting_gradients() -> Iterator[None]:
-    """Inside the block, ``Tensor._accumulate`` keeps only the LAST gradient it receives
-    (``grad = g`` instead of ``grad += g``). DELIBERATELY WRONG, to show what the bug does."""
+    """Inside the block, a gradient sent to a tensor REPLACES what it had (``grad = g``
+    instead of ``grad += g``). DELIBERATELY WRONG, to show what the bug does."""
 
-    def overwrite(self: Any, grad: np.ndarray, *, fresh: bool = False) -> None:
-        if self.requires_grad:
-            self.grad = np.array(grad, dtype=self.dtype)
+    def storing(tensor: Tensor) -> Callable[[np.ndarray], None]:
+        def add_grad(grad: np.ndarray) -> None:
+            if tensor.requires_grad:
+                tensor.grad = np.array(grad, dtype=tensor.data.dtype)
 
-    real = Tensor._accumulate
-    Tensor._accumulate = overwrite
-    try:
+        return add_grad
+
+    def watcher(node: Tensor, grad: np.ndarray, backward_fn: Callable) -> None:
+        for parent in node.inputs:  # this node's inputs store instead of add
+            parent.add_grad = storing(parent)
+        try:
+            backward_fn(grad)
+        finally:
+            for parent in node.inputs:
+                vars(parent).pop("add_grad", None)
+
+    with watch_backward(watcher):
         yield
-    finally:
-        Tensor._accumulate = real

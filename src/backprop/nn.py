@@ -43,6 +43,11 @@ def _attribute_items(owner: object) -> Iterator[tuple[str, Any]]:
         yield from opened(name, value)
 
 
+def _is_parameter(value: Any) -> bool:
+    """A tensor a module trains: a leaf (created, not computed) that requires grad."""
+    return isinstance(value, Tensor) and value.requires_grad and not value.inputs
+
+
 def _check_size(name: str, value: Any) -> None:
     """A layer size must be a positive integer: NumPy would fail later, obscurely."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
@@ -63,6 +68,22 @@ class Module:
 
     def __call__(self, *inputs: Any) -> Any:
         return self.forward(*inputs)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Refuse to replace a parameter with anything but a parameter (or None), as PyTorch
+        does: ``net.weight = net.weight - lr * grad`` would make the weight a node of this
+        step's graph, so every later step would backpropagate through all the earlier ones."""
+        if _is_parameter(vars(self).get(name)) and not (value is None or _is_parameter(value)):
+            what = "a Tensor computed from other tensors" if isinstance(value, Tensor) and (
+                value.inputs) else f"a {type(value).__name__} that is not a parameter"
+            raise TypeError(
+                f"cannot assign {what} to the parameter {name!r} of {type(self).__name__}: "
+                "update it in place instead, `with no_grad(): "
+                f"model.{name} -= lr * model.{name}.grad` (or use an optimiser, "
+                "backprop.optim.SGD); to start a new parameter, assign "
+                "Tensor(values, requires_grad=True)"
+            )
+        object.__setattr__(self, name, value)
 
     def named_parameters(self, prefix: str = "") -> list[tuple[str, Tensor]]:
         """(dotted name, tensor) for every tensor with requires_grad in this module and its
@@ -234,7 +255,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return _as_tensor(x).flatten(self.start_dim, self.end_dim)
+        return F._as_tensor(x).flatten(self.start_dim, self.end_dim)
 
     def __repr__(self) -> str:
         return f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim})"
@@ -257,7 +278,7 @@ class Dropout(Module):
         self.rng = np.random.default_rng() if rng is None else rng
 
     def forward(self, x: Tensor) -> Tensor:
-        x = _as_tensor(x)
+        x = F._as_tensor(x)
         if not self.training or self.p == 0.0:
             return x
         keep = self.rng.random(x.shape) >= self.p
@@ -266,11 +287,6 @@ class Dropout(Module):
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"
-
-
-def _as_tensor(x: Tensor | ArrayLike) -> Tensor:
-    """Inputs may come as arrays; wrap them as constants."""
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def _not_a_module(position: int, value: Any) -> str:

@@ -66,7 +66,7 @@ def _parameter_list(params: Any, who: str) -> list[HasGrad]:
                 "so backward() never gives it a gradient and it would never change; create it "
                 "with requires_grad=True or call .requires_grad_()"
             )
-        if getattr(param, "_prev", ()):
+        if getattr(param, "inputs", ()):
             raise ValueError(
                 f"{who}: parameter {position} was computed from other tensors (it is not a leaf), "
                 "so it is rebuilt every forward pass; make it a leaf, e.g. "

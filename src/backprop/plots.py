@@ -12,6 +12,8 @@ from collections.abc import Callable
 import matplotlib.pyplot as plt
 import numpy as np
 
+from backprop import autograd
+
 
 def _new_axes(ax: plt.Axes | None, size: tuple[float, float]) -> plt.Axes:
     if ax is None:
@@ -264,9 +266,9 @@ def autograd_graph(
 ) -> tuple[dict[str, str], list[tuple[str, str]], dict[str, str], dict[tuple[str, str], str]]:
     """The graph an autograd ``Tensor`` recorded, as nodes and edges ``draw_graph`` can draw.
 
-    Walks back from ``root`` through each tensor's inputs (``_prev``) and operation (``_op``),
-    with an explicit stack and a set of visited ids, so each tensor appears once however often
-    it is used. Every operation becomes a node of its own between its inputs and its result,
+    Walks back from ``root`` through each tensor's ``inputs`` and ``op`` (with the engine's
+    ``nodes``), so each tensor appears once however often it is used. Every operation becomes
+    a node of its own between its inputs and its result,
     as in micrograd's drawings. ``names`` maps a name to a tensor (``{"a": a}``) to label it;
     one-element tensors show their value and, if ``grads``, their gradient.
 
@@ -278,12 +280,12 @@ def autograd_graph(
     labels: dict[str, str] = {}
     kinds: dict[str, str] = {}
     counts: dict[tuple[str, str], int] = {}
-    for tensor in _inputs_first(root):
+    for tensor in autograd.nodes(root, constants=True):
         node = f"t{id(tensor)}"
-        if tensor._prev:
+        if tensor.inputs:
             op = f"op{id(tensor)}"
-            labels[op], kinds[op] = tensor._op, "op"
-            for parent in tensor._prev:
+            labels[op], kinds[op] = tensor.op, "op"
+            for parent in tensor.inputs:
                 edge = (f"t{id(parent)}", op)
                 counts[edge] = counts.get(edge, 0) + 1
             counts[(op, node)] = 1
@@ -293,22 +295,6 @@ def autograd_graph(
         labels[node] = _tensor_label(tensor, name_of.get(id(tensor)), grads)
     edge_labels = {edge: f"×{count}" for edge, count in counts.items() if count > 1}
     return labels, list(counts), kinds, edge_labels
-
-
-def _inputs_first(root) -> list:
-    """Every tensor ``root`` was computed from, each once, inputs before results and in the
-    order an op lists them (a post-order walk with an explicit stack: no recursion limit)."""
-    order, seen = [], set()
-    stack = [(root, False)]
-    while stack:
-        tensor, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(tensor)
-        elif id(tensor) not in seen:
-            seen.add(id(tensor))
-            stack.append((tensor, True))
-            stack.extend((parent, False) for parent in reversed(tensor._prev))
-    return order
 
 
 def _sources_late(labels: Mapping[str, str], edges: Sequence[tuple[str, str]]) -> list[list[str]]:

@@ -889,7 +889,7 @@ def _has_placeholder(learner: Callable[..., Any]) -> bool:
 
 def _integer_dtype(got: Any, want: np.ndarray) -> str | None:
     """An integer array where fractions are expected: the fractions were cut off."""
-    kind = getattr(np.asarray(got) if not hasattr(got, "_backward") else None, "dtype", None)
+    kind = getattr(np.asarray(got) if not hasattr(got, "backward_fn") else None, "dtype", None)
     if (kind is None or kind.kind not in "iub" or np.shape(got) != want.shape
             or np.all(want == np.round(want))):
         return None

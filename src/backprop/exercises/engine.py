@@ -1,5 +1,5 @@
 """Chapter 4, AutoGrad: the backward of a broadcasting multiply and of ``sum(axis)`` (on plain
-arrays: the bodies of ``Tensor.__mul__``'s and ``Tensor.sum``'s ``_backward``), a new op
+arrays: the backward functions of ``Tensor.__mul__`` and ``Tensor.sum``), a new op
 ``sqrt`` written as a ``Tensor`` op, and the reverse topological order of a graph.
 
 The references are the engine itself (``backprop.autograd.Tensor``): each check builds the same
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from backprop.autograd import Tensor, _reverse_topological_order, unbroadcast
+from backprop.autograd import Tensor, nodes, unbroadcast
 from backprop.exercises._core import (
     BadReturn,
     Case,
@@ -267,21 +267,21 @@ def _sqrt_run(solution: Callable[..., Any]) -> dict[str, Any]:
             raise NotDone
         if not isinstance(y, Tensor):
             raise BadReturn(f"returned a {type(y).__name__}; it must return a Tensor, built "
-                            "with Tensor(data, _children=(x,), _op='sqrt').")
+                            "with Tensor(data, inputs=(x,), op='sqrt').")
         if not uses_x_twice:
             out["sqrt(x), the forward value"] = y.data
         if not y.requires_grad:
             raise BadReturn("returned a Tensor that does not remember x: create it with "
-                            "_children=(x,), so that backward() can reach x.")
+                            "inputs=(x,), so that backward() can reach x.")
         ((y * x if uses_x_twice else y) * w).sum().backward()
-        if not any(child is x for child in y._prev):
+        if not any(child is x for child in y.inputs):
             raise BadReturn("returned a Tensor that does not remember x as its input, so "
-                            "backward() never reaches x: build it with _children=(x,). "
+                            "backward() never reaches x: build it with inputs=(x,). "
                             "(requires_grad=True alone makes a new leaf, cut off from x.)")
         if x.grad is None:
-            raise BadReturn("left x.grad empty: define `_backward(grad)` that sends x its "
-                            "gradient with x._accumulate(...), and attach it, "
-                            "`out._backward = _backward`.")
+            raise BadReturn("left x.grad empty: define `backward(grad)` that sends x its "
+                            "gradient with x.add_grad(...), and attach it, "
+                            "`out.backward_fn = backward`.")
         out[label] = x.grad
     return out
 
@@ -291,15 +291,15 @@ def _sqrt_op(local: Callable, accumulate: bool = True) -> Callable[[Tensor], Ten
 
     def sqrt(x: Tensor) -> Tensor:
         out_data = np.sqrt(x.data)
-        out = Tensor(out_data, _children=(x,), _op="sqrt")
+        out = Tensor(out_data, inputs=(x,), op="sqrt")
 
-        def _backward(grad: np.ndarray) -> None:
+        def backward(grad: np.ndarray) -> None:
             if accumulate:
-                x._accumulate(local(x.data, out_data, grad))
+                x.add_grad(local(x.data, out_data, grad))
             else:
                 x.grad = local(x.data, out_data, grad)
 
-        out._backward = _backward
+        out.backward_fn = backward
         return out
 
     return sqrt
@@ -307,7 +307,7 @@ def _sqrt_op(local: Callable, accumulate: bool = True) -> Callable[[Tensor], Ten
 
 SQRT_MISTAKES = (
     Mistake("x.grad was overwritten (`x.grad = ...`), wiping out the gradient x had already "
-            "received from its other use. Add to it with x._accumulate(...).",
+            "received from its other use. Add to it with x.add_grad(...).",
             _sqrt_op(lambda x, s, g: g * 0.5 / s, accumulate=False)),
     Mistake("d sqrt(x)/dx = 1 / (2 sqrt(x)): the factor 1/2 is missing.",
             _sqrt_op(lambda x, s, g: g / s)),
@@ -335,8 +335,8 @@ SQRT_FORBID = library((Tensor, "__pow__", "backprop.autograd.Tensor.__pow__ (x *
 def tensor_sqrt(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(x: Tensor) -> Tensor``, a new op: the square root, forward and backward.
 
-    The op computes ``np.sqrt(x.data)``, returns ``Tensor(data, _children=(x,), _op="sqrt")``
-    with a ``_backward(grad)`` that calls ``x._accumulate(...)``. Checked on x in [0.5, 3]:
+    The op computes ``np.sqrt(x.data)``, returns ``Tensor(data, inputs=(x,), op="sqrt")``
+    with a ``backward(grad)`` that calls ``x.add_grad(...)``, attached as ``out.backward_fn``. Checked on x in [0.5, 3]:
     alone, and with x used twice (sqrt(x) * x), against the engine's ``x ** 0.5``.
     """
     return run_check("A new op: sqrt", solution, _sqrt_run, lambda x: x**0.5,
@@ -368,10 +368,10 @@ def _chain(depth: int = 10_000) -> tuple[Tensor, Tensor]:
 
 def _backward_in(order: list[Tensor], root: Tensor) -> None:
     """The engine's backward loop, run in the given order (as ``Tensor.backward`` does)."""
-    root._accumulate(np.ones_like(root.data))
+    root.add_grad(np.ones_like(root.data))
     for node in order:
-        if node.grad is not None:
-            node._backward(node.grad)
+        if node.backward_fn and node.grad is not None:
+            node.backward_fn(node.grad)
 
 
 def _order_of(solution: Callable[..., Any], root: Tensor) -> list[Tensor]:
@@ -405,7 +405,7 @@ def _explain_order(solution: Callable[..., Any]) -> str | None:
         order = _order_of(solution, root)
     except Exception:
         return None
-    tracked = {id(node) for node in _reverse_topological_order(root)}
+    tracked = {id(node) for node in nodes(root)}
     ids = [id(node) for node in order]
     if len(ids) != len(set(ids)):
         return (f"your list has {len(ids)} entries for {len(set(ids))} different tensors: a "
@@ -436,14 +436,14 @@ def _no_visited_set(root: Tensor) -> list[Tensor]:
             post_order.append(node)
             continue
         stack.append((node, True))
-        stack.extend((p, False) for p in node._prev if p.requires_grad)
+        stack.extend((p, False) for p in node.inputs if p.requires_grad)
     return post_order[::-1]
 
 
 def _breadth_first(root: Tensor) -> list[Tensor]:
     order, seen, queue = [root], {id(root)}, deque([root])
     while queue:
-        for parent in queue.popleft()._prev:
+        for parent in queue.popleft().inputs:
             if parent.requires_grad and id(parent) not in seen:
                 seen.add(id(parent))
                 order.append(parent)
@@ -455,7 +455,7 @@ TOPO_MISTAKES = (
     Mistake("a tensor used twice appears twice in your order, so its backward runs twice and "
             "passes its gradient on twice. Keep a set of visited tensors.", _no_visited_set),
     Mistake("the order is reversed: backward must start at the root (the loss) and reach the "
-            "leaves last.", lambda root: _reverse_topological_order(root)[::-1]),
+            "leaves last.", nodes),
     Mistake("a tensor comes before a tensor computed from it, so it passes its gradient on "
             "before it has received all of it. Append each tensor after ALL its inputs "
             "(post-order depth-first search), then reverse the list.", _breadth_first),
@@ -468,23 +468,30 @@ TOPO_ERRORS = (
 
 
 def _topological_functions() -> dict[Any, str]:
-    """Every function of the engine's modules whose name speaks of a topological order (the
-    engine may be split into modules, and the function renamed, without this list changing)."""
+    """Every function of the engine's modules that orders a graph: ``nodes``, and any whose name
+    speaks of a topological order (the engine may be split into modules, and the function
+    renamed, without this list changing)."""
     specs = []
     for module_name, module in list(sys.modules.items()):
         if module is None or not module_name.startswith("backprop.autograd"):
             continue
         for attribute in dir(module):
-            if "topolog" in attribute.lower() and callable(getattr(module, attribute, None)):
+            ordering = "topolog" in attribute.lower() or attribute == "nodes"
+            if ordering and callable(getattr(module, attribute, None)):
                 specs.append((module, attribute, f"{module_name}.{attribute}"))
     return library(*specs, (Tensor, "backward", "backprop.autograd.Tensor.backward"))
+
+
+def _reverse_topological_order(root: Tensor) -> list[Tensor]:
+    """The engine's order: ``nodes(root)`` reversed, the root first."""
+    return nodes(root)[::-1]
 
 
 def topological_order(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(root: Tensor) -> list[Tensor]``, the reverse topological order.
 
     The list starts at ``root`` and puts every tensor before the tensors it was computed from
-    (``_prev``); each tracked tensor appears once. The check runs the engine's backward loop in
+    (``inputs``); each tracked tensor appears once. The check runs the engine's backward loop in
     your order on a small graph where a and an intermediate are used twice, and on a chain of
     10,000 ops, and compares the gradients with ``Tensor.backward``'s. Allowed: Python and each
     tensor's inputs; not the engine's own topological order or ``backward()``.

@@ -1,0 +1,100 @@
+"""A tensor autograd engine: reverse-mode automatic differentiation on NumPy arrays.
+
+micrograd's idea, scaled up from numbers to arrays. Where to read what:
+
+- ``tensor.py``      the core: ``Tensor``, ``backward()``, ``add_grad``, ``nodes``,
+  ``no_grad``
+- ``elementwise.py`` + - * / ** exp log relu sigmoid tanh abs sqrt clamp
+- ``matmul.py``      @, written as dA = G B^T and dB = A^T G
+- ``reduce.py``      sum mean max min argmax argmin softmax log_softmax
+- ``shape.py``       reshape, transposes, indexing, clone
+- ``broadcast.py``   ``unbroadcast``: broadcasting undone in one place
+- ``guards.py``      what the engine refuses (changed inputs, in-place updates of
+  parameters)
+- ``interop.py``     Python, NumPy and PyTorch manners (``float(t)``, ``t > 0``, ``2 *
+  t``)
+- ``fast.py``        the speed paths, twins of plain ops, on unless
+  ``fast_paths(False)``
+
+The op-writer's contract (what ``elementwise.py`` uses, and what a new op needs):
+``Tensor(data, inputs=(x, ...), op="name")`` records an op's result; ``out.backward_fn``
+is a function of dL/d(out) that sends each input its gradient with ``x.add_grad(g)``;
+``nodes(root)`` lists a graph, inputs first; ``watch_backward(watcher)`` watches each
+step of a backward pass. ``t.inputs`` and ``t.op`` say how a tensor was made.
+
+This file binds the ops to ``Tensor`` in one table, so ``a * b`` calls
+``elementwise.mul``.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from backprop.autograd import elementwise as ew
+from backprop.autograd import fast, guards, interop, matmul, reduce, shape
+from backprop.autograd.broadcast import unbroadcast
+from backprop.autograd.fast import fast_paths
+from backprop.autograd.numerics import stable_sigmoid
+from backprop.autograd.tensor import (
+    Tensor,
+    is_grad_enabled,
+    no_grad,
+    nodes,
+    watch_backward,
+)
+
+__all__ = [
+    "Tensor", "no_grad", "is_grad_enabled", "unbroadcast", "stable_sigmoid", "nodes",
+    "watch_backward", "fast_paths",
+]
+
+_METHODS = {
+    # differentiable ops
+    "__add__": ew.add, "__sub__": ew.sub, "__mul__": ew.mul, "__truediv__": ew.div,
+    "__pow__": ew.power, "__neg__": ew.neg, "__matmul__": matmul.matmul,
+    "exp": ew.exp, "log": ew.log, "relu": ew.relu, "sigmoid": ew.sigmoid,
+    "tanh": ew.tanh,
+    "abs": ew.absolute, "sqrt": ew.sqrt, "clamp": ew.clamp, "clip": ew.clamp,
+    "sum": reduce.sum, "mean": reduce.mean, "max": reduce.max, "min": reduce.min,
+    "argmax": reduce.argmax, "argmin": reduce.argmin,
+    "softmax": reduce.softmax, "log_softmax": reduce.log_softmax,
+    "reshape": shape.reshape, "view": shape.reshape, "flatten": shape.flatten,
+    "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze, "permute": shape.permute,
+    "transpose": shape.transpose, "__getitem__": shape.getitem, "clone": shape.clone,
+    "T": property(shape.transposed),
+    # the same ops under other names
+    "pow": interop.power, "matmul": interop.matmul,
+    "__radd__": interop.reflected(operator.add, "+"),
+    "__rsub__": interop.reflected(operator.sub, "-"),
+    "__rmul__": interop.reflected(operator.mul, "*"),
+    "__rtruediv__": interop.reflected(operator.truediv, "/"),
+    "__rpow__": interop.reflected(operator.pow, "**"),
+    "__rmatmul__": interop.reflected(operator.matmul, "@"),
+    # in-place updates, with PyTorch's rules (guards.in_place)
+    "__iadd__": guards.in_place("+", np.add, operator.add, is_grad_enabled),
+    "__isub__": guards.in_place("-", np.subtract, operator.sub, is_grad_enabled),
+    "__imul__": guards.in_place("*", np.multiply, operator.mul, is_grad_enabled),
+    "__itruediv__": guards.in_place(
+        "/", np.true_divide, operator.truediv, is_grad_enabled
+    ),
+    # Python and NumPy manners
+    "shape": property(interop.shape), "ndim": property(interop.ndim),
+    "size": property(interop.size), "dtype": property(interop.dtype),
+    "is_leaf": property(interop.is_leaf), "numel": interop.numel,
+    "requires_grad_": interop.requires_grad_, "detach": interop.detach,
+    "__len__": interop.length, "__repr__": interop.represent, "item": interop.item,
+    "__float__": interop.as_float, "__int__": interop.as_int,
+    "__bool__": interop.as_bool,
+    "__format__": interop.format_, "__array__": interop.as_array,
+    "tolist": interop.tolist, "numpy": interop.numpy,
+    "__eq__": interop.comparison(np.equal), "__ne__": interop.comparison(np.not_equal),
+    "__lt__": interop.comparison(np.less), "__le__": interop.comparison(np.less_equal),
+    "__gt__": interop.comparison(np.greater),
+    "__ge__": interop.comparison(np.greater_equal),
+}
+for _name, _method in _METHODS.items():
+    setattr(Tensor, _name, _method)
+
+fast.enable()  # the speed paths replace their plain twins (see fast.py)

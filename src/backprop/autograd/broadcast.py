@@ -1,0 +1,75 @@
+"""Broadcasting undone, and the axis arguments of reductions.
+
+``unbroadcast`` is the one rule every broadcasting op's backward uses: an input that
+NumPy stretched to the output's shape fed several output elements, so its gradient is
+the SUM of theirs.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+Axis = int | tuple[int, ...] | list[int] | None
+
+
+def unbroadcast(grad: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` down to ``shape``, undoing NumPy broadcasting.
+
+    Broadcasting does two things, and we undo both by summing:
+
+    1. it prepends axes: (3,) acts like (1, 3) -> sum over the extra leading axes;
+    2. it stretches axes of length 1: (4, 1) becomes (4, 3) -> sum those axes, keeping
+       them.
+    """
+    if type(grad) is not np.ndarray:
+        grad = np.asarray(grad)
+    if grad.shape == shape:
+        return grad  # nothing was broadcast (the usual case): nothing to undo
+    extra_leading_axes = grad.ndim - len(shape)
+    if extra_leading_axes > 0:
+        grad = grad.sum(axis=tuple(range(extra_leading_axes)))
+    stretched_axes = tuple(
+        axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1
+    )
+    if stretched_axes:
+        grad = grad.sum(axis=stretched_axes, keepdims=True)
+    return np.asarray(grad).reshape(shape)
+
+
+def expand_reduced(
+    grad: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool
+) -> np.ndarray:
+    """Stretch the gradient of a reduction (sum, max) back over the axes it reduced."""
+    if not keepdims:
+        grad = np.expand_dims(grad, axes)
+    return np.broadcast_to(grad, shape)
+
+
+def normalize_axes(axis: Axis, ndim: int) -> tuple[int, ...]:
+    """``axis`` as a sorted tuple of non-negative axes (``None`` means all of them)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(a, ndim)
+    return tuple(sorted(int(a) % ndim for a in axes))
+
+
+def axis_args(
+    axis: Axis, keepdims: bool, dim: Axis, keepdim: bool | None
+) -> tuple[int | tuple[int, ...] | None, bool]:
+    """NumPy's ``axis=``/``keepdims=`` or PyTorch's ``dim=``/``keepdim=``, and a list of
+    axes as well as a tuple (NumPy itself only takes a tuple)."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(
+                "give the axis once: axis= (NumPy's name) or dim= (PyTorch's)"
+            )
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    return (tuple(axis) if isinstance(axis, list) else axis), bool(keepdims)

@@ -1,0 +1,145 @@
+"""What the engine refuses, and why: each check turns a silent wrong gradient into an
+error.
+
+- ``as_float_array``: a tensor holds floats (integers become float64; float32 stays
+  float32), since gradients are fractional even when data are integers.
+- ``wrong_grad_shape``: an op's backward must send each input a gradient shaped like it.
+- ``starting_gradient``: ``backward()`` starts from 1 only for a one-element tensor.
+- ``check_unchanged``: a backward reads the values its forward saw. Every assignment to
+  ``t.data`` (and every in-place update) is counted (``note_change``); ``backward()``
+  refuses to run through an op whose inputs, or output, changed since it ran, as PyTorch
+  does with a version per tensor.
+- ``in_place``: ``p -= lr * p.grad`` on a parameter is refused while gradients are
+  recorded.
+
+This module imports no other part of the engine: the core calls it, and it receives what
+it needs (the out-of-place op, the grad mode) as arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+
+def as_float_array(data: ArrayLike, copy: bool) -> np.ndarray:
+    """``data`` as a float array: floats keep their dtype, integers and booleans become
+    float64; ``copy=False`` keeps an op's own float array as it is."""
+    if type(data) is np.ndarray and data.dtype.kind == "f" and not copy:
+        return data
+    array = np.asarray(data)
+    if array.dtype.kind == "f":
+        return array.astype(array.dtype, copy=copy)
+    if array.dtype.kind in "iub":  # signed, unsigned, bool
+        return array.astype(np.float64)
+    raise TypeError(
+        f"Tensor data must be numbers, got {type(data).__name__} with dtype "
+        f"{array.dtype}"
+    )
+
+
+def wrong_grad_shape(tensor: Any, grad: np.ndarray) -> None:
+    """A wrongly shaped gradient is a bug in an op's backward (usually a missing
+    ``unbroadcast``), so it fails where it arrives."""
+    raise RuntimeError(
+        f"gradient of shape {np.shape(grad)} for a tensor of shape {tensor.shape}: "
+        "an op's backward must send each input a gradient shaped like it (use "
+        "unbroadcast)"
+    )
+
+
+def starting_gradient(
+    tensor: Any, grad: ArrayLike | None, gradient: ArrayLike | None = None
+) -> np.ndarray:
+    """dL/d(tensor) to start ``backward()`` from: 1 for a one-element tensor, else
+    ``grad`` (or ``gradient``, PyTorch's name)."""
+    if gradient is not None:
+        if grad is not None:
+            raise TypeError("give the starting gradient once: grad= or gradient=")
+        grad = gradient
+    if not tensor.requires_grad:
+        raise RuntimeError(
+            "backward() on a tensor that does not require grad: none of the tensors "
+            "it was computed from has requires_grad=True, or it was computed inside "
+            "no_grad()"
+        )
+    if grad is None:
+        if tensor.data.size != 1:
+            raise RuntimeError(
+                f"backward() needs grad= for a tensor of shape {tensor.shape}: the "
+                "gradient can be implied only for a one-element tensor (a loss). Pass "
+                "grad= an array of that shape, or reduce first, e.g. t.sum().backward()"
+            )
+        return np.ones_like(tensor.data)
+    values = grad.data if hasattr(grad, "backward_fn") else grad  # Tensor or array
+    seed = np.asarray(values, dtype=tensor.data.dtype)
+    if seed.shape != tensor.shape:
+        raise ValueError(
+            f"grad= has shape {seed.shape} but the tensor has shape {tensor.shape}"
+        )
+    return seed
+
+
+changes = 0  # how many times the .data of any tensor has changed so far
+
+
+def note_change(tensor: Any) -> None:
+    """``tensor.data`` has just changed: count it, stamp the tensor with the count."""
+    global changes
+    changes += 1
+    tensor.version += 1
+    tensor.changed_at = changes
+
+
+def check_unchanged(node: Any) -> None:
+    """Refuse to run the backward of an op whose inputs (or output) changed since.
+
+    An op notes the count of changes when it runs (``created_at``). If the count has not
+    moved since, nothing anywhere changed, and one comparison settles it; only otherwise
+    do we look at when each input last changed.
+    """
+    if node.created_at == changes:
+        return  # the usual case: no .data anywhere changed since the forward pass
+    changed = [
+        f"input {position} (shape {t.shape})"
+        for position, t in enumerate(node.inputs)
+        if t.changed_at > node.created_at
+    ] + (["its own output"] if node.changed_at > node.created_at else [])
+    if changed:
+        raise RuntimeError(
+            f"the values of {', '.join(changed)} of the '{node.op}' op were changed "
+            "after the forward pass (through .data or an in-place update), so its "
+            "gradient would be computed from the wrong values. Update parameters after "
+            "backward(), and run the forward pass again before the next backward()"
+        )
+
+
+def in_place(symbol: str, ufunc: np.ufunc, out_of_place: Callable,
+             grad_enabled: Callable[[], bool]) -> Callable:
+    """``t {symbol}= other``, with PyTorch's rules.
+
+    Under ``no_grad()``, or when no gradient is involved, it changes ``t.data`` in place
+    (same array, same dtype). With gradients on, a parameter (a leaf that requires grad)
+    refuses, since the update would be recorded; any other tracked tensor gets an
+    ordinary new result (``x += y`` then means ``x = x + y``).
+    """
+
+    def update(self: Any, other: Any) -> Any:
+        other_tracked = getattr(other, "requires_grad", False)
+        if grad_enabled() and (self.requires_grad or other_tracked):
+            if self.requires_grad and not self.inputs:
+                raise RuntimeError(
+                    f"`{symbol}=` on a tensor that requires grad (a parameter) while "
+                    "gradients are recorded: wrap the update in `with no_grad():` (as "
+                    f"PyTorch does), or update .data: p.data {symbol}= ..."
+                )
+            return out_of_place(self, other)
+        values = other.data if hasattr(other, "backward_fn") else other
+        self.data = ufunc(self.data, values, out=self.data)  # bumps the version
+        return self
+
+    update.__name__ = f"__i{ufunc.__name__}__"
+    return update

@@ -1,0 +1,175 @@
+"""How a Tensor behaves as a Python and NumPy object, and the PyTorch habits it accepts.
+
+``float(loss)``, ``f"{loss:.3f}"``, ``np.mean(losses)`` and ``plt.plot(losses)`` read a
+Tensor as its values; comparisons (``t > 0``) and ``argmax`` return NumPy arrays
+(boolean and int64), since a Tensor always holds floats; ``detach()`` copies instead of
+sharing memory. None of this is differentiation: ``__init__.py`` binds these to
+``Tensor``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from backprop.autograd.elementwise import lift
+from backprop.autograd.tensor import Tensor
+
+
+def shape(t: Tensor) -> tuple[int, ...]:
+    """The shape of ``data``."""
+    return t._data.shape
+
+
+def ndim(t: Tensor) -> int:
+    """The number of axes of ``data``."""
+    return t._data.ndim
+
+
+def size(t: Tensor) -> int:
+    """The number of elements of ``data``."""
+    return t._data.size
+
+
+def dtype(t: Tensor) -> np.dtype:
+    """The dtype of ``data`` (float64 unless you passed float32 or float16 data)."""
+    return t._data.dtype
+
+
+def numel(t: Tensor) -> int:
+    """The number of elements (PyTorch's name for ``size``)."""
+    return t.data.size
+
+
+def is_leaf(t: Tensor) -> bool:
+    """True for a tensor you created (and anything not computed from a tracked tensor):
+    the ones ``backward()`` leaves a ``.grad`` in for good."""
+    return not t.inputs
+
+
+def requires_grad_(t: Tensor, requires_grad: bool = True) -> Tensor:
+    """Start (or stop) tracking this leaf, in place; returns it, so
+    ``Tensor(x).requires_grad_()`` reads as one expression."""
+    if t.inputs:
+        raise RuntimeError(
+            "requires_grad_() changes leaves only; this tensor was computed from "
+            "others. "
+            "Use t.detach().requires_grad_() for a new leaf with its values"
+        )
+    t.requires_grad = bool(requires_grad)
+    return t
+
+
+def detach(t: Tensor) -> Tensor:
+    """A constant with a copy of this tensor's values, cut from the graph.
+
+    Gradients do not flow through it. (PyTorch's ``detach`` shares memory instead; a
+    copy means changing one can never silently change the other.)
+    """
+    return Tensor(t.data)
+
+
+def length(t: Tensor) -> int:
+    if t.ndim == 0:
+        raise TypeError(
+            "len() of a 0-d tensor (a single number): use t.item() or t.numel()"
+        )
+    return len(t.data)
+
+
+def represent(t: Tensor) -> str:
+    values = np.array2string(t.data, separator=", ", prefix="Tensor(")
+    extras = "" if t.dtype == np.float64 else f", dtype={t.dtype}"
+    extras += ", requires_grad=True" if t.requires_grad else ""
+    return f"Tensor({values}{extras})"
+
+
+def item(t: Tensor) -> float:
+    """The value of a one-element tensor as a Python float (e.g. for logging a loss)."""
+    if t.size != 1:
+        raise ValueError(
+            f"item() needs a one-element tensor, this one has shape {t.shape}: pick an "
+            "element (t[0]) or reduce first (t.sum(), t.mean())"
+        )
+    return t.data.item()
+
+
+def as_float(t: Tensor) -> float:
+    return float(item(t))
+
+
+def as_int(t: Tensor) -> int:
+    return int(item(t))
+
+
+def as_bool(t: Tensor) -> bool:
+    if t.size != 1:
+        raise RuntimeError(
+            f"the truth value of a tensor of shape {t.shape} is ambiguous: use "
+            "(t > 0).any() or (t > 0).all(), or t.item() for a one-element tensor"
+        )
+    return bool(t.data.item())
+
+
+def format_(t: Tensor, spec: str) -> str:
+    if not spec:
+        return repr(t)
+    if t.size != 1:
+        raise TypeError(
+            f"format spec {spec!r} needs a one-element tensor, this one has shape "
+            f"{t.shape}: format t.item() or t.numpy() instead"
+        )
+    return format(item(t), spec)
+
+
+def as_array(t: Tensor, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+    values = np.asarray(t.data, dtype=dtype)
+    return values.copy() if copy else values
+
+
+def tolist(t: Tensor) -> Any:
+    """The values as (nested) Python lists of floats, or a float for a 0-d tensor."""
+    return t.data.tolist()
+
+
+def numpy(t: Tensor) -> np.ndarray:
+    """The underlying array (shared, not copied, like PyTorch's ``.numpy()``)."""
+    return t.data
+
+
+def power(t: Tensor, exponent: Any) -> Tensor:
+    """``t.pow(b)`` is ``t ** b``."""
+    return t**exponent
+
+
+def matmul(t: Tensor, other: Any) -> Tensor:
+    """``a.matmul(b)`` is ``a @ b``."""
+    return t @ other
+
+
+def comparison(compare: np.ufunc) -> Any:
+    """An elementwise comparison giving a NumPy boolean array: a mask to index with, or
+    to count (``(pred == y).mean()``). It has no gradient (a step's slope is 0 or
+    undefined)."""
+
+    def method(t: Tensor, other: object) -> Any:
+        if isinstance(other, Tensor):
+            return compare(t.data, other.data)
+        if isinstance(other, (numbers.Real, np.ndarray)):
+            return compare(t.data, other)
+        return NotImplemented
+
+    method.__name__ = compare.__name__
+    return method
+
+
+def reflected(op: Any, symbol: str) -> Any:
+    """``2 * t``, ``1 - t``, ``ndarray @ t``: the left operand becomes a constant."""
+
+    def method(t: Tensor, other: Any) -> Tensor:
+        return op(lift(other, t, symbol), t)
+
+    method.__name__ = f"__r{op.__name__}__"
+    return method

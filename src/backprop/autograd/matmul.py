@@ -1,0 +1,61 @@
+"""The matrix product. For matrices, C = A B gives dL/dA = G B^T and dL/dB = A^T G.
+
+np.matmul also takes vectors and stacks of matrices; ``as_matrices`` turns vectors into
+matrices so that one formula covers every case, and ``unbroadcast`` sums the gradient of
+a matrix that was shared across a stack.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from backprop.autograd.broadcast import unbroadcast
+from backprop.autograd.elementwise import Operand, lift
+from backprop.autograd.tensor import Tensor
+
+
+def matmul(a: Tensor, b: Operand) -> Tensor:
+    """``a @ b``, as NumPy computes it."""
+    b = lift(b, a, "@")
+    out = Tensor(product(a.data, b.data), inputs=(a, b), op="@")
+
+    def backward(grad: np.ndarray) -> None:  # dA = G B^T, dB = A^T G
+        x, y, g = as_matrices(a.data, b.data, grad)
+        if a.requires_grad:
+            grad_a = g @ y.swapaxes(-1, -2)
+            a.add_grad(unbroadcast(grad_a, x.shape).reshape(a.shape))
+        if b.requires_grad:
+            grad_b = x.swapaxes(-1, -2) @ g
+            b.add_grad(unbroadcast(grad_b, y.shape).reshape(b.shape))
+
+    out.backward_fn = backward
+    return out
+
+
+def as_matrices(
+    a: np.ndarray, b: np.ndarray, grad: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """1-D operands of ``a @ b`` viewed as matrices, as np.matmul does, ``grad`` to
+    match.
+
+    A 1-D left operand (k,) acts as a row (1, k) whose row axis is dropped from the
+    result; a 1-D right operand (k,) acts as a column (k, 1) whose column axis is
+    dropped. Putting those axes back lets one matrix formula cover every case.
+    """
+    if b.ndim == 1:
+        b, grad = b[:, np.newaxis], np.expand_dims(grad, -1)
+    if a.ndim == 1:
+        a, grad = a[np.newaxis, :], np.expand_dims(grad, -2)
+    return a, b, grad
+
+
+def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` with an error message that names both shapes."""
+    try:
+        return a @ b
+    except ValueError as error:
+        raise ValueError(
+            f"@ cannot multiply shapes {a.shape} and {b.shape}: the last axis of the "
+            "left operand must equal the second-to-last axis of the right one (its "
+            "only axis if it is 1-D), and any leading batch axes must broadcast"
+        ) from error
