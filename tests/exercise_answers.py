@@ -240,7 +240,7 @@ SQRT_WRONG = [
     (_sqrt_with(lambda g, x, s: g / s), "1/2 is missing"),
     (_sqrt_with(lambda g, x, s: 0.5 * s * g), "power rule"),
     (_sqrt_with(lambda g, x, s: -g * 0.5 / s), "sign is flipped"),
-    (_sqrt_with(lambda g, x, s: g * 0.5 / s, attach=False), "out.backward_fn = backward"),
+    (_sqrt_with(lambda g, x, s: g * 0.5 / s, attach=False), "set no backward_fn"),
     (lambda x: Tensor(np.sqrt(x.data)), "inputs=(x,)"),
 ]
 
@@ -807,13 +807,13 @@ SQRT_WRONG += [
 
 
 def _topo_library(root):
-    from backprop.autograd import _reverse_topological_order
-    return _reverse_topological_order(root)
+    from backprop.autograd import nodes
+    return nodes(root)[::-1]
 
 
 TOPO_WRONG += [
     (_topo_library, LIBRARY),
-    (lambda root: [root, *root._prev], "leaves out"),
+    (lambda root: [root, *root.inputs], "leaves out"),
 ]
 
 
@@ -1472,12 +1472,12 @@ ALTERNATIVES = {
 
 
 def _sqrt_by_power_rule(x):
-    out = Tensor(np.sqrt(x.data), _children=(x,), _op="sqrt")
+    out = Tensor(np.sqrt(x.data), inputs=(x,), op="sqrt")
 
-    def _backward(grad):
-        x._accumulate(grad * 0.5 * x.data ** -0.5)
+    def backward(grad):
+        x.add_grad(grad * 0.5 * x.data ** -0.5)
 
-    out._backward = _backward
+    out.backward_fn = backward
     return out
 
 

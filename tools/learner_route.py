@@ -43,8 +43,10 @@ WORK = REPO / "_build" / "learner"
 KERNEL = "backprop-learner"
 # What Colab's runtime has installed (as an independent review found it in December 2026; Colab
 # itself cannot be reached from here): the set-up cell's `pip install` keeps these, since the
-# library's floors are these versions.
-COLAB = ["numpy==2.0.2", "matplotlib==3.10.0", "ipython==7.34.0", "ipykernel==5.5.6"]
+# library's floors are these versions. The kernel is ipykernel 6 (Colab runs its own 5.5.6,
+# which does not change what the library sees, and which drove one notebook here to nbclient's
+# timeout once while the same notebook ran in a minute on its own).
+COLAB = ["numpy==2.0.2", "matplotlib==3.10.0", "ipython==7.34.0", "ipykernel==6.29.5"]
 
 
 def run(*command: str | Path, **kwargs) -> str:

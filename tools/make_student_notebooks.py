@@ -48,10 +48,15 @@ REPO = Path(__file__).resolve().parents[1]
 CHAPTERS = REPO / "chapters"
 STUDENT = REPO / "student"
 
-NOTE = """\
-**Your copy to work in.** This is the chapter *{title}* without its solutions: fill in every
+WITH_CHECKS = """fill in every
 `...` in a "Your turn" cell, then run the check cell below it. A check that says *not done yet*
-is waiting for you; one that shows ✗ names the first wrong quantity and the likely mistake.
+is waiting for you; one that shows ✗ names the first wrong quantity and the likely mistake."""
+WITHOUT_CHECKS = """its exercises ask you to
+derive, run and explain: write your code in the empty cells they leave, and compare with the
+chapter's numbers."""
+
+NOTE = """\
+**Your copy to work in.** This is the chapter *{title}* without its solutions: {work}
 Hints stay folded until you click them. The full chapter, with its solutions, is
 [on the course site]({url}).
 
@@ -204,7 +209,9 @@ def make_student(notebook: nbformat.NotebookNode, name: str,
                 except ValueError as error:
                     raise ValueError(f"{name}, cell {index}: {error}") from None
         title, url = context.titles.get(context.page, name), context.url(context.page)
-    note = nbformat.v4.new_markdown_cell(NOTE.format(name=name, title=title, url=url))
+    checked = any(cell.cell_type == "code" and "check." in cell.source for cell in nb.cells)
+    note = nbformat.v4.new_markdown_cell(NOTE.format(
+        name=name, title=title, url=url, work=WITH_CHECKS if checked else WITHOUT_CHECKS))
     note.id = "student-note"
     set_up_first = nb.cells and "remove-cell" in nb.cells[0].metadata.get("tags", [])
     nb.cells.insert(1 if set_up_first else 0, note)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from backprop.autograd.numerics import stable_sigmoid
 from backprop.gradcheck import ATOL, RTOL, compare, numerical_grad
 
 __all__ = [
@@ -248,10 +249,8 @@ class Sigmoid(Layer):
         self._out: Array | None = None
 
     def forward(self, x: ArrayLike) -> Array:
-        """σ(x), computed without overflow: e^(-|x|) never exceeds 1."""
-        x = _as_float_array(x)
-        e = np.exp(-np.abs(x))
-        self._out = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        """σ(x), computed without overflow (``stable_sigmoid`` only ever takes e^(-|x|))."""
+        self._out = stable_sigmoid(_as_float_array(x))  # the engine's own, one formula
         return self._out
 
     def backward(self, grad_out: ArrayLike) -> Array:

@@ -97,4 +97,7 @@ _METHODS = {
 for _name, _method in _METHODS.items():
     setattr(Tensor, _name, _method)
 
-fast.enable()  # the speed paths replace their plain twins (see fast.py)
+# The speed paths (fast.py) replace three entries of this table by faster twins:
+# "__matmul__" (fast.matmul), "T" (fast.transposed) and "relu" (fast.relu). What the
+# chapters teach is the plain entry above; `with fast_paths(False):` runs it.
+fast.enable()

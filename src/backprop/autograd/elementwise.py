@@ -46,8 +46,10 @@ def add(a: Tensor, b: Operand) -> Tensor:
     out = Tensor(a.data + b.data, inputs=(a, b), op="+")
 
     def backward(grad: np.ndarray) -> None:  # d(a+b)/da = d(a+b)/db = 1
-        a.add_grad(unbroadcast(grad, a.shape))
-        b.add_grad(unbroadcast(grad, b.shape))
+        if a.requires_grad:
+            a.add_grad(unbroadcast(grad, a.shape))
+        if b.requires_grad:
+            b.add_grad(unbroadcast(grad, b.shape))
 
     out.backward_fn = backward
     return out
@@ -58,7 +60,8 @@ def sub(a: Tensor, b: Operand) -> Tensor:
     out = Tensor(a.data - b.data, inputs=(a, b), op="-")
 
     def backward(grad: np.ndarray) -> None:  # d(a-b)/da = 1, d(a-b)/db = -1
-        a.add_grad(unbroadcast(grad, a.shape))
+        if a.requires_grad:
+            a.add_grad(unbroadcast(grad, a.shape))
         if b.requires_grad:
             b.add_grad(unbroadcast(-grad, b.shape))
 

@@ -143,3 +143,13 @@ def in_place(symbol: str, ufunc: np.ufunc, out_of_place: Callable,
 
     update.__name__ = f"__i{ufunc.__name__}__"
     return update
+
+
+def missing_backward(node) -> None:
+    """An op recorded its inputs but set no ``backward_fn``: its inputs would silently
+    get no gradient, so say so instead."""
+    raise RuntimeError(
+        f"the op {node.op or '(unnamed)'} recorded its inputs (inputs=...) but set no "
+        "backward_fn, so backward() cannot pass the gradient on. Set out.backward_fn "
+        "to a function that calls input.add_grad(...) for each input."
+    )

@@ -1,8 +1,9 @@
 """The matrix product. For matrices, C = A B gives dL/dA = G B^T and dL/dB = A^T G.
 
-np.matmul also takes vectors and stacks of matrices; ``as_matrices`` turns vectors into
-matrices so that one formula covers every case, and ``unbroadcast`` sums the gradient of
-a matrix that was shared across a stack.
+``matmul`` writes exactly that for two matrices. np.matmul also takes vectors and
+stacks of matrices; ``stacked_backward`` covers them with the same two products:
+``as_matrices`` turns vectors into matrices, and ``unbroadcast`` sums the gradient of
+a matrix shared across a stack. (``fast.py`` has a faster twin of ``matmul``.)
 """
 
 from __future__ import annotations
@@ -15,11 +16,26 @@ from backprop.autograd.tensor import Tensor
 
 
 def matmul(a: Tensor, b: Operand) -> Tensor:
-    """``a @ b``, as NumPy computes it."""
+    """``a @ b``. For two matrices, dL/da = grad @ b.T and dL/db = a.T @ grad."""
     b = lift(b, a, "@")
     out = Tensor(product(a.data, b.data), inputs=(a, b), op="@")
 
-    def backward(grad: np.ndarray) -> None:  # dA = G B^T, dB = A^T G
+    def backward(grad: np.ndarray) -> None:
+        if a.requires_grad:
+            a.add_grad(grad @ b.data.T)
+        if b.requires_grad:
+            b.add_grad(a.data.T @ grad)
+
+    matrices = a.data.ndim == 2 and b.data.ndim == 2
+    out.backward_fn = backward if matrices else stacked_backward(a, b)
+    return out
+
+
+def stacked_backward(a: Tensor, b: Tensor):
+    """The same two products for vectors and stacks of matrices: vectors are viewed as
+    matrices, and a matrix shared across a stack gets the sum of its gradients."""
+
+    def backward(grad: np.ndarray) -> None:
         x, y, g = as_matrices(a.data, b.data, grad)
         if a.requires_grad:
             grad_a = g @ y.swapaxes(-1, -2)
@@ -28,8 +44,7 @@ def matmul(a: Tensor, b: Operand) -> Tensor:
             grad_b = x.swapaxes(-1, -2) @ g
             b.add_grad(unbroadcast(grad_b, y.shape).reshape(b.shape))
 
-    out.backward_fn = backward
-    return out
+    return backward
 
 
 def as_matrices(

@@ -92,6 +92,8 @@ class Tensor:
                 node.grad = None  # an intermediate holds this call's gradient only
         self.add_grad(seed)
         for node in order:
+            if node.inputs and node.backward_fn is None:
+                guards.missing_backward(node)  # raises: its inputs would get nothing
             if node.backward_fn and node.grad is not None:  # a leaf has no backward
                 guards.check_unchanged(node)
                 if _watchers:
@@ -131,7 +133,7 @@ def nodes(root: Tensor, constants: bool = False) -> list[Tensor]:
 def watch_backward(watcher: Callable) -> Iterator[None]:
     """Inside the block, ``backward()`` calls ``watcher(node, grad, backward_fn)`` in
     place of ``backward_fn(grad)`` for each node; the watcher must call ``backward_fn``
-    itself."""
+    itself. Blocks nest: the innermost watcher is the one called."""
     _watchers.append(watcher)
     try:
         yield
