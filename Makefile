@@ -28,7 +28,7 @@ book: $(STAMP)
 	$(ONE_THREAD) $(BIN)/jupyter-book build . --path-output .
 	@echo "The site is in _build/html/index.html"
 
-# `make test` runs eight jobs, two at a time (each job's output is printed when it ends):
+# `make test` runs seven jobs, two at a time (each job's output is printed when it ends):
 #   test-site           the strict build (-W: warnings are errors, -n: every reference must
 #                       resolve) of the site from the outputs saved in the notebooks, then the
 #                       browser tests of its pages (the seed-0 job proves that executing the

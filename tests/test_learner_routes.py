@@ -28,7 +28,7 @@ OPTIONAL = {"torch"}  # compared against where installed; imported only inside t
 
 def library_modules() -> set[str]:
     names = {re.split(r"[ ;<>=!~\[]", requirement)[0].lower()
-             for requirement in requires("backprop") or [] if "extra ==" not in requirement}
+             for requirement in requires("backprop-from-scratch") or [] if "extra ==" not in requirement}
     return {IMPORT_NAMES.get(name, name.replace("-", "_")) for name in names} | {"backprop"}
 
 
@@ -129,3 +129,13 @@ def test_glue_without_myst_nb_does_nothing_visible(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "myst_nb", None)  # as in a learner's plain Jupyter
     glue("a_number", 1.5, display=False)
     assert capsys.readouterr().out == ""
+
+
+def test_the_prose_names_the_repository_of_config_yml():
+    """`_config.yml` names the repository once; pages that quote it in prose must agree."""
+    import yaml
+
+    repository = yaml.safe_load((REPO / "_config.yml").read_text())["repository"]["url"]
+    for page in ["intro.md", "chapters/troubleshooting.md", "README.md", "CONTRIBUTING.md"]:
+        for url in re.findall(r"git\+(https://[^\s\"@`]+)", (REPO / page).read_text()):
+            assert url.rstrip("/") == repository.rstrip("/"), (page, url)

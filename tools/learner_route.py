@@ -17,8 +17,9 @@ tools, no data variable). So this script
 3. copies every chapter and every student notebook into an empty folder outside the repository
    and executes each from there with that kernel, with no data variable set (Debian's
    Fashion-MNIST package is found without one, as a learner's would be), at the book's seed 2;
-4. fails if a notebook stops before its end, or if a student notebook's check says anything but
-   "not done yet" (nothing is solved in a fresh student notebook).
+4. fails if a notebook stops before its end, prints a folder of this machine or a download, or
+   if a student notebook's check says anything but "not done yet" (nothing is solved in a fresh
+   student notebook).
 
 The Jupyter machinery that drives the kernel (nbclient) runs from the build's `.venv`: a learner's
 JupyterLab or Colab plays that part.
@@ -27,6 +28,7 @@ JupyterLab or Colab plays that part.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -105,6 +107,23 @@ def execute(notebook: nbformat.NotebookNode, folder: Path) -> None:
                    resources={"metadata": {"path": str(folder)}}).execute()
 
 
+# An absolute path under a folder only a machine has, or a download the course should not need.
+MACHINE_PATH = re.compile(r"(?<![\w.:/])/(?:work|home|root|tmp|usr|opt|var|Users)/")
+
+
+def outputs_a_learner_should_not_see(notebook: nbformat.NotebookNode) -> list[str]:
+    """Outputs that print a folder of this machine, or say that something was downloaded."""
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            text = output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
+            if MACHINE_PATH.search(text):
+                found.append(f"cell {index} prints a machine path")
+            if "Downloading" in text:
+                found.append(f"cell {index} downloads something")
+    return found
+
+
 def unsolved_checks_say_not_done(notebook: nbformat.NotebookNode) -> list[str]:
     """The check cells of a fresh student notebook that said anything but "not done yet"."""
     wrong = []
@@ -142,6 +161,8 @@ def main() -> int:
                 continue
             finally:
                 copy.unlink()
+            failures += [f"{name}: {problem}"
+                         for problem in outputs_a_learner_should_not_see(notebook)]
             if path.parent.name == "student":
                 failures += [f"{name}: a fresh check did not say 'not done yet': {line}"
                              for line in unsolved_checks_say_not_done(notebook)]

@@ -70,7 +70,7 @@ SET_UP = """\
 try:
     import backprop
 except ImportError:
-    %pip install --quiet "backprop @ git+{repository}@{branch}"
+    %pip install --quiet "backprop-from-scratch @ git+{repository}@{branch}"
     import importlib
     importlib.invalidate_caches()
     import backprop"""

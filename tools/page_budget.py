@@ -25,7 +25,8 @@ VIEWPORT = {"width": 1280, "height": 900}
 BUDGET = {"sideways blocks": 0, "cut equations": 0, "shrunk figures": 0, "screens": 30}
 
 MEASURE = """() => {
-  const shown = el => el.offsetParent !== null && el.getClientRects().length > 0;
+  const shown = el => el.offsetParent !== null && el.getClientRects().length > 0
+      && !el.closest('details:not([open])');  // folded cells and closed dropdowns
   const main = document.querySelector('main') || document.body;
   const blocks = [...main.querySelectorAll('pre')].filter(shown)
       .filter(el => el.scrollWidth > el.clientWidth + 1);

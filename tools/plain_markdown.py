@@ -64,7 +64,7 @@ def convert(text: str, context: Context) -> str:
     """One Markdown cell of a chapter, in plain Jupyter Markdown. Text between
     ``<!-- site-only -->`` and ``<!-- /site-only -->`` (say, "open the student notebook") is
     for the site's readers only, and is left out."""
-    text = SITE_ONLY.sub("", text)
+    text = re.sub(r"\n{3,}", "\n\n", SITE_ONLY.sub("", text))  # no gap where it was
     return _links(_roles(_directives(text, context), context), context)
 
 

@@ -381,8 +381,10 @@ def _download_all(
         return _download_each(data, folder, base_url, progressbar)
     finally:
         logger.setLevel(level)
-        if folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()  # a failed first download leaves no empty folder behind
+        ours = (folder, folder.parent) if cache_dir is None else (folder,)  # not the caller's
+        for empty in ours:  # a failed first download leaves no folder behind
+            if empty.is_dir() and not any(empty.iterdir()):
+                empty.rmdir()
 
 
 def _download_each(
