@@ -18,7 +18,8 @@ RUN_ONCE = {
     "test_symbolic", "test_symbolic_where", "test_seeding", "test_metrics",
     "test_toy_data",
     "test_helpers_habits", "test_manual", "test_manual_step", "test_check_layer",
-    "test_tinynet", "test_graph_plots", "test_budget", "test_notation", "test_learner_routes",
+    "test_tinynet", "test_graph_plots", "test_budget", "test_notation",
+    "test_learner_routes",
 }
 
 
