@@ -73,7 +73,7 @@ class Tensor:
         if np.shape(grad) != self._data.shape:
             guards.wrong_grad_shape(self, grad)  # raises, saying what to fix
         if self.grad is None:
-            self.grad = np.empty_like(self._data)  # our own array, like data
+            self.grad = np.empty_like(self._data)  # the first share: a copy of it
             self.grad[...] = grad
         else:
             self.grad += grad
@@ -83,7 +83,8 @@ class Tensor:
         """Add dL/dx into ``x.grad`` for every tracked x this was computed from.
 
         Leave ``grad`` out for a one-element loss (dL/dL = 1); ``gradient=`` is
-        PyTorch's name for it. Gradients accumulate: call ``zero_grad()`` between steps.
+        PyTorch's name for it; ``retain_graph`` is accepted and ignored (the graph is
+        always kept). Gradients accumulate: call ``zero_grad()`` between steps.
         """
         seed = guards.starting_gradient(self, grad, gradient)
         order = nodes(self)[::-1]  # the loss first, every tensor before its inputs
@@ -95,8 +96,8 @@ class Tensor:
             if node.inputs and node.backward_fn is None:
                 guards.missing_backward(node)  # raises: its inputs would get nothing
             if node.backward_fn and node.grad is not None:  # a leaf has no backward
-                guards.check_unchanged(node)
-                if _watchers:
+                guards.check_unchanged(node)  # refuses inputs changed since forward
+                if _watchers:  # a watcher (a step-through figure) makes the call
                     _watchers[-1](node, node.grad, node.backward_fn)
                 else:
                     node.backward_fn(node.grad)
