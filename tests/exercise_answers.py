@@ -807,8 +807,8 @@ SQRT_WRONG += [
 
 
 def _topo_library(root):
-    from backprop.autograd import _reverse_topological_order
-    return _reverse_topological_order(root)
+    from backprop.autograd import nodes
+    return nodes(root)[::-1]
 
 
 TOPO_WRONG += [
@@ -1472,12 +1472,12 @@ ALTERNATIVES = {
 
 
 def _sqrt_by_power_rule(x):
-    out = Tensor(np.sqrt(x.data), _children=(x,), _op="sqrt")
+    out = Tensor(np.sqrt(x.data), inputs=(x,), op="sqrt")
 
     def _backward(grad):
-        x._accumulate(grad * 0.5 * x.data ** -0.5)
+        x.add_grad(grad * 0.5 * x.data ** -0.5)
 
-    out._backward = _backward
+    out.backward_fn = _backward
     return out
 
 
