@@ -1506,3 +1506,103 @@ def _diagnose_ratios(record):
 ALTERNATIVES["tensor_sqrt"] = [_sqrt_by_power_rule]
 ALTERNATIVES["finite_difference_cost"] = [_fd_cost_loops]
 ALTERNATIVES["diagnose_run"] = [_diagnose_ratios]
+
+# ============================================================================= second trial
+# Wrong answers from the second, independent learner trial, each with the hint it must get,
+# and valid answers that must pass.
+
+
+def _central_float32_copy(f, x, eps):
+    """Right formula, but computed on a float32 copy of x."""
+    x = x.astype(np.float32)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        plus = f(x)
+        x[i] = old - eps
+        minus = f(x)
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def _sqrt_assigning_data(x):
+    x.data = np.sqrt(x.data)
+    out = Tensor(x.data, inputs=(x,), op="sqrt")
+
+    def backward(grad):
+        x.add_grad(grad * 0.5 / out.data)
+
+    out.backward_fn = backward
+    return out
+
+
+def _sqrt_into_data(x):
+    np.sqrt(x.data, out=x.data)
+    out = Tensor(x.data.copy(), inputs=(x,), op="sqrt")
+
+    def backward(grad):
+        x.add_grad(grad * 0.5 / out.data)
+
+    out.backward_fn = backward
+    return out
+
+
+def _sqrt_dividing_grad_in_place(x):
+    root = np.sqrt(x.data)
+    out = Tensor(root, inputs=(x,), op="sqrt")
+
+    def backward(grad):
+        grad /= 2 * root
+        x.add_grad(grad)
+
+    out.backward_fn = backward
+    return out
+
+
+def _value_grad_none():
+    """The reference Value whose gradients start at None instead of 0."""
+    from backprop.exercises.value import ReferenceValue
+
+    class Value(ReferenceValue):
+        def __init__(self, data, _children=()):
+            super().__init__(data, _children)
+            self.grad = None
+
+        def __add__(self, other):
+            return _rewrap(Value, ReferenceValue.__add__(self, _as(Value, other)))
+
+        def __mul__(self, other):
+            return _rewrap(Value, ReferenceValue.__mul__(self, _as(Value, other)))
+
+        def tanh(self):
+            return _rewrap(Value, ReferenceValue.tanh(self))
+
+    return Value
+
+
+def _as(cls, value):
+    return value if isinstance(value, cls) else cls(value)
+
+
+def _rewrap(cls, out):
+    """The reference op's result as a ``cls`` (so that its grad starts as ``cls`` says),
+    keeping its inputs and backward."""
+    backward, inputs = out._backward, out._prev
+    new = cls(out.data, inputs)
+    closure = backward.__closure__ or ()
+    for cell in closure:  # the backward reads `out.grad`: point it at the new node
+        if cell.cell_contents is out:
+            cell.cell_contents = new
+    new._backward = backward
+    return new
+
+
+CENTRAL_WRONG += [(_central_float32_copy, "right up to float32 rounding only, and your grad, 2 x 3")]
+SQRT_WRONG += [
+    (_sqrt_assigning_data, "the op changed its input's data"),
+    (_sqrt_into_data, "the op changed its input's data"),
+    (_sqrt_dividing_grad_in_place, "changed the gradient it received"),
+]
+EXERCISES["value_engine"][1].append((_value_grad_none(), "must start at 0"))
