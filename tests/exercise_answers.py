@@ -1606,3 +1606,93 @@ SQRT_WRONG += [
     (_sqrt_dividing_grad_in_place, "changed the gradient it received"),
 ]
 EXERCISES["value_engine"][1].append((_value_grad_none(), "must start at 0"))
+
+
+def _central_nudging_an_integer_copy(f, x, eps):
+    """Nudges a copy of x of x's own dtype: right for floats, the nudges cut away on integers."""
+    point, grad = x.copy(), np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        old = point[i]
+        point[i] = old + eps
+        plus = f(point)
+        point[i] = old - eps
+        minus = f(point)
+        point[i] = old
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def _central_integer_result(f, x, eps):
+    """Nudges float copies, but keeps the result in np.zeros_like(x): integer for integer x."""
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        up, down = x.astype(float), x.astype(float)
+        up[i] += eps
+        down[i] -= eps
+        grad[i] = (f(up) - f(down)) / (2 * eps)
+    return grad
+
+
+def _clip_dividing_by_the_norm(grads, max_norm):
+    norm = np.sqrt(sum(np.sum(g**2) for g in grads))
+    return [g / norm * min(norm, max_norm) for g in grads]
+
+
+def _clip_python_division(grads, max_norm):
+    norm = math.sqrt(sum(float(np.sum(g**2)) for g in grads))
+    return [g * min(1.0, max_norm / norm) for g in grads]
+
+
+def _images_min_max(images):
+    x = images.reshape(len(images), -1).astype(np.float32)
+    return (x - x.min()) / (x.max() - x.min())
+
+
+def _images_min_max_per_image(images):
+    x = images.reshape(len(images), -1).astype(np.float32)
+    low, high = x.min(axis=1, keepdims=True), x.max(axis=1, keepdims=True)
+    return (x - low) / (high - low)
+
+
+def _images_transposed(images):
+    return images.transpose(0, 2, 1).reshape(len(images), -1).astype(np.float32) / 255
+
+
+def _one_hot_whole_columns(labels, num_classes):
+    out = np.zeros((len(labels), num_classes))
+    out[:, labels] = 1
+    return out
+
+
+def _one_hot_loop_one_short(labels, num_classes):
+    out = np.zeros((len(labels), num_classes))
+    for i in range(len(labels) - 1):
+        out[i, labels[i]] = 1
+    return out
+
+
+def _one_hot_loop_from_one(labels, num_classes):
+    out = np.zeros((len(labels), num_classes))
+    for i in range(1, len(labels)):
+        out[i, labels[i]] = 1
+    return out
+
+
+CENTRAL_WRONG += [
+    (_central_nudging_an_integer_copy, "Nudge a float copy"),
+    (_central_integer_result, "integer dtype"),
+]
+CLIP_WRONG += [
+    (_clip_dividing_by_the_norm, "the norm is 0 here"),
+    (_clip_python_division, "the norm is 0 here"),
+]
+IMAGES_WRONG += [
+    (_images_min_max, "the scale depends on the batch"),
+    (_images_min_max_per_image, "the scale depends on the image"),
+    (_images_transposed, "rows and columns were swapped"),
+]
+ONE_HOT_WRONG += [
+    (_one_hot_whole_columns, "EVERY label of the batch"),
+    (_one_hot_loop_one_short, "the last example's row holds no 1"),
+    (_one_hot_loop_from_one, "the first example's row holds no 1"),
+]

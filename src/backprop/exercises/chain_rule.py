@@ -204,9 +204,15 @@ def _cubic(x: np.ndarray) -> float:
     return float(np.sum(x**3) + x.flat[0] * x.flat[-1])
 
 
-def _point(values: list, dtype: Any = np.float64) -> Callable[[], tuple]:
+def _cubic_tenth(x: np.ndarray) -> float:
+    """The cubic over 10: at whole numbers its gradient has fractions (a result held in an
+    integer array loses them)."""
+    return _cubic(x) / 10
+
+
+def _point(values: list, dtype: Any = np.float64, f: Callable = _cubic) -> Callable[[], tuple]:
     def args() -> tuple:
-        return (_cubic, np.array(values, dtype=dtype), EPS)
+        return (f, np.array(values, dtype=dtype), EPS)
     return args
 
 
@@ -217,6 +223,11 @@ NUMERICAL_CASES = (
     Case("2 x 2 x 2", _point([[[0.5, -1.0], [2.0, 0.1]], [[-0.3, 1.2], [0.7, -2.0]]]),
          note="an array of 3 dimensions: loop over every element whatever the shape "
               "(np.ndindex(x.shape), or x.flat / x.reshape(-1) on a copy)."),
+    Case("integers", _point([[1, -2], [3, 0]], np.int64, _cubic_tenth),
+         note="x holds integers here (the derivative at whole numbers): an integer array "
+              "cannot hold x + eps, so a nudge written into it, or into a copy of the same "
+              "dtype, is rounded away, and np.zeros_like(x) cannot hold a fraction. Which "
+              "dtype should the working copy and the result have?"),
 )
 
 
@@ -231,6 +242,20 @@ def _forward_difference(f: Callable, x: np.ndarray, eps: float) -> np.ndarray:
         bumped = x.copy()
         bumped[index] += eps
         grad[index] = (f(bumped) - f(x)) / eps
+    return grad
+
+
+def _nudged_in_dtype(f: Callable, x: np.ndarray, eps: float) -> np.ndarray:
+    """Right for floats; on integers every nudge is rounded away (the result all zeros)."""
+    point, grad = x.copy(), np.zeros(x.shape)
+    for index in np.ndindex(x.shape):
+        original = point[index]
+        point[index] = original + eps
+        plus = f(point)
+        point[index] = original - eps
+        minus = f(point)
+        point[index] = original
+        grad[index] = (plus - minus) / (2 * eps)
     return grad
 
 
@@ -256,6 +281,9 @@ NUMERICAL_MISTAKES = (
             lambda f, x, eps: 2 * numerical_grad(f, x, eps), ("grad",)),
     Mistake("each element must be put back after its two evaluations; here every later element "
             "is measured at a point shifted by the earlier ones.", _not_restored),
+    Mistake("x holds integers here, and so does a copy of it: x[i] + eps written into an "
+            "integer array is cut to a whole number, so the nudge is lost (or becomes a whole "
+            "step). Nudge a float copy of x instead.", _nudged_in_dtype, ("grad",)),
 )
 
 
@@ -270,7 +298,8 @@ def central_differences(solution: Callable[..., Any]) -> CheckResult:
 
     ``grad[i] = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)``, shaped like ``x``, computed with
     ``eps = 1e-3`` on a cubic, where a one-sided difference is visibly worse: at a 2 x 3 point,
-    at a single element and at a 2 x 2 x 2 point. ``x`` must be left as it was. The reference
+    at a single element, at a 2 x 2 x 2 point and at an integer point (an int64 ``x``, of the
+    cubic over 10: its gradient is float64 all the same). ``x`` must be left as it was. The reference
     is ``backprop.gradcheck.numerical_grad``. Allowed: NumPy and calls of f (not the
     library's ``numerical_grad`` or ``gradcheck``).
     """
