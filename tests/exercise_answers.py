@@ -1696,3 +1696,64 @@ ONE_HOT_WRONG += [
     (_one_hot_loop_one_short, "the last example's row holds no 1"),
     (_one_hot_loop_from_one, "the first example's row holds no 1"),
 ]
+
+
+def _tinynet_slope_at_net_input(weights, inputs, targets):
+    f = tinynet.forward(weights, inputs, targets)
+    w1, w2, w3, w4, w5, w6, w7, w8 = weights
+    (i1, i2), (t1, t2) = inputs, targets
+    d_o1 = (f.a_o1 - t1) * f.o1 * (1 - f.o1)
+    d_o2 = (f.a_o2 - t2) * f.o2 * (1 - f.o2)
+    d_h1 = (d_o1 * w5 + d_o2 * w7) * f.a_h1 * (1 - f.a_h1)
+    d_h2 = (d_o1 * w6 + d_o2 * w8) * f.a_h2 * (1 - f.a_h2)
+    return {"delta_o1": d_o1, "delta_o2": d_o2, "delta_h1": d_h1, "delta_h2": d_h2,
+            "grads": [d_h1 * i1, d_h1 * i2, d_h2 * i1, d_h2 * i2,
+                      d_o1 * f.a_h1, d_o1 * f.a_h2, d_o2 * f.a_h1, d_o2 * f.a_h2]}
+
+
+def _bce_no_bias(x, y, w, b):
+    p = 1 / (1 + np.exp(-(x @ w)))
+    return x.T @ (p - y) / len(y), float(np.mean(p - y))
+
+
+def _mlp_dw2_from_z1(params, x, y):
+    grads = mlp_backward(params, x, y)
+    z1 = x @ params["W1"].T + params["b1"]
+    grads["dW2"] = grads["dZ2"].T @ z1
+    return grads
+
+
+def _cost_mask_after_last_layer(sizes, batch):
+    out = dict(backprop_cost(sizes, batch))
+    out["bytes_kept"] += batch * sizes[-1]
+    return out
+
+
+def _cost_in_kb(sizes, batch):
+    out = dict(backprop_cost(sizes, batch))
+    out["bytes_kept"] = out["bytes_kept"] / 1024
+    return out
+
+
+def _topo_recursive_deep_fails(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if id(node) not in seen:
+            seen.add(id(node))
+            for parent in node.inputs:
+                if parent.requires_grad:
+                    visit(parent)
+            order.append(node)
+
+    visit(root)
+    return order[::-1]
+
+
+TINYNET_WRONG += [(_tinynet_slope_at_net_input, "evaluated at another quantity")]
+BCE_WRONG += [(_bce_no_bias, "leaves out one of the model's parameters")]
+MLP_WRONG += [(_mlp_dw2_from_z1, "the layer's INPUT")]
+COST_WRONG += [
+    (_cost_mask_after_last_layer, "a mask is counted where there is no ReLU"),
+    (_cost_in_kb, "asked for in bytes"),
+]

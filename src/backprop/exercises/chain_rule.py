@@ -98,7 +98,33 @@ def _right_values(f: Any) -> tuple[float, float]:
     return f.a_h1, f.a_h2
 
 
+def _slope_at_net_input(output: bool) -> Callable:
+    """The sigmoid's slope taken at the weighted sum (o or h) instead of at the activation."""
+
+    def solution(weights: np.ndarray, inputs: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
+        f = tinynet.forward(weights, inputs, targets)
+        w, (i1, i2), (t1, t2) = weights, inputs, targets
+        if output:
+            d_o1, d_o2 = (f.a_o1 - t1) * f.o1 * (1 - f.o1), (f.a_o2 - t2) * f.o2 * (1 - f.o2)
+            s_h1, s_h2 = f.a_h1 * (1 - f.a_h1), f.a_h2 * (1 - f.a_h2)
+        else:
+            d_o1, d_o2 = _right_delta(f.a_o1, t1), _right_delta(f.a_o2, t2)
+            s_h1, s_h2 = f.h1 * (1 - f.h1), f.h2 * (1 - f.h2)
+        d_h1, d_h2 = (d_o1 * w[4] + d_o2 * w[6]) * s_h1, (d_o1 * w[5] + d_o2 * w[7]) * s_h2
+        return {"delta_o1": d_o1, "delta_o2": d_o2, "delta_h1": d_h1, "delta_h2": d_h2,
+                "grads": [d_h1 * i1, d_h1 * i2, d_h2 * i1, d_h2 * i2, d_o1 * f.a_h1,
+                          d_o1 * f.a_h2, d_o2 * f.a_h1, d_o2 * f.a_h2]}
+
+    return solution
+
+
+_NET_INPUT = ("the sigmoid's slope a (1 - a) is written with its OUTPUT a: here it is evaluated "
+              "at another quantity. Which of the unit's two numbers, its weighted sum or its "
+              "activation, does the formula take?")
+
 MISTAKES = (
+    Mistake(_NET_INPUT, _slope_at_net_input(output=True)),
+    Mistake(_NET_INPUT, _slope_at_net_input(output=False)),
     Mistake("every value is twice the expected one: E_total = 1/2 (t - a_o)^2, and its 1/2 "
             "cancels the 2 that differentiating the square brings down.",
             _variant(lambda a, t: 2 * (a - t) * a * (1 - a), _right_hidden, _right_values)),
