@@ -729,8 +729,9 @@ def run_check(
     rows = _rows(expected, received, float32, tol)
     if guarded.called:
         calls = ", ".join(f"`{c}`" for c in guarded.called)
+        which = "which compute" if len(guarded.called) > 1 else "which computes"
         return CheckResult(exercise, "failed", rows, (
-            f"`{name}` calls the library's own {calls}, which computes what this exercise asks "
+            f"`{name}` calls the library's own {calls}, {which} what this exercise asks "
             f"you to write; the check does not count it. Allowed here: {allowed}."),
             "write the computation yourself; the library's version is there to compare with "
             "afterwards, not to call.")
@@ -864,7 +865,9 @@ def _earlier_case(key: str, rows: Sequence[Row], cases: dict[str, Any],
             continue
         other_base = (row.name[: -len(other.label) - 2] if other.label else row.name)
         if other_base == base:
-            what = case.note or "its inputs differ"
+            what = case.note or ("its inputs differ, so something in your code holds for the "
+                                 "first inputs only: a size, a count or a value written in "
+                                 "where it should be read from the arguments?")
             if case.batch and other.batch and case.batch != other.batch and ratio is not None \
                     and any(abs(ratio - r) < 1e-6 * r for r in (other.batch / case.batch,
                                                                 case.batch / other.batch)):

@@ -425,6 +425,7 @@ def _topo_run(solution: Callable[..., Any]) -> dict[str, Any]:
     root, a, b = _small_graph()
     _backward_in(_order_of(solution, root), root)
     out = {"a.grad, small graph": _grad(a), "b.grad, small graph": _grad(b)}
+    note_values(out)
     note_case("chain of 10,000 ops", None, "a chain of 10,000 ops: a recursive search hits "
               "Python's recursion limit (about 1,000 frames); use a loop with a stack.")
     root, x = _chain()

@@ -351,8 +351,8 @@ def diagnose_run(solution: Callable[..., Any]) -> CheckResult:
         except Exception as error:
             result = _learner_error(name, function, solution, error, ())
             result.message += f" on {label}"
-            result.rows = exercise_rows + [Row(label, "a label", "—", "— raised here", False,
-                                               False)]
+            result.rows = exercise_rows + [Row(label, _shape_of(record), "—", "— raised here",
+                                               False, False)]
             _table(result)
             result.hint = ("does your function cope with a run that stopped early (a "
                            "non-finite loss: one val_mse, fewer steps) and with any length?"
@@ -376,8 +376,8 @@ def diagnose_run(solution: Callable[..., Any]) -> CheckResult:
                 "the check compares labels as strings: return exactly one of the four, spelled "
                 "as listed, in lower case (not a number, a list or another word)."))
         ok = answer == cause
-        exercise_rows.append(Row(label, "a label", f'"{answer}"', "✓ right" if ok else "✗ wrong",
-                                 ok))
+        exercise_rows.append(Row(label, _shape_of(record), f'"{answer}"',
+                                 "✓ right" if ok else "✗ wrong", ok))
         if not ok:
             wrong.append((label, cause, answer))
     if not wrong:
@@ -392,10 +392,19 @@ def diagnose_run(solution: Callable[..., Any]) -> CheckResult:
 
 def _not_done_table(name: str, function: str) -> CheckResult:
     return _table(CheckResult(name, "not done", [
-        Row(label, "a label", "—", "… not done", False, False) for label, _, _ in RECORDS
+        Row(label, _shape_of(make()), "—", "… not done", False, False)
+        for label, _, make in RECORDS
     ], f"not done yet: write the body of `{function}`, then run this cell again."))
 
 
 def _table(result: CheckResult) -> CheckResult:
-    result.columns = ("run", "asked for", "your answer", "verdict")
+    result.columns = ("run", "its record", "your answer", "verdict")
     return result
+
+
+def _shape_of(record: dict[str, Any]) -> str:
+    """What a run's record holds, in a few words: how long it ran, and whether it stopped."""
+    steps, epochs = len(record["grad_norm"]), len(record["val_mse"]) - 1
+    if epochs < 1:
+        return f"stopped after {steps} steps (non-finite loss)"
+    return f"{epochs} epochs, {steps} steps"
