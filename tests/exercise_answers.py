@@ -1506,3 +1506,254 @@ def _diagnose_ratios(record):
 ALTERNATIVES["tensor_sqrt"] = [_sqrt_by_power_rule]
 ALTERNATIVES["finite_difference_cost"] = [_fd_cost_loops]
 ALTERNATIVES["diagnose_run"] = [_diagnose_ratios]
+
+# ============================================================================= second trial
+# Wrong answers from the second, independent learner trial, each with the hint it must get,
+# and valid answers that must pass.
+
+
+def _central_float32_copy(f, x, eps):
+    """Right formula, but computed on a float32 copy of x."""
+    x = x.astype(np.float32)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        plus = f(x)
+        x[i] = old - eps
+        minus = f(x)
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def _sqrt_assigning_data(x):
+    x.data = np.sqrt(x.data)
+    out = Tensor(x.data, inputs=(x,), op="sqrt")
+
+    def backward(grad):
+        x.add_grad(grad * 0.5 / out.data)
+
+    out.backward_fn = backward
+    return out
+
+
+def _sqrt_into_data(x):
+    np.sqrt(x.data, out=x.data)
+    out = Tensor(x.data.copy(), inputs=(x,), op="sqrt")
+
+    def backward(grad):
+        x.add_grad(grad * 0.5 / out.data)
+
+    out.backward_fn = backward
+    return out
+
+
+def _sqrt_dividing_grad_in_place(x):
+    root = np.sqrt(x.data)
+    out = Tensor(root, inputs=(x,), op="sqrt")
+
+    def backward(grad):
+        grad /= 2 * root
+        x.add_grad(grad)
+
+    out.backward_fn = backward
+    return out
+
+
+def _value_grad_none():
+    """The reference Value whose gradients start at None instead of 0."""
+    from backprop.exercises.value import ReferenceValue
+
+    class Value(ReferenceValue):
+        def __init__(self, data, _children=()):
+            super().__init__(data, _children)
+            self.grad = None
+
+        def __add__(self, other):
+            return _rewrap(Value, ReferenceValue.__add__(self, _as(Value, other)))
+
+        def __mul__(self, other):
+            return _rewrap(Value, ReferenceValue.__mul__(self, _as(Value, other)))
+
+        def tanh(self):
+            return _rewrap(Value, ReferenceValue.tanh(self))
+
+    return Value
+
+
+def _as(cls, value):
+    return value if isinstance(value, cls) else cls(value)
+
+
+def _rewrap(cls, out):
+    """The reference op's result as a ``cls`` (so that its grad starts as ``cls`` says),
+    keeping its inputs and backward."""
+    backward, inputs = out._backward, out._prev
+    new = cls(out.data, inputs)
+    closure = backward.__closure__ or ()
+    for cell in closure:  # the backward reads `out.grad`: point it at the new node
+        if cell.cell_contents is out:
+            cell.cell_contents = new
+    new._backward = backward
+    return new
+
+
+CENTRAL_WRONG += [(_central_float32_copy, "right up to float32 rounding only, and your grad, 2 x 3")]
+SQRT_WRONG += [
+    (_sqrt_assigning_data, "the op changed its input's data"),
+    (_sqrt_into_data, "the op changed its input's data"),
+    (_sqrt_dividing_grad_in_place, "changed the gradient it received"),
+]
+EXERCISES["value_engine"][1].append((_value_grad_none(), "must start at 0"))
+
+
+def _central_nudging_an_integer_copy(f, x, eps):
+    """Nudges a copy of x of x's own dtype: right for floats, the nudges cut away on integers."""
+    point, grad = x.copy(), np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        old = point[i]
+        point[i] = old + eps
+        plus = f(point)
+        point[i] = old - eps
+        minus = f(point)
+        point[i] = old
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def _central_integer_result(f, x, eps):
+    """Nudges float copies, but keeps the result in np.zeros_like(x): integer for integer x."""
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        up, down = x.astype(float), x.astype(float)
+        up[i] += eps
+        down[i] -= eps
+        grad[i] = (f(up) - f(down)) / (2 * eps)
+    return grad
+
+
+def _clip_dividing_by_the_norm(grads, max_norm):
+    norm = np.sqrt(sum(np.sum(g**2) for g in grads))
+    return [g / norm * min(norm, max_norm) for g in grads]
+
+
+def _clip_python_division(grads, max_norm):
+    norm = math.sqrt(sum(float(np.sum(g**2)) for g in grads))
+    return [g * min(1.0, max_norm / norm) for g in grads]
+
+
+def _images_min_max(images):
+    x = images.reshape(len(images), -1).astype(np.float32)
+    return (x - x.min()) / (x.max() - x.min())
+
+
+def _images_min_max_per_image(images):
+    x = images.reshape(len(images), -1).astype(np.float32)
+    low, high = x.min(axis=1, keepdims=True), x.max(axis=1, keepdims=True)
+    return (x - low) / (high - low)
+
+
+def _images_transposed(images):
+    return images.transpose(0, 2, 1).reshape(len(images), -1).astype(np.float32) / 255
+
+
+def _one_hot_whole_columns(labels, num_classes):
+    out = np.zeros((len(labels), num_classes))
+    out[:, labels] = 1
+    return out
+
+
+def _one_hot_loop_one_short(labels, num_classes):
+    out = np.zeros((len(labels), num_classes))
+    for i in range(len(labels) - 1):
+        out[i, labels[i]] = 1
+    return out
+
+
+def _one_hot_loop_from_one(labels, num_classes):
+    out = np.zeros((len(labels), num_classes))
+    for i in range(1, len(labels)):
+        out[i, labels[i]] = 1
+    return out
+
+
+CENTRAL_WRONG += [
+    (_central_nudging_an_integer_copy, "Nudge a float copy"),
+    (_central_integer_result, "integer dtype"),
+]
+CLIP_WRONG += [
+    (_clip_dividing_by_the_norm, "the norm is 0 here"),
+    (_clip_python_division, "the norm is 0 here"),
+]
+IMAGES_WRONG += [
+    (_images_min_max, "the scale depends on the batch"),
+    (_images_min_max_per_image, "the scale depends on the image"),
+    (_images_transposed, "rows and columns were swapped"),
+]
+ONE_HOT_WRONG += [
+    (_one_hot_whole_columns, "EVERY label of the batch"),
+    (_one_hot_loop_one_short, "the last example's row holds no 1"),
+    (_one_hot_loop_from_one, "the first example's row holds no 1"),
+]
+
+
+def _tinynet_slope_at_net_input(weights, inputs, targets):
+    f = tinynet.forward(weights, inputs, targets)
+    w1, w2, w3, w4, w5, w6, w7, w8 = weights
+    (i1, i2), (t1, t2) = inputs, targets
+    d_o1 = (f.a_o1 - t1) * f.o1 * (1 - f.o1)
+    d_o2 = (f.a_o2 - t2) * f.o2 * (1 - f.o2)
+    d_h1 = (d_o1 * w5 + d_o2 * w7) * f.a_h1 * (1 - f.a_h1)
+    d_h2 = (d_o1 * w6 + d_o2 * w8) * f.a_h2 * (1 - f.a_h2)
+    return {"delta_o1": d_o1, "delta_o2": d_o2, "delta_h1": d_h1, "delta_h2": d_h2,
+            "grads": [d_h1 * i1, d_h1 * i2, d_h2 * i1, d_h2 * i2,
+                      d_o1 * f.a_h1, d_o1 * f.a_h2, d_o2 * f.a_h1, d_o2 * f.a_h2]}
+
+
+def _bce_no_bias(x, y, w, b):
+    p = 1 / (1 + np.exp(-(x @ w)))
+    return x.T @ (p - y) / len(y), float(np.mean(p - y))
+
+
+def _mlp_dw2_from_z1(params, x, y):
+    grads = mlp_backward(params, x, y)
+    z1 = x @ params["W1"].T + params["b1"]
+    grads["dW2"] = grads["dZ2"].T @ z1
+    return grads
+
+
+def _cost_mask_after_last_layer(sizes, batch):
+    out = dict(backprop_cost(sizes, batch))
+    out["bytes_kept"] += batch * sizes[-1]
+    return out
+
+
+def _cost_in_kb(sizes, batch):
+    out = dict(backprop_cost(sizes, batch))
+    out["bytes_kept"] = out["bytes_kept"] / 1024
+    return out
+
+
+def _topo_recursive_deep_fails(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if id(node) not in seen:
+            seen.add(id(node))
+            for parent in node.inputs:
+                if parent.requires_grad:
+                    visit(parent)
+            order.append(node)
+
+    visit(root)
+    return order[::-1]
+
+
+TINYNET_WRONG += [(_tinynet_slope_at_net_input, "evaluated at another quantity")]
+BCE_WRONG += [(_bce_no_bias, "leaves out one of the model's parameters")]
+MLP_WRONG += [(_mlp_dw2_from_z1, "the layer's INPUT")]
+COST_WRONG += [
+    (_cost_mask_after_last_layer, "a mask is counted where there is no ReLU"),
+    (_cost_in_kb, "asked for in bytes"),
+]

@@ -4,6 +4,7 @@ least 90 % of) the mistakes caught, tables that survive an exception, the build-
 the diagnosis checks, and valid answers written in other ways."""
 
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -363,3 +364,74 @@ def test_a_value_class_whose_body_is_a_stub_is_not_done():
         ...
 
     assert check.value_engine(Value).status == "not done"
+
+
+# ----------------------------------------------------------------------------- the second trial
+
+
+def test_a_recursive_sort_keeps_the_rows_of_the_small_graph_that_ran():
+    from exercise_answers import _topo_recursive_deep_fails
+
+    result = check.topological_order(_topo_recursive_deep_fails)
+    assert result.status == "error" and "recursion limit" in result.hint
+    verdicts = {row.name: row.verdict for row in result.rows}
+    assert verdicts["a.grad, small graph"] == verdicts["b.grad, small graph"] == "✓ within 1e-5"
+    assert verdicts["x.grad, chain of 10,000 ops"] == "— not reached"
+
+
+def test_the_diagnosis_table_shows_what_each_record_holds():
+    result = check.diagnose_run(EXERCISES["diagnose_run"][0])
+    assert result.columns[1] == "its record" and "a label" not in repr(result)
+    assert any("stopped after" in row.expected_shape for row in result.rows)
+    assert all("epochs" in row.expected_shape or "stopped" in row.expected_shape
+               for row in result.rows)
+
+
+def test_an_answer_right_in_an_earlier_case_gets_a_complete_sentence():
+    right = EXERCISES["backprop_cost"][0]
+
+    def first_network_only(sizes, batch):
+        out = dict(right(sizes, batch))
+        if batch != 64:
+            out["forward_macs"] += 1
+        return out
+
+    hint = check.backprop_cost(first_network_only).hint
+    assert "but not in «[5, 3, 2], B=4»: a network of two layers" in hint
+    assert not hint.endswith("its inputs differ")
+    fallback = _core._earlier_case(
+        "q, two", [_core.Row("q, one", "", "", "✓", True), _core.Row("q, two", "", "", "✗", False)],
+        {"q, one": _core.Case("one", tuple), "q, two": _core.Case("two", tuple)})
+    assert "its inputs differ, so something in your code holds for the first inputs" in fallback
+
+
+def test_the_library_refusal_agrees_with_the_number_of_functions():
+    from backprop.optim import clip_grad_norm_, clip_grad_value_
+
+    def both(grads, max_norm):
+        params = [SimpleNamespace(grad=g.copy()) for g in grads]
+        clip_grad_value_(params, 1e9)
+        clip_grad_norm_(params, max_norm)
+        return [p.grad for p in params]
+
+    two = check.clip_grad_norm(both)
+    assert "`backprop.optim.clip_grad_value_`, `backprop.optim.clip_grad_norm_`" in two.message \
+        or "`backprop.optim.clip_grad_norm_`, `backprop.optim.clip_grad_value_`" in two.message
+    assert ", which compute what" in two.message
+    from exercise_answers import _clip_library
+
+    assert ", which computes what" in check.clip_grad_norm(_clip_library).message
+
+
+def test_a_float32_copy_in_central_differences_is_told_float32_not_mutation():
+    from exercise_answers import _central_float32_copy
+
+    hint = check.central_differences(_central_float32_copy).hint
+    assert "float32" in hint and "put back" not in hint
+
+
+def test_an_integer_point_passes_when_converted():
+    def converted(f, x, eps):
+        return EXERCISES["central_differences"][0](f, x.astype(np.float64), eps)
+
+    assert check.central_differences(converted)

@@ -636,7 +636,7 @@ def run_check(
     gradient: bool = True,
     forbid: dict[Any, str] | None = None,
     allowed: str = "NumPy",
-    changed_hint: str | None = None,
+    changed_hint: str | dict[str, str] | None = None,
     error_hints: Sequence[tuple[type[BaseException], str, str]] = (),
     explain: Callable[[Callable[..., Any]], str | None] | None = None,
 ) -> CheckResult:
@@ -655,7 +655,8 @@ def run_check(
     gradient-specific hints, sign and 1/N, are not tried). ``forbid``: ``{code object: name}``
     of the library's own implementation (``reference`` is always added), which the learner's
     function may not call; ``allowed`` says what it may use. ``changed_hint``: the hint when an
-    argument comes back changed (default: build new arrays instead of changing the caller's).
+    argument comes back changed (default: build new arrays instead of changing the caller's);
+    a dict gives one per argument name.
     ``error_hints`` are ``(exception type, text in the message, hint)`` for exceptions that a
     known mistake raises. ``explain(learner)``, when the answer is wrong, may return a hint about
     its structure that outranks the value-based hints.
@@ -701,7 +702,8 @@ def run_check(
             exercise, expected, progress,
             f"`{name}` changed the caller's `{change.argument}` in place (in the case "
             f"{_case_words(progress)}); the exercise asks you to leave your inputs alone.",
-            changed_hint or f"an in-place operation (`{change.argument} -= ...`, "
+            (changed_hint.get(change.argument) if isinstance(changed_hint, dict)
+             else changed_hint) or f"an in-place operation (`{change.argument} -= ...`, "
             f"`{change.argument}[...] = ...`, "
             f"`/=`, or an update of a slice or view of it) writes into the caller's array. "
             "Build a new array instead (`a - b` rather than `a -= b`), or work on a `.copy()`.",
@@ -727,8 +729,9 @@ def run_check(
     rows = _rows(expected, received, float32, tol)
     if guarded.called:
         calls = ", ".join(f"`{c}`" for c in guarded.called)
+        which = "which compute" if len(guarded.called) > 1 else "which computes"
         return CheckResult(exercise, "failed", rows, (
-            f"`{name}` calls the library's own {calls}, which computes what this exercise asks "
+            f"`{name}` calls the library's own {calls}, {which} what this exercise asks "
             f"you to write; the check does not count it. Allowed here: {allowed}."),
             "write the computation yourself; the library's version is there to compare with "
             "afterwards, not to call.")
@@ -766,9 +769,11 @@ def _judge(exercise: str, name: str, learner: Callable[..., Any], expected: dict
     case_batch = case.batch if case is not None and case.batch is not None else batch
     hint = ((explain(learner) if explain else None)
             or _float32_hint(row, got, False)
+            or (_float32_elsewhere(rows, row) if is_float32(got) else None)
             or _integer_dtype(got, want)
-            or _known_mistake(run, mistakes, first_wrong, got, received, exact)
-            or _swapped(first_wrong, received, expected))
+            or _known_mistake(run, mistakes, first_wrong, got, received, exact, want)
+            or _swapped(first_wrong, received, expected)
+            or _float32_elsewhere(rows, row))
     if hint is None:
         generic = diagnose(got, want, case_batch, products, gradient)
         if generic is None or generic.startswith("every value is"):
@@ -829,6 +834,21 @@ def _float32_hint(row: Row, got: Any, float32: bool) -> str | None:
             "itself tiny, rather than to a denominator?")
 
 
+def _float32_elsewhere(rows: Sequence[Row], wrong: Row) -> str | None:
+    """Other cases are right only up to float32 rounding: float32 is the likeliest reason this
+    one is off by more (a difference of nearby numbers, or a division by a small one, magnifies
+    float32's rounding), whatever known mistake its values happen to lie near."""
+    others = [r.name for r in rows if r is not wrong and r.verdict in (ONLY32, NEARLY)]
+    if not others:
+        return None
+    where = ", ".join(f"«{name}»" for name in others)
+    return (f"your {where} {'is' if len(others) == 1 else 'are'} right up to float32 rounding "
+            f"only, and your {wrong.name} is off by more: is something computed in float32 on "
+            "the way (an astype(np.float32), a float32 copy of an input)? float32 keeps about 7 "
+            "digits, and subtracting two nearly equal numbers, or dividing by a small one, "
+            "loses several of them. This exercise works in float64: keep the inputs' dtype.")
+
+
 def _earlier_case(key: str, rows: Sequence[Row], cases: dict[str, Any],
                   ratio: float | None = None) -> str | None:
     """The quantity was right in an earlier case and is wrong in this one: say what differs
@@ -845,7 +865,9 @@ def _earlier_case(key: str, rows: Sequence[Row], cases: dict[str, Any],
             continue
         other_base = (row.name[: -len(other.label) - 2] if other.label else row.name)
         if other_base == base:
-            what = case.note or "its inputs differ"
+            what = case.note or ("its inputs differ, so something in your code holds for the "
+                                 "first inputs only: a size, a count or a value written in "
+                                 "where it should be read from the arguments?")
             if case.batch and other.batch and case.batch != other.batch and ratio is not None \
                     and any(abs(ratio - r) < 1e-6 * r for r in (other.batch / case.batch,
                                                                 case.batch / other.batch)):
@@ -923,13 +945,18 @@ def _not_done(exercise: str, name: str, expected: dict[str, Any]) -> CheckResult
 
 
 def _known_mistake(run: Callable, mistakes: Sequence[Mistake], key: str, got: Any,
-                   received: dict[str, Any] | None = None, exact: bool = False) -> str | None:
+                   received: dict[str, Any] | None = None, exact: bool = False,
+                   want: np.ndarray | None = None) -> str | None:
     """The hint of the listed mistake whose wrong solution computes the learner's value of
     ``key``; when several do, the one that agrees with most of the learner's other quantities
-    (two mistakes can give the same first wrong value and differ later)."""
+    (two mistakes can give the same first wrong value and differ later). A mistake whose values
+    lie further from the learner's than the right ones (``want``) explains nothing: a near
+    miss of another kind (float32 rounding) can fall within the hint tolerance of both."""
     array = as_array(got)
     if array is None:
         return None
+    off = (float(np.max(np.abs(array - want), initial=0.0))
+           if want is not None and array.shape == want.shape else None)
     best, best_score = None, -1
     for mistake in mistakes:
         if mistake.quantities and key.split(",")[0] not in mistake.quantities:
@@ -944,6 +971,10 @@ def _known_mistake(run: Callable, mistakes: Sequence[Mistake], key: str, got: An
         wrong = values.get(key, NOT_DONE)
         wrong_array = None if wrong is NOT_DONE else as_array(wrong)
         if wrong_array is None or not close(array, wrong_array, 0.0 if exact else HINT_TOLERANCE):
+            continue
+        if off is not None and wrong_array.shape == array.shape and np.all(
+                np.isfinite(array)) and float(np.max(np.abs(array - wrong_array),
+                                                     initial=0.0)) >= off > 0:
             continue
         if received is None:
             return mistake.hint

@@ -98,7 +98,33 @@ def _right_values(f: Any) -> tuple[float, float]:
     return f.a_h1, f.a_h2
 
 
+def _slope_at_net_input(output: bool) -> Callable:
+    """The sigmoid's slope taken at the weighted sum (o or h) instead of at the activation."""
+
+    def solution(weights: np.ndarray, inputs: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
+        f = tinynet.forward(weights, inputs, targets)
+        w, (i1, i2), (t1, t2) = weights, inputs, targets
+        if output:
+            d_o1, d_o2 = (f.a_o1 - t1) * f.o1 * (1 - f.o1), (f.a_o2 - t2) * f.o2 * (1 - f.o2)
+            s_h1, s_h2 = f.a_h1 * (1 - f.a_h1), f.a_h2 * (1 - f.a_h2)
+        else:
+            d_o1, d_o2 = _right_delta(f.a_o1, t1), _right_delta(f.a_o2, t2)
+            s_h1, s_h2 = f.h1 * (1 - f.h1), f.h2 * (1 - f.h2)
+        d_h1, d_h2 = (d_o1 * w[4] + d_o2 * w[6]) * s_h1, (d_o1 * w[5] + d_o2 * w[7]) * s_h2
+        return {"delta_o1": d_o1, "delta_o2": d_o2, "delta_h1": d_h1, "delta_h2": d_h2,
+                "grads": [d_h1 * i1, d_h1 * i2, d_h2 * i1, d_h2 * i2, d_o1 * f.a_h1,
+                          d_o1 * f.a_h2, d_o2 * f.a_h1, d_o2 * f.a_h2]}
+
+    return solution
+
+
+_NET_INPUT = ("the sigmoid's slope a (1 - a) is written with its OUTPUT a: here it is evaluated "
+              "at another quantity. Which of the unit's two numbers, its weighted sum or its "
+              "activation, does the formula take?")
+
 MISTAKES = (
+    Mistake(_NET_INPUT, _slope_at_net_input(output=True)),
+    Mistake(_NET_INPUT, _slope_at_net_input(output=False)),
     Mistake("every value is twice the expected one: E_total = 1/2 (t - a_o)^2, and its 1/2 "
             "cancels the 2 that differentiating the square brings down.",
             _variant(lambda a, t: 2 * (a - t) * a * (1 - a), _right_hidden, _right_values)),
@@ -204,9 +230,15 @@ def _cubic(x: np.ndarray) -> float:
     return float(np.sum(x**3) + x.flat[0] * x.flat[-1])
 
 
-def _point(values: list, dtype: Any = np.float64) -> Callable[[], tuple]:
+def _cubic_tenth(x: np.ndarray) -> float:
+    """The cubic over 10: at whole numbers its gradient has fractions (a result held in an
+    integer array loses them)."""
+    return _cubic(x) / 10
+
+
+def _point(values: list, dtype: Any = np.float64, f: Callable = _cubic) -> Callable[[], tuple]:
     def args() -> tuple:
-        return (_cubic, np.array(values, dtype=dtype), EPS)
+        return (f, np.array(values, dtype=dtype), EPS)
     return args
 
 
@@ -217,6 +249,11 @@ NUMERICAL_CASES = (
     Case("2 x 2 x 2", _point([[[0.5, -1.0], [2.0, 0.1]], [[-0.3, 1.2], [0.7, -2.0]]]),
          note="an array of 3 dimensions: loop over every element whatever the shape "
               "(np.ndindex(x.shape), or x.flat / x.reshape(-1) on a copy)."),
+    Case("integers", _point([[1, -2], [3, 0]], np.int64, _cubic_tenth),
+         note="x holds integers here (the derivative at whole numbers): an integer array "
+              "cannot hold x + eps, so a nudge written into it, or into a copy of the same "
+              "dtype, is rounded away, and np.zeros_like(x) cannot hold a fraction. Which "
+              "dtype should the working copy and the result have?"),
 )
 
 
@@ -231,6 +268,20 @@ def _forward_difference(f: Callable, x: np.ndarray, eps: float) -> np.ndarray:
         bumped = x.copy()
         bumped[index] += eps
         grad[index] = (f(bumped) - f(x)) / eps
+    return grad
+
+
+def _nudged_in_dtype(f: Callable, x: np.ndarray, eps: float) -> np.ndarray:
+    """Right for floats; on integers every nudge is rounded away (the result all zeros)."""
+    point, grad = x.copy(), np.zeros(x.shape)
+    for index in np.ndindex(x.shape):
+        original = point[index]
+        point[index] = original + eps
+        plus = f(point)
+        point[index] = original - eps
+        minus = f(point)
+        point[index] = original
+        grad[index] = (plus - minus) / (2 * eps)
     return grad
 
 
@@ -256,6 +307,9 @@ NUMERICAL_MISTAKES = (
             lambda f, x, eps: 2 * numerical_grad(f, x, eps), ("grad",)),
     Mistake("each element must be put back after its two evaluations; here every later element "
             "is measured at a point shifted by the earlier ones.", _not_restored),
+    Mistake("x holds integers here, and so does a copy of it: x[i] + eps written into an "
+            "integer array is cut to a whole number, so the nudge is lost (or becomes a whole "
+            "step). Nudge a float copy of x instead.", _nudged_in_dtype, ("grad",)),
 )
 
 
@@ -270,7 +324,8 @@ def central_differences(solution: Callable[..., Any]) -> CheckResult:
 
     ``grad[i] = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)``, shaped like ``x``, computed with
     ``eps = 1e-3`` on a cubic, where a one-sided difference is visibly worse: at a 2 x 3 point,
-    at a single element and at a 2 x 2 x 2 point. ``x`` must be left as it was. The reference
+    at a single element, at a 2 x 2 x 2 point and at an integer point (an int64 ``x``, of the
+    cubic over 10: its gradient is float64 all the same). ``x`` must be left as it was. The reference
     is ``backprop.gradcheck.numerical_grad``. Allowed: NumPy and calls of f (not the
     library's ``numerical_grad`` or ``gradcheck``).
     """

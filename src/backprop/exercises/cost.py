@@ -33,6 +33,12 @@ __all__ = ["backprop_cost", "finite_difference_cost", "measured_bytes_kept"]
 
 KEYS = ("forward_macs", "backward_macs", "bytes_kept")
 CASES = (((784, 128, 64, 10), 64), ((5, 3, 2), 4), ((100, 50, 50, 50, 10), 32))
+CASE_NOTES = {
+    ((5, 3, 2), 4): "a network of two layers (one ReLU) and a batch of 4: is a count of "
+                    "layers, or a size of the first network, written in?",
+    ((100, 50, 50, 50, 10), 32): "a network of four layers (three ReLUs): does every count "
+                                 "follow the list of sizes, however long it is?",
+}
 
 
 def measured_bytes_kept(sizes: tuple[int, ...], batch: int) -> int:
@@ -62,7 +68,7 @@ def _reference(sizes: list[int], batch: int) -> dict[str, int]:
 def _run(solution: Callable[..., Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for sizes, batch in CASES:
-        note_case(f"{list(sizes)}, B={batch}", batch)
+        note_case(f"{list(sizes)}, B={batch}", batch, CASE_NOTES.get((sizes, batch), ""))
         result = solution(list(sizes), batch)
         if result is None or result is Ellipsis:
             raise NotDone
@@ -76,7 +82,8 @@ def _run(solution: Callable[..., Any]) -> dict[str, Any]:
 
 def _variant(*, first_dx: bool = False, batch_factor: bool = True, mask_bytes: int = 1,
              first_input: bool = True, parameters: bool = False, targets: bool = True,
-             probabilities: bool = True) -> Callable[..., dict]:
+             probabilities: bool = True, last_mask: bool = False,
+             unit: int = 1) -> Callable[..., dict]:
     """The prediction with one known mistake: the checker's catalogue of wrong answers."""
 
     def predict(sizes: list[int], batch: int) -> dict[str, int]:
@@ -84,9 +91,12 @@ def _variant(*, first_dx: bool = False, batch_factor: bool = True, mask_bytes: i
         products = [i * o for i, o in zip(sizes[:-1], sizes[1:])]
         inputs = sizes[:-1] if first_input else sizes[1:-1]
         loss_kept = 8 * b * (sizes[-1] * probabilities + targets)
-        kept = 8 * b * sum(inputs) + mask_bytes * b * sum(sizes[1:-1]) + loss_kept
+        masked = sizes[1:] if last_mask else sizes[1:-1]
+        kept = 8 * b * sum(inputs) + mask_bytes * b * sum(masked) + loss_kept
         if parameters:
             kept = 8 * sum(p + o for p, o in zip(products, sizes[1:]))
+        if unit != 1:
+            kept = kept / unit
         return {"forward_macs": b * sum(products),
                 "backward_macs": 2 * b * sum(products) - (0 if first_dx else b * products[0]),
                 "bytes_kept": kept}
@@ -113,6 +123,12 @@ MISTAKES = (
     Mistake("the loss keeps two arrays for its backward: the probabilities and the targets "
             "(one int64 label per example). One of them is missing from your count.",
             _variant(probabilities=False), ("bytes_kept",)),
+    Mistake("a mask is counted where there is no ReLU: which layers does a ReLU follow, and "
+            "which one feeds the loss directly?", _variant(last_mask=True), ("bytes_kept",)),
+    Mistake("bytes_kept is asked for in bytes: the number is smaller by the factor of a "
+            "larger unit.", _variant(unit=1024), ("bytes_kept",)),
+    Mistake("bytes_kept is asked for in bytes: the number is smaller by the factor of a "
+            "larger unit.", _variant(unit=1000), ("bytes_kept",)),
 )
 
 

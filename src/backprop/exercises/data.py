@@ -25,12 +25,33 @@ def _raw_images(count: int = 6, seed: int = 5) -> np.ndarray:
     return images
 
 
+def _dim_images() -> np.ndarray:
+    """4 images whose bytes span 30 to 200 only: the batch's own range is not 0 to 255."""
+    rng = np.random.default_rng(8)
+    images = rng.integers(30, 201, size=(4, 28, 28), dtype=np.uint8)
+    images[0, 0, :2] = (30, 200)
+    return images
+
+
+def _flat(images: np.ndarray) -> np.ndarray:
+    return images.reshape(len(images), -1).astype(np.float32)
+
+
+def _min_max(x: np.ndarray, axis: int | None = None) -> np.ndarray:
+    low, high = x.min(axis=axis, keepdims=True), x.max(axis=axis, keepdims=True)
+    return (x - low) / (high - low)
+
+
 IMAGE_CASES = (
     Case("6 images", lambda: (_raw_images(),)),
     Case("1 image", lambda: (_raw_images(1, 6),), None,
          "a single image: its matrix is (1, 784), one row; does something assume more?"),
     Case("11 images", lambda: (_raw_images(11, 7),), None,
          "11 images: is a count (6) written in instead of len(images)?"),
+    Case("4 dim images", lambda: (_dim_images(),), None,
+         "these images are dim: their bytes run from 30 to 200 only, not 0 to 255. A byte "
+         "means the same brightness in every batch, so its scaled value must not depend on "
+         "which other images came with it."),
 )
 
 
@@ -60,6 +81,19 @@ IMAGE_MISTAKES = (
     Mistake("each image must become one ROW of 784 values: reshape (N, 28, 28) to (N, 784), not "
             "the other way round.",
             lambda images: images.reshape(-1, len(images)).astype(np.float32) / 255, ("x",)),
+    Mistake("each row holds the right values in the wrong order: the image's rows and columns "
+            "were swapped (a transpose, .T or swapaxes) before it was flattened. Flatten each "
+            "image as it is stored, one pixel row after the other.",
+            lambda images: images.transpose(0, 2, 1).reshape(len(images), -1).astype(
+                np.float32) / 255, ("x",)),
+    Mistake("the scale depends on the batch: stretching the batch's own smallest to largest "
+            "byte onto [0, 1] gives the same byte a different value in a batch of other "
+            "images (here they span 30 to 200 only). A byte's range is fixed, whatever the "
+            "images.", lambda images: _min_max(_flat(images)), ("x",)),
+    Mistake("the scale depends on the image: stretching each image's own smallest to largest "
+            "byte onto [0, 1] gives the same byte a different value in another image (here "
+            "they span 30 to 200 only). A byte's range is fixed, whatever the image.",
+            lambda images: _min_max(_flat(images), axis=1), ("x",)),
 )
 
 
@@ -87,7 +121,8 @@ def prepare_images(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(images) -> x``: ``uint8`` images of shape (N, 28, 28) become a
     ``float32`` matrix of shape (N, 784) with values in [0, 1] (each byte divided by 255).
 
-    Checked on 6, 1 and 11 images; the images given must be left unchanged. Allowed: NumPy."""
+    Checked on 6, 1 and 11 images, and on 4 dim ones (bytes 30 to 200 only, so that scaling by
+    the batch's own range fails); the images given must be left unchanged. Allowed: NumPy."""
     return run_check("Images as a matrix of floats", solution, _images_run, _reference_images,
                      mistakes=IMAGE_MISTAKES, explain=_dtype_hint, float32=True,
                      error_hints=IMAGE_ERRORS,
@@ -131,6 +166,18 @@ ONE_HOT_MISTAKES = (
             lambda labels, c: np.eye(c)[labels - 1]),
     Mistake("the number of columns is num_classes, not the largest label + 1: a batch may "
             "lack the last classes.", lambda labels, c: np.eye(labels.max() + 1)[labels]),
+    Mistake("a row holds a 1 in the column of EVERY label of the batch: an index `[:, labels]` "
+            "sets whole columns, for all rows at once. Each row needs a single 1, in the column "
+            "of its own label: pair each row index with one label.",
+            lambda labels, c: np.broadcast_to(np.eye(c)[labels].max(axis=0),
+                                              (len(labels), c)).copy()),
+    Mistake("the last example's row holds no 1 at all: does your loop stop one example short "
+            "(an off-by-one in its range)? Every row needs its 1.",
+            lambda labels, c: np.eye(c)[labels] * (np.arange(len(labels)) < len(labels) - 1)[
+                :, None]),
+    Mistake("the first example's row holds no 1 at all: does your loop start one example late "
+            "(an off-by-one in its range)? Every row needs its 1.",
+            lambda labels, c: np.eye(c)[labels] * (np.arange(len(labels)) > 0)[:, None]),
     Mistake("the number of columns is num_classes, not the number of different labels in "
             "this batch.", lambda labels, c: np.eye(len(np.unique(labels)))[
                 np.searchsorted(np.unique(labels), labels)]),

@@ -19,10 +19,12 @@ from typing import Any
 import numpy as np
 
 from backprop.autograd import Tensor, nodes, unbroadcast
+from backprop.exercises import _core
 from backprop.exercises._core import (
     BadReturn,
     Case,
     CheckResult,
+    InputChanged,
     Mistake,
     NotDone,
     autograd_engines,
@@ -261,19 +263,29 @@ def _sqrt_run(solution: Callable[..., Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for label, uses_x_twice in (("x.grad, L = sum(w * sqrt(x))", False),
                                 ("x.grad, x used twice: L = sum(w * sqrt(x) * x)", True)):
+        note_case(label.split(", ", 1)[1], None, (
+            "x is used twice here, so its gradient arrives in two parts: each must be added "
+            "to x.grad (x.add_grad), none may replace the other.") if uses_x_twice else "")
         x = Tensor(x0, requires_grad=True)
         y = solution(x)
         if y is None or y is Ellipsis:
             raise NotDone
+        _check_data(x, x0)
         if not isinstance(y, Tensor):
             raise BadReturn(f"returned a {type(y).__name__}; it must return a Tensor, built "
                             "with Tensor(data, inputs=(x,), op='sqrt').")
         if not uses_x_twice:
             out["sqrt(x), the forward value"] = y.data
+            note_values(out)
         if not y.requires_grad:
             raise BadReturn("returned a Tensor that does not remember x: create it with "
                             "inputs=(x,), so that backward() can reach x.")
         ((y * x if uses_x_twice else y) * w).sum().backward()
+        _check_data(x, x0)
+        incoming = w * x0 if uses_x_twice else w  # dL/dy, what y's backward received
+        if y.grad is not None and np.shape(y.grad) == incoming.shape and not np.allclose(
+                y.grad, incoming, rtol=1e-12, atol=0):
+            raise InputChanged(label.split(", ", 1)[1], "grad")
         if not any(child is x for child in y.inputs):
             raise BadReturn("returned a Tensor that does not remember x as its input, so "
                             "backward() never reaches x: build it with inputs=(x,). "
@@ -283,7 +295,30 @@ def _sqrt_run(solution: Callable[..., Any]) -> dict[str, Any]:
                             "gradient with x.add_grad(...), and attach it, "
                             "`out.backward_fn = backward`.")
         out[label] = x.grad
+        note_values(out)
     return out
+
+
+def _check_data(x: Tensor, x0: np.ndarray) -> None:
+    """The op must leave its input's values alone (``x.data = ...``, ``out=x.data``)."""
+    if x.data.shape != x0.shape or not np.array_equal(x.data, x0):
+        raise InputChanged(_case_label(), "x.data")
+
+
+def _case_label() -> str:
+    case = _core._PROGRESS[-1].case
+    return case.label if case is not None else ""
+
+
+SQRT_CHANGED = {
+    "x.data": "the op changed its input's data: `x.data = np.sqrt(x.data)` or "
+              "`np.sqrt(x.data, out=x.data)` writes over x, so x no longer holds the values the "
+              "caller gave (and a backward that reads x.data reads the wrong ones). Compute the "
+              "result into a new array, and leave x.data as it is.",
+    "grad": "your backward changed the gradient it received (`grad /= ...`, `grad *= ...`): that "
+            "array is the caller's (it is out.grad), not yours to overwrite. Compute the input's "
+            "share as a new array (`grad / ...`, `grad * ...`) and pass that to x.add_grad.",
+}
 
 
 def _sqrt_op(local: Callable, accumulate: bool = True) -> Callable[[Tensor], Tensor]:
@@ -337,11 +372,12 @@ def tensor_sqrt(solution: Callable[..., Any]) -> CheckResult:
 
     The op computes ``np.sqrt(x.data)``, returns ``Tensor(data, inputs=(x,), op="sqrt")``
     with a ``backward(grad)`` that calls ``x.add_grad(...)``, attached as ``out.backward_fn``. Checked on x in [0.5, 3]:
-    alone, and with x used twice (sqrt(x) * x), against the engine's ``x ** 0.5``.
+    alone, and with x used twice (sqrt(x) * x), against the engine's ``x ** 0.5``. The op
+    must leave ``x.data`` and the gradient its backward receives as they were.
     """
     return run_check("A new op: sqrt", solution, _sqrt_run, lambda x: x**0.5,
                      mistakes=SQRT_MISTAKES, error_hints=SQRT_ERRORS, products=False,
-                     forbid=SQRT_FORBID, allowed="NumPy on x.data, and the Tensor constructor")
+                     changed_hint=SQRT_CHANGED, forbid=SQRT_FORBID, allowed="NumPy on x.data, and the Tensor constructor")
 
 
 # ----------------------------------------------------------------------------- topological order
@@ -389,6 +425,7 @@ def _topo_run(solution: Callable[..., Any]) -> dict[str, Any]:
     root, a, b = _small_graph()
     _backward_in(_order_of(solution, root), root)
     out = {"a.grad, small graph": _grad(a), "b.grad, small graph": _grad(b)}
+    note_values(out)
     note_case("chain of 10,000 ops", None, "a chain of 10,000 ops: a recursive search hits "
               "Python's recursion limit (about 1,000 frames); use a loop with a stack.")
     root, x = _chain()

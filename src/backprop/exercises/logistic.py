@@ -91,6 +91,10 @@ GRADIENT_MISTAKES = (
     Mistake("for the cross-entropy the sigmoid's slope p (1 - p) cancels: dL/dz = p - y, with "
             "no extra factor (that factor belongs to the squared error).",
             lambda x, y, w, b: _times_slope(x, y, w, b)),
+    Mistake("p is computed from a logit that leaves out one of the model's parameters: which "
+            "of them does your z use?",
+            lambda x, y, w, b: (x.T @ _error(x, y, w, 0.0) / len(y),
+                                np.mean(_error(x, y, w, 0.0)))),
     Mistake("the bias gradient is one number, the mean of (p - y) over the batch.",
             lambda x, y, w, b: (x.T @ _error(x, y, w, b) / len(y), _error(x, y, w, b) / len(y)),
             ("grad_b",)),

@@ -102,7 +102,7 @@ def _cases(sizes: tuple[int, ...], batch: int) -> tuple[Case, ...]:
 
 
 def _variant(*, onehot: bool = True, mask: str = "indicator", biases: bool = True,
-             shift: int = 0) -> Callable[..., dict]:
+             shift: int = 0, weight_input: str = "A") -> Callable[..., dict]:
     """The backward pass with one known mistake: the checker's catalogue of wrong answers."""
 
     def backward(params: dict, x: np.ndarray, y: np.ndarray) -> dict:
@@ -119,9 +119,10 @@ def _variant(*, onehot: bool = True, mask: str = "indicator", biases: bool = Tru
         g["dZ3"] = (P - np.eye(P.shape[1])[targets] * onehot) / len(y)
         local = {"indicator": lambda Z, A: Z > 0, "none": lambda Z, A: 1.0,
                  "output": lambda Z, A: A}[mask]
-        g["dW3"], g["db3"], g["dA2"] = g["dZ3"].T @ A2, g["dZ3"].sum(0), g["dZ3"] @ W3
+        In1, In2 = (Z1, Z2) if weight_input == "Z" else (A1, A2)
+        g["dW3"], g["db3"], g["dA2"] = g["dZ3"].T @ In2, g["dZ3"].sum(0), g["dZ3"] @ W3
         g["dZ2"] = g["dA2"] * local(Z2, A2)
-        g["dW2"], g["db2"], g["dA1"] = g["dZ2"].T @ A1, g["dZ2"].sum(0), g["dZ2"] @ W2
+        g["dW2"], g["db2"], g["dA1"] = g["dZ2"].T @ In1, g["dZ2"].sum(0), g["dZ2"] @ W2
         g["dZ1"] = g["dA1"] * local(Z1, A1)
         g["dW1"], g["db1"] = g["dZ1"].T @ x, g["dZ1"].sum(0)
         return g
@@ -137,6 +138,10 @@ MISTAKES = (
             "its input Z was positive, and blocks it elsewhere.", _variant(mask="none")),
     Mistake("multiply by the ReLU's DERIVATIVE, the indicator (Z > 0), not by its output A.",
             _variant(mask="output")),
+    Mistake("a weight gradient pairs the layer's output gradient with the layer's INPUT: which "
+            "array went into this layer's matrix product in the forward pass, the previous "
+            "layer's Z or what its ReLU made of it?", _variant(weight_input="Z"),
+            ("dW3", "dW2")),
     Mistake("dZ3 is wrong from the start, so look at the FORWARD pass first: every layer "
             "computes Z = A @ W.T + b; are the biases added?", _variant(biases=False)),
     Mistake("the one-hot is off by one column: example i's 1 belongs in column y[i] itself "

@@ -114,7 +114,7 @@ def grad_norm(solution: Callable[..., Any]) -> CheckResult:
 # ----------------------------------------------------------------------------- clipping
 
 # The norm far above max_norm, so the gradients shrink; below it, and they must come back
-# unchanged; one array alone; exactly at max_norm (unchanged either way).
+# unchanged; one array alone; all zeros, a norm of 0 (unchanged, with nothing divided by it).
 def _clip_args(scale: float, max_norm: float, shapes: tuple = SHAPES, seed: int = 7) -> Callable:
     return lambda: ([g.copy() for g in _grads(scale, shapes, seed)], max_norm)
 
@@ -125,6 +125,9 @@ CASES = (
          "the norm is below max_norm here: the gradients must come back unchanged."),
     Case("1 array, norm above", _clip_args(4.0, 0.5, ((5,),), 8), None,
          "a list of ONE array: is the number of arrays written in?"),
+    Case("all gradients zero", _clip_args(0.0, 1.0), None,
+         "every gradient is zero here, so the norm is 0 (a step at a minimum): the gradients "
+         "must come back as they are, zeros, with no division by that 0 on the way."),
 )
 
 
@@ -170,6 +173,16 @@ CLIP_MISTAKES = (
     Mistake("clipping each VALUE into [-max_norm, max_norm] changes the gradient's direction; "
             "clipping by norm scales all values by one factor instead.",
             lambda grads, m: [np.clip(g, -m, m) for g in grads]),
+    Mistake("the norm is 0 here (all gradients zero), and something is divided by it: 0 / 0 "
+            "is nan. Zero gradients are below any max_norm, so they need no scaling; divide "
+            "only where the norm is known to be large (or guard the denominator).",
+            lambda grads, m: [g / _norm(grads) * min(_norm(grads), m) for g in grads]),
+)
+
+CLIP_ERRORS = (
+    (ZeroDivisionError, "", "the norm is 0 here (all gradients zero), and something is divided "
+     "by it. Zero gradients are below any max_norm, so they need no scaling; divide only where "
+     "the norm is known to be large (or guard the denominator)."),
 )
 
 
@@ -177,13 +190,14 @@ def clip_grad_norm(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(grads, max_norm) -> list of arrays``, gradient clipping by global norm.
 
     Returns the gradients scaled together so that their global norm is at most ``max_norm``
-    (unchanged when it already is). Checked with a norm above and one below ``max_norm``, and
-    with a single array. PyTorch's ``max_norm / (norm + 1e-6)`` and the exact
+    (unchanged when it already is). Checked with a norm above and one below ``max_norm``,
+    with a single array, and with all gradients zero (a norm of 0). PyTorch's ``max_norm / (norm + 1e-6)`` and the exact
     ``max_norm / norm`` both pass; clipping the given arrays in place (as PyTorch does) is
     allowed. Allowed: NumPy and your own ``grad_norm``; not the library's ``clip_grad_norm_``.
     """
     return run_check("Clipping by norm", solution, _clip_run, _reference_clip,
-                     mistakes=CLIP_MISTAKES, products=False, forbid=FORBID,
+                     mistakes=CLIP_MISTAKES, error_hints=CLIP_ERRORS, products=False,
+                     forbid=FORBID,
                      allowed="NumPy and your own grad_norm")
 
 
@@ -337,8 +351,8 @@ def diagnose_run(solution: Callable[..., Any]) -> CheckResult:
         except Exception as error:
             result = _learner_error(name, function, solution, error, ())
             result.message += f" on {label}"
-            result.rows = exercise_rows + [Row(label, "a label", "—", "— raised here", False,
-                                               False)]
+            result.rows = exercise_rows + [Row(label, _shape_of(record), "—", "— raised here",
+                                               False, False)]
             _table(result)
             result.hint = ("does your function cope with a run that stopped early (a "
                            "non-finite loss: one val_mse, fewer steps) and with any length?"
@@ -362,8 +376,8 @@ def diagnose_run(solution: Callable[..., Any]) -> CheckResult:
                 "the check compares labels as strings: return exactly one of the four, spelled "
                 "as listed, in lower case (not a number, a list or another word)."))
         ok = answer == cause
-        exercise_rows.append(Row(label, "a label", f'"{answer}"', "✓ right" if ok else "✗ wrong",
-                                 ok))
+        exercise_rows.append(Row(label, _shape_of(record), f'"{answer}"',
+                                 "✓ right" if ok else "✗ wrong", ok))
         if not ok:
             wrong.append((label, cause, answer))
     if not wrong:
@@ -378,10 +392,19 @@ def diagnose_run(solution: Callable[..., Any]) -> CheckResult:
 
 def _not_done_table(name: str, function: str) -> CheckResult:
     return _table(CheckResult(name, "not done", [
-        Row(label, "a label", "—", "… not done", False, False) for label, _, _ in RECORDS
+        Row(label, _shape_of(make()), "—", "… not done", False, False)
+        for label, _, make in RECORDS
     ], f"not done yet: write the body of `{function}`, then run this cell again."))
 
 
 def _table(result: CheckResult) -> CheckResult:
-    result.columns = ("run", "asked for", "your answer", "verdict")
+    result.columns = ("run", "its record", "your answer", "verdict")
     return result
+
+
+def _shape_of(record: dict[str, Any]) -> str:
+    """What a run's record holds, in a few words: how long it ran, and whether it stopped."""
+    steps, epochs = len(record["grad_norm"]), len(record["val_mse"]) - 1
+    if epochs < 1:
+        return f"stopped after {steps} steps (non-finite loss)"
+    return f"{epochs} epochs, {steps} steps"

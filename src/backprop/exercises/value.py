@@ -331,6 +331,9 @@ MISTAKES = (
 )
 
 ERRORS = (
+    (TypeError, "+=: 'NoneType'", "a `.grad` is None where `+=` adds a share to it: a Value's "
+     "gradient must start at 0 (`self.grad = 0.0` in __init__), since every share is added "
+     "to what is already there."),
     (TypeError, "unsupported operand", "a plain number on the LEFT (2 * v, 1 + v) makes Python "
      "call the Value's __rmul__ / __radd__: define them (each can return self * other or "
      "self + other)."),
