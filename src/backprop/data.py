@@ -485,7 +485,8 @@ def _read_pair(
 def read_idx(
     path: str | os.PathLike, expected_magic: int, *, fix: str = _HOW_TO_FIX
 ) -> np.ndarray:
-    """Read one gzip-compressed IDX file into a ``uint8`` array, checking every size it claims.
+    """Read one gzip-compressed IDX file into a ``uint8`` array, checking every size
+    it claims.
 
     ``fix`` ends every error message: what to do about a broken file.
     """
