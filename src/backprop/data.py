@@ -498,8 +498,8 @@ def read_idx(
     if magic != expected_magic:
         kind = "images" if expected_magic == IMAGES_MAGIC else "labels"
         raise MNISTError(
-            f"{path} has IDX magic number {magic}, but MNIST {kind} files start with "
-            f"{expected_magic}: it is not the file its name says. {fix}"
+            f"{path} has IDX magic number {magic}, but MNIST {kind} files start "
+            f"with {expected_magic}: it is not the file its name says. {fix}"
         )
     ndim = magic & 0xFF
     header_size = 4 + 4 * ndim
@@ -508,10 +508,12 @@ def read_idx(
     shape = struct.unpack(f">{ndim}I", raw[4:header_size])
     expected_size = header_size + int(np.prod(shape))
     if len(raw) != expected_size:
-        problem = "truncated" if len(raw) < expected_size else "longer than its header says"
+        short = len(raw) < expected_size
+        problem = "truncated" if short else "longer than its header says"
         raise MNISTError(
             f"{path} is {problem}: its header promises {shape} values "
-            f"({expected_size:,} bytes in all) but it holds {len(raw):,} bytes. {fix}"
+            f"({expected_size:,} bytes in all) but it holds {len(raw):,} bytes. "
+            f"{fix}"
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape)
 
