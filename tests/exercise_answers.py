@@ -1224,8 +1224,10 @@ def diagnose_run(record):
     ### BEGIN SOLUTION
     if np.max(record["largest_parameter"]) > 1e3:
         return "exploding"
-    if np.median(record["grad_norm"]) < 1e-3 * np.sqrt(record["constant_loss"]):
-        return "saddle"
+    first = np.median(record["first_layer_grad_norm"]) / np.median(record["grad_norm"])
+    if first < 0.1:  # the first layer gets (almost) no gradient
+        saturated = np.median(record["saturated_share"]) > 0.5
+        return "steps too large" if saturated else "saddle"
     if record["val_mse"][-1] < 0.5 * record["constant_loss"]:
         return "healthy"
     return "steps too large"
@@ -1253,6 +1255,17 @@ def _diagnose_fixed_threshold(record):
     return "healthy" if record["val_mse"][-1] < 60 else "saddle"
 
 
+def _diagnose_total_norm(record):
+    """The rule the chapter refutes: a saddle shows in the TOTAL gradient norm."""
+    if np.max(record["largest_parameter"]) > 1e3:
+        return "exploding"
+    if np.median(record["grad_norm"]) < 1e-3 * np.sqrt(record["constant_loss"]):
+        return "saddle"
+    if record["val_mse"][-1] < 0.5 * record["constant_loss"]:
+        return "healthy"
+    return "steps too large"
+
+
 def _diagnose_gradient_only(record):
     g = record["grad_norm"]
     if g[-1] > 100 * g[0]:
@@ -1277,7 +1290,8 @@ DIAGNOSE_WRONG = [
     (_diagnose_loss_only, "flat"),
     (_diagnose_saturation_first, "size of the parameters"),
     (_diagnose_fixed_threshold, "constant's level"),
-    (_diagnose_gradient_only, "compare with an exploding run"),
+    (_diagnose_total_norm, "which the read-out dominates"),
+    (_diagnose_gradient_only, "constant's level"),
     (_diagnose_sorts_in_place, "in place"),
     (_diagnose_by_epoch_20, "stopped early"),
     (lambda record: "explosion", "must return one of"),
@@ -1499,8 +1513,9 @@ def _diagnose_ratios(record):
     plateau = np.mean(record["val_mse"] > 0.9 * record["constant_loss"]) > 0.5
     if not plateau:
         return "healthy"
-    scale = np.sqrt(record["constant_loss"])
-    return "saddle" if np.median(grads) < 1e-2 * scale else "steps too large"
+    ratio = np.median(record["first_layer_grad_norm"] / grads)
+    saturated = np.mean(record["saturated_share"] > 0.5) > 0.5
+    return "saddle" if ratio < 0.1 and not saturated else "steps too large"
 
 
 ALTERNATIVES["tensor_sqrt"] = [_sqrt_by_power_rule]

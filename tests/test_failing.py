@@ -92,3 +92,17 @@ def test_show_source_between_shows_a_slice_with_true_line_numbers():
     assert part.first_line == whole.first_line + offset
     with pytest.raises(ValueError, match="no lines"):
         show_source(fit, between=("no such line", "return"))
+
+
+def test_saturated_share_is_recorded_before_training_and_after_every_epoch(data):
+    run = failing.train(data, "randn", 0.01, seed=0, epochs=3, batch_size=50)
+    assert len(run.saturated) == len(run.val_mse) == 4
+    assert run.saturated[-1] == failing.saturation(run.model, data.x_val)
+
+
+def test_start_continues_a_copy_of_a_trained_network(data):
+    first = failing.train(data, "randn", 0.01, seed=0, epochs=2, batch_size=50)
+    before = [p.data.copy() for p in first.model.parameters()]
+    more = failing.train(data, "randn", 0.01, seed=0, epochs=1, batch_size=50, start=first.model)
+    assert more.val_mse[0] == pytest.approx(first.val_mse[-1])
+    assert all(np.array_equal(b, p.data) for b, p in zip(before, first.model.parameters()))

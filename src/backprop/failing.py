@@ -4,7 +4,8 @@
 (``"randn"`` draws every weight AND bias from N(0, 1), as ``torch.randn`` does); ``train`` runs
 the course's loop (``backprop.train.fit`` with ``manual_step``) and records what a failing run
 needs watching: the validation error after every epoch, the gradient norm before clipping at
-every step, and the largest parameter. A run whose loss stops being finite is recorded as
+every step (in total and per parameter), the largest parameter, and the share of saturated
+inputs after every epoch. A run whose loss stops being finite is recorded as
 exploded (with the step) instead of raising. ``LayerSGD`` gives each layer its own learning
 rate: with raw targets and the first layer's rate divided by Var[t], it reproduces a run on
 standardised targets.
@@ -12,6 +13,7 @@ standardised targets.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,7 +49,8 @@ def split(x: np.ndarray, t: np.ndarray, n_val: int, seed: int) -> Split:
     return Split(x[train_], t[train_], x[val], t[val])
 
 
-def paraboloid_net(init: str | float, seed: int, hidden: type = Softmax) -> Sequential:
+def paraboloid_net(init: str | float, seed: int,
+                   hidden: type = Softmax) -> Sequential:
     """``Linear(2, 10) → hidden → Linear(10, 1)``.
 
     ``init="randn"``: all 41 numbers from N(0, 1), as ``torch.randn`` draws them.
@@ -55,7 +58,8 @@ def paraboloid_net(init: str | float, seed: int, hidden: type = Softmax) -> Sequ
     if init != "randn":
         return Sequential(Linear(2, 10, init=init, rng=seed), hidden(),
                           Linear(10, 1, init=init, rng=seed + 1))
-    model = Sequential(Linear(2, 10, rng=seed), hidden(), Linear(10, 1, rng=seed + 1))
+    model = Sequential(Linear(2, 10, rng=seed), hidden(),
+                       Linear(10, 1, rng=seed + 1))
     rng = np.random.default_rng(seed)
     for param in model.parameters():
         param.data = rng.normal(size=param.data.shape)
@@ -63,10 +67,11 @@ def paraboloid_net(init: str | float, seed: int, hidden: type = Softmax) -> Sequ
 
 
 class LayerSGD:
-    """Plain SGD with a learning rate per layer: ``rates[i]`` for the i-th layer with parameters.
+    """Plain SGD with a learning rate per layer: ``rates[i]`` for the i-th layer
+    with parameters. One ``SGD`` per layer, stepped together.
 
-    One ``SGD`` per layer, stepped together. With raw targets and the first layer's rate divided
-    by Var[t], it takes exactly the steps that one rate takes on standardised targets.
+    With raw targets and the first layer's rate divided by Var[t], it takes
+    exactly the steps that one rate takes on standardised targets.
     """
 
     def __init__(self, model: Sequential, rates: list[float]) -> None:
@@ -89,6 +94,8 @@ class Run:
 
     model: Sequential
     val_mse: list[float]
+    # after every epoch (and before the first): share of validation inputs saturated
+    saturated: list[float]
     grad_norm: list[float]
     largest_parameter: list[float]  # after every step
     exploded_at: int | None = None  # the step whose loss was not finite
@@ -117,7 +124,7 @@ def train(data: Split, init: str | float, lr: float, *, seed: int, epochs: int =
           batch_size: int = 64, scaled: bool | str = False, lr_first: float | None = None,
           read_out: tuple[float, float] | None = None, clip_value: float | None = None,
           clip_norm: float | None = None, hidden: type = Softmax,
-          stop_below: float | None = None,
+          stop_below: float | None = None, start: Sequential | None = None,
           show_progress: bool = False, desc: str = "training") -> Run:
     """Train the network with SGD through ``fit``; the network and the shuffling use ``seed``.
 
@@ -128,11 +135,14 @@ def train(data: Split, init: str | float, lr: float, *, seed: int, epochs: int =
     and add ``shift`` to its bias (the raw-target twin of a run on standardised targets).
     ``stop_below``: end the run after the first epoch whose validation MSE is below this level
     (to time an escape from a plateau without training on after it).
+    ``start``: continue from a copy of this trained network instead of a fresh one (``init``
+    and ``read_out`` are then ignored).
     """
     scaling = _scaling(data, scaled)
     x_shift, x_scale, t_shift, t_scale = scaling
-    model = paraboloid_net(init, seed, hidden)
-    if read_out is not None:  # (scale, shift)
+    model = (paraboloid_net(init, seed, hidden) if start is None
+             else copy.deepcopy(start))
+    if read_out is not None and start is None:  # (scale, shift)
         model[2].weight.data *= read_out[0]
         model[2].bias.data = model[2].bias.data * read_out[0] + read_out[1]
     if lr_first is None:
@@ -144,7 +154,7 @@ def train(data: Split, init: str | float, lr: float, *, seed: int, epochs: int =
     steps = History()  # what every step records (below)
     step = manual_step(model, MSELoss(), optimizer, x, t,
                        clip_value=clip_value, clip_norm=clip_norm, log=steps)
-    run = Run(model, [], [], [], scaling=scaling,
+    run = Run(model, [], [], [], [], scaling=scaling,
               settings=dict(init=init, lr=lr, lr_first=lr_first, batch_size=batch_size,
                             scaled=scaled, clip_value=clip_value, clip_norm=clip_norm))
 
@@ -164,6 +174,7 @@ def train(data: Split, init: str | float, lr: float, *, seed: int, epochs: int =
 
     def evaluate() -> dict[str, float]:  # after every epoch (and once before the first)
         run.val_mse.append(run.mse(data.x_val, data.t_val))
+        run.saturated.append(saturation(model, (data.x_val - x_shift) / x_scale))
         if stop_below is not None and len(run.val_mse) > 1 and run.val_mse[-1] < stop_below:
             raise _Escaped
         return {"val_mse": run.val_mse[-1]}
@@ -180,6 +191,7 @@ def train(data: Split, init: str | float, lr: float, *, seed: int, epochs: int =
         finite = [bool(np.isfinite(value)) for value in run.val_mse]
         if not all(finite):  # keep the errors measured before the overflow
             del run.val_mse[finite.index(False):]
+            del run.saturated[len(run.val_mse):]
     run.grad_norm = steps["grad_norm"] if "grad_norm" in steps else []
     run.largest_parameter = steps["largest"] if "largest" in steps else []
     run.value_clipped = steps["value_clipped"] if "value_clipped" in steps else []
