@@ -123,6 +123,52 @@ def test_gradients_after_backward_and_optimizer_state_are_counted():
     assert optimizer_state_bytes(adam) == 2 * parameter_bytes
 
 
+def test_optimizer_memory_counts_the_scratch_arrays_too():
+    """The review's control: SGD's step keeps a scratch array per parameter beside the momentum
+    buffers, and Adam keeps three parameter-sized arrays (m, v and a scratch one), not two."""
+    from backprop.cost import optimizer_memory
+    from backprop.optim import SGD, Adam
+
+    model = _mlp([32])
+    _loss(model, 8).backward()
+    parameter_bytes = sum(p.data.nbytes for p in model.parameters())
+    expected = {"plain SGD": (0, 1), "SGD with momentum": (1, 1), "Adam": (2, 1)}
+    for name, optimizer in {"plain SGD": SGD(model.parameters(), lr=0.1),
+                            "SGD with momentum": SGD(model.parameters(), lr=0.1, momentum=0.9),
+                            "Adam": Adam(model.parameters())}.items():
+        assert optimizer_memory(optimizer) == {"state": 0, "scratch": 0}
+        optimizer.step()
+        state, scratch = expected[name]
+        assert optimizer_memory(optimizer) == {"state": state * parameter_bytes,
+                                               "scratch": scratch * parameter_bytes}, name
+
+
+def test_traced_bytes_sees_what_a_step_keeps_and_its_peak():
+    from backprop.cost import optimizer_memory, traced_bytes
+    from backprop.optim import SGD
+
+    model = _mlp([64])
+    optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x = Tensor(np.random.default_rng(1).random((32, 784), dtype=np.float32))
+    targets = np.arange(32) % 10
+
+    def step():
+        loss = F.cross_entropy(model(x), targets)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    loss, traced = traced_bytes(step)
+    memory = graph_memory(loss)
+    counted = (memory.activations + memory.intermediate_grads + memory.parameter_grads
+               + sum(optimizer_memory(optimizer).values()))
+    # what the step left allocated is what the counts say, plus the Python objects around them
+    assert counted <= traced.held < 1.05 * counted
+    assert traced.peak >= traced.held
+    big = traced_bytes(lambda: np.ones(100_000).sum())[1]
+    assert big.peak >= 800_000 and big.held < 1_000
+
+
 def test_checkpointing_gives_the_same_gradients_and_keeps_less():
     from backprop.cost import Checkpointed
 

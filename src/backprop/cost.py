@@ -4,8 +4,9 @@
   backward matrix products; ``counted_multiply_adds`` counts those the engine recorded, and
   ``observed_multiply_adds`` runs ``backward()`` and counts the products it really computes.
 - Memory: ``graph_memory`` counts what a recorded graph really keeps (values, and after
-  ``backward`` the gradients of intermediates and parameters); ``optimizer_state_bytes`` what an
-  optimiser keeps between steps.
+  ``backward`` the gradients of intermediates and parameters); ``optimizer_memory`` what an
+  optimiser keeps between steps (its state and its scratch arrays); ``traced_bytes`` measures,
+  instead of counting, what a function leaves allocated and its peak.
 - Time: ``median_seconds``, ``time_forward_backward`` and ``power_law_exponent``; ``profile``
   says which functions the time went to.
 - The trade: ``checkpoint`` keeps a segment's input only and recomputes its inside during backward.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import cProfile
 import time
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +40,9 @@ __all__ = [
     "GraphMemory",
     "graph_memory",
     "optimizer_state_bytes",
+    "optimizer_memory",
+    "Traced",
+    "traced_bytes",
     "predicted_multiply_adds",
     "counted_multiply_adds",
     "observed_multiply_adds",
@@ -117,12 +122,58 @@ def graph_memory(root: Any) -> GraphMemory:
     return GraphMemory(tensors=len(tensors), **totals, **grads)
 
 
-def optimizer_state_bytes(optimizer: Any) -> int:
-    """Bytes an optimiser keeps between steps: SGD's momentum buffers, Adam's two moments."""
+def optimizer_memory(optimizer: Any) -> dict[str, int]:
+    """Bytes an optimiser keeps between steps, in two kinds.
+
+    - ``"state"``: what its update rule carries from one step to the next: SGD's momentum
+      buffers, Adam's running means m and v;
+    - ``"scratch"``: work arrays made once and reused every step instead of a new array per
+      step (``optim.Optimizer._scratch``): memory kept for speed, not for the rule. SGD uses one
+      per parameter for ``lr * d``, Adam one for its denominator.
+    """
     arrays = []
     for name in ("momentum_buffers", "first_moments", "second_moments"):
         arrays += [a for a in getattr(optimizer, name, []) if a is not None]
-    return int(sum(a.nbytes for a in arrays))
+    scratch = getattr(optimizer, "_scratch_arrays", {}).values()
+    return {"state": int(sum(a.nbytes for a in arrays)),
+            "scratch": int(sum(a.nbytes for a in scratch))}
+
+
+def optimizer_state_bytes(optimizer: Any) -> int:
+    """Bytes of an optimiser's state alone (momentum buffers, Adam's m and v); its scratch
+    arrays come on top: ``optimizer_memory`` counts both."""
+    return optimizer_memory(optimizer)["state"]
+
+
+@dataclass(frozen=True)
+class Traced:
+    """Bytes measured around one call by ``traced_bytes``, beyond those held when it started."""
+
+    held: int  # still allocated when the call returned (what its result and side effects keep)
+    peak: int  # the most allocated at once during the call
+
+
+def traced_bytes(function: Callable[[], Any]) -> tuple[Any, Traced]:
+    """Run ``function()`` under Python's ``tracemalloc`` and return its result and the bytes
+    it allocated: still held at the end, and at the peak.
+
+    A measurement, not a count: ``tracemalloc`` sees every allocation Python and NumPy make
+    (arrays, and the Python objects around them: tensors, closures, lists), including the
+    temporary arrays an operation makes and drops. Keep the result alive (it is returned) so
+    that what it holds is counted in ``held``. BLAS's own work buffers are not seen.
+    """
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        result = function()
+        now, peak = tracemalloc.get_traced_memory()
+    finally:
+        if started:
+            tracemalloc.stop()
+    return result, Traced(held=now - before, peak=peak - before)
 
 
 def predicted_multiply_adds(sizes: list[int], batch: int = 1) -> dict[str, int]:
@@ -319,7 +370,7 @@ def median_seconds(function: Callable[[], Any], repeats: int = 5, warmup: int = 
 class ProfileRow:
     """One function's line in a profile: its name, how often it ran, and its own time."""
 
-    function: str  # "autograd.py:_matmul", or a built-in such as "<method 'reduce' ...>"
+    function: str  # "fast.py:_product", or a built-in such as "<method 'reduce' ...>"
     calls: int
     seconds: float  # inside the function itself, not in the functions it called
 
@@ -329,7 +380,7 @@ def profile(function: Callable[[], Any], top: int | None = 10) -> list[ProfileRo
     (every function with ``top=None``; their own times add up to the whole run).
 
     Own time is what a function spent in its own lines, not in the functions it called, so a
-    NumPy call made by an op shows up as the op's C built-in (``matmul`` is inside ``_matmul``'s
+    NumPy call made by an op shows up as the op's C built-in (``matmul`` is inside ``_product``'s
     own time, since ``@`` is an operator, not a call). Each op's backward closure is named by
     where it is defined: ``relu.<locals>.backward``. The profiler adds a little time to
     every Python call it records, which makes small, often-called functions look slower than
