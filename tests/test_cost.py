@@ -124,23 +124,24 @@ def test_gradients_after_backward_and_optimizer_state_are_counted():
 
 
 def test_optimizer_memory_counts_the_scratch_arrays_too():
-    """The review's control: SGD's step keeps a scratch array per parameter beside the momentum
-    buffers, and Adam keeps three parameter-sized arrays (m, v and a scratch one), not two."""
+    """The review's control: SGD's step keeps a scratch array per parameter beside the
+    momentum buffers; Adam keeps three parameter-sized arrays (m, v, scratch), not 2."""
     from backprop.cost import optimizer_memory
     from backprop.optim import SGD, Adam
 
     model = _mlp([32])
     _loss(model, 8).backward()
     parameter_bytes = sum(p.data.nbytes for p in model.parameters())
-    expected = {"plain SGD": (0, 1), "SGD with momentum": (1, 1), "Adam": (2, 1)}
-    for name, optimizer in {"plain SGD": SGD(model.parameters(), lr=0.1),
-                            "SGD with momentum": SGD(model.parameters(), lr=0.1, momentum=0.9),
-                            "Adam": Adam(model.parameters())}.items():
+    params = model.parameters()
+    optimizers = {"plain SGD": (SGD(params, lr=0.1), 0, 1),
+                  "SGD with momentum": (SGD(params, lr=0.1, momentum=0.9), 1, 1),
+                  "Adam": (Adam(params), 2, 1)}
+    for name, (optimizer, state, scratch) in optimizers.items():
         assert optimizer_memory(optimizer) == {"state": 0, "scratch": 0}
         optimizer.step()
-        state, scratch = expected[name]
-        assert optimizer_memory(optimizer) == {"state": state * parameter_bytes,
-                                               "scratch": scratch * parameter_bytes}, name
+        kept = optimizer_memory(optimizer)
+        assert kept == {"state": state * parameter_bytes,
+                        "scratch": scratch * parameter_bytes}, name
 
 
 def test_traced_bytes_sees_what_a_step_keeps_and_its_peak():
@@ -162,7 +163,7 @@ def test_traced_bytes_sees_what_a_step_keeps_and_its_peak():
     memory = graph_memory(loss)
     counted = (memory.activations + memory.intermediate_grads + memory.parameter_grads
                + sum(optimizer_memory(optimizer).values()))
-    # what the step left allocated is what the counts say, plus the Python objects around them
+    # what the step left allocated is what the counts say, plus the Python objects
     assert counted <= traced.held < 1.05 * counted
     assert traced.peak >= traced.held
     big = traced_bytes(lambda: np.ones(100_000).sum())[1]
