@@ -244,3 +244,15 @@ def test_profile_ranks_functions_by_own_time_and_counts_their_calls():
     assert [row.seconds for row in rows] == sorted((row.seconds for row in rows), reverse=True)
     assert any(name.endswith("caller") for name in names)
     assert len(profile(caller, top=2)) == 2
+
+
+def test_profile_names_functions_by_file_and_a_notebook_cell_as_notebook():
+    from backprop.cost import profile
+
+    code = compile("def work():\n    return sum(range(1000))\n",
+                   "/tmp/ipykernel_123/456.py", "exec")
+    space: dict = {}
+    exec(code, space)
+    names = [row.function for row in profile(space["work"], top=None)]
+    assert "notebook:work" in names
+    assert not any("ipykernel" in name or "456" in name for name in names)

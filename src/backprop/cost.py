@@ -401,17 +401,25 @@ def profile(function: Callable[[], Any], top: int | None = 10) -> list[ProfileRo
     Own time is what a function spent in its own lines, not in the functions it called,
     so a NumPy call made by an op shows up as the op's C built-in (``matmul`` is inside
     ``_product``'s own time, since ``@`` is an operator, not a call). Each op's backward
-    closure is named by where it is defined: ``relu.<locals>.backward``. The profiler
-    adds a little time to every Python call it records, which makes small, often-called
-    functions look slower than they are: read the ranking and the large items, not every
-    microsecond.
+    closure is named by where it is defined: ``relu.<locals>.backward``; a function
+    defined in a notebook cell is ``notebook:name``. The profiler adds a little time to
+    every Python call it records, which makes small, often-called functions look slower
+    than they are: read the ranking and the large items, not every microsecond.
     """
     profiler = cProfile.Profile()
     profiler.runcall(function)
     rows = []
     for entry in profiler.getstats():  # one entry per function: code, calls, own time
         code = entry.code
-        name = code if isinstance(code, str) else (
-            f"{code.co_filename.rsplit('/', 1)[-1]}:{code.co_qualname}")
+        name = code if isinstance(code, str) else f"{_file_of(code)}:{code.co_qualname}"
         rows.append(ProfileRow(name, entry.callcount, entry.inlinetime))
     return sorted(rows, key=lambda row: row.seconds, reverse=True)[:top]
+
+
+def _file_of(code: Any) -> str:
+    """The file a function is defined in, by name; ``notebook`` for a notebook's cell,
+    which IPython compiles from a temporary file (``.../ipykernel_NNN/NNN.py``)."""
+    path = code.co_filename
+    if "ipykernel_" in path or path.startswith("<ipython-input"):
+        return "notebook"
+    return path.rsplit("/", 1)[-1]
