@@ -123,6 +123,53 @@ def test_gradients_after_backward_and_optimizer_state_are_counted():
     assert optimizer_state_bytes(adam) == 2 * parameter_bytes
 
 
+def test_optimizer_memory_counts_the_scratch_arrays_too():
+    """The review's control: SGD's step keeps a scratch array per parameter beside the
+    momentum buffers; Adam keeps three parameter-sized arrays (m, v, scratch), not 2."""
+    from backprop.cost import optimizer_memory
+    from backprop.optim import SGD, Adam
+
+    model = _mlp([32])
+    _loss(model, 8).backward()
+    parameter_bytes = sum(p.data.nbytes for p in model.parameters())
+    params = model.parameters()
+    optimizers = {"plain SGD": (SGD(params, lr=0.1), 0, 1),
+                  "SGD with momentum": (SGD(params, lr=0.1, momentum=0.9), 1, 1),
+                  "Adam": (Adam(params), 2, 1)}
+    for name, (optimizer, state, scratch) in optimizers.items():
+        assert optimizer_memory(optimizer) == {"state": 0, "scratch": 0}
+        optimizer.step()
+        kept = optimizer_memory(optimizer)
+        assert kept == {"state": state * parameter_bytes,
+                        "scratch": scratch * parameter_bytes}, name
+
+
+def test_traced_bytes_sees_what_a_step_keeps_and_its_peak():
+    from backprop.cost import optimizer_memory, traced_bytes
+    from backprop.optim import SGD
+
+    model = _mlp([64])
+    optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x = Tensor(np.random.default_rng(1).random((32, 784), dtype=np.float32))
+    targets = np.arange(32) % 10
+
+    def step():
+        loss = F.cross_entropy(model(x), targets)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    loss, traced = traced_bytes(step)
+    memory = graph_memory(loss)
+    counted = (memory.activations + memory.intermediate_grads + memory.parameter_grads
+               + sum(optimizer_memory(optimizer).values()))
+    # what the step left allocated is what the counts say, plus the Python objects
+    assert counted <= traced.held < 1.05 * counted
+    assert traced.peak >= traced.held
+    big = traced_bytes(lambda: np.ones(100_000).sum())[1]
+    assert big.peak >= 800_000 and big.held < 1_000
+
+
 def test_checkpointing_gives_the_same_gradients_and_keeps_less():
     from backprop.cost import Checkpointed
 
@@ -197,3 +244,15 @@ def test_profile_ranks_functions_by_own_time_and_counts_their_calls():
     assert [row.seconds for row in rows] == sorted((row.seconds for row in rows), reverse=True)
     assert any(name.endswith("caller") for name in names)
     assert len(profile(caller, top=2)) == 2
+
+
+def test_profile_names_functions_by_file_and_a_notebook_cell_as_notebook():
+    from backprop.cost import profile
+
+    code = compile("def work():\n    return sum(range(1000))\n",
+                   "/tmp/ipykernel_123/456.py", "exec")
+    space: dict = {}
+    exec(code, space)
+    names = [row.function for row in profile(space["work"], top=None)]
+    assert "notebook:work" in names
+    assert not any("ipykernel" in name or "456" in name for name in names)
