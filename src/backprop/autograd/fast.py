@@ -2,7 +2,7 @@
 
 Each function here computes the same numbers as the plain op it names, with less work
 where a training step spends its time. ``tests/`` runs every engine test with these on
-and off and finds the same values and gradients; ``benchmarks/`` and chapter 8 measure
+and off and finds the same values and gradients; ``benchmarks/`` and chapter 10 measure
 what each one gains. On by default; ``with fast_paths(False):`` runs the plain ops.
 
 - ``take_grad`` replaces ``Tensor.add_grad`` where an op has just built a gradient for
