@@ -29,10 +29,12 @@ __all__ = ["mlp", "HandMLP", "softmax_cross_entropy", "hand_step"]
 
 
 def mlp(sizes: Sequence[int], rng: np.random.Generator | int) -> nn.Sequential:
-    """Linear layers of the given sizes with ReLUs between them (none after the last layer,
-    whose outputs are the logits), their weights drawn from ``rng`` (a generator or a seed)."""
+    """Linear layers of the given sizes with ReLUs between them (none after the last
+    layer, whose outputs are the logits), their weights drawn from ``rng`` (a generator
+    or a seed)."""
     if len(sizes) < 2:
-        raise ValueError(f"an MLP needs at least an input and an output size, got {sizes}")
+        raise ValueError(
+            f"an MLP needs at least an input and an output size, got {sizes}")
     rng = np.random.default_rng(rng)
     layers: list[nn.Module] = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
@@ -69,7 +71,8 @@ class HandMLP:
         return [p for pair in zip(self.weights, self.biases) for p in pair]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """The logits; keeps each layer's input (X, then each ReLU output) for ``backward``."""
+        """The logits; keeps each layer's input (X, then each ReLU output) for
+        ``backward``."""
         self._inputs = []
         a = x
         for k, (w, b) in enumerate(zip(self.weights, self.biases)):
@@ -126,9 +129,9 @@ def hand_step(
     model: HandMLP, optimizer: Optimizer, inputs: np.ndarray, labels: np.ndarray
 ) -> Callable[[np.ndarray], float]:
     """Build the ``train_step`` that ``backprop.train.fit`` calls: on the mini-batch
-    ``inputs[indices]``, the hand-written forward and backward, then one optimiser step. It
-    returns the batch loss, measured before the update. The backward *sets* each ``.grad``, so
-    no ``zero_grad()`` is needed."""
+    ``inputs[indices]``, the hand-written forward and backward, then one optimiser step.
+    It returns the batch loss, measured before the update. The backward *sets* each
+    ``.grad``, so no ``zero_grad()`` is needed."""
 
     def train_step(indices: np.ndarray) -> float:
         loss = model.loss_and_backward(inputs[indices], labels[indices])
