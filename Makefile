@@ -28,7 +28,7 @@ book: $(STAMP)
 	$(ONE_THREAD) $(BIN)/jupyter-book build . --path-output .
 	@echo "The site is in _build/html/index.html"
 
-# `make test` runs eight jobs, two at a time (each job's output is printed when it ends):
+# `make test` runs seven jobs, two at a time (each job's output is printed when it ends):
 #   test-site           the strict build (-W: warnings are errors, -n: every reference must
 #                       resolve) of the site from the outputs saved in the notebooks, then the
 #                       browser tests of its pages (the seed-0 job proves that executing the
@@ -41,10 +41,9 @@ book: $(STAMP)
 #                       only errors and failed assertions count, so a claim that held for one
 #                       lucky seed fails the test (seed 2: the learner's route);
 #   test-other-machine  the seed-0 comparison on other arithmetic (below);
-#   test-learner-student, test-learner-chapters
-#                       the learner's route: a fresh venv holding only `pip install .` (with
+#   test-learner        the learner's route: a fresh venv holding only `pip install .` (with
 #                       Colab's versions of its dependencies) and a kernel runs every student
-#                       notebook (one job) and every chapter (another) to the end, from outside the
+#                       notebook and every chapter to the end, from a folder outside the
 #                       repository, with no data variable set; it runs them at seed 2, so it is
 #                       also the seed-2 job (every assertion checked, nothing compared);
 #   test-workflow       the GitHub workflow against GitHub's schema (offline).
@@ -53,13 +52,12 @@ book: $(STAMP)
 # output depends on the thread count (the other-machine job checks one thread against the saved
 # outputs, which come from the default count). The jobs start longest first.
 OTHER_SEEDS := 1
-TEST_JOBS := test-learner-student test-learner-chapters test-other-machine test-seed-0 \
-	$(OTHER_SEEDS:%=test-seed-%) test-site test-library test-workflow
+TEST_JOBS := test-learner test-other-machine test-seed-0 $(OTHER_SEEDS:%=test-seed-%) test-site \
+	test-library test-workflow
 ONE_THREAD := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 # (The seed jobs are not listed: make never applies a pattern rule to a phony target.)
 .PHONY: book test test-site test-library test-seed-0 test-other-machine test-learner test-workflow \
 	lab clean
-# (test-learner-student and test-learner-chapters are pattern rules: not listed, like the seeds.)
 
 test: $(STAMP)
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(TEST_JOBS)
@@ -106,10 +104,8 @@ test-other-machine: $(STAMP)
 # that holds only the installed library and a kernel, as in Colab, Binder or a learner's Jupyter.
 # Each student notebook runs to the end with every exercise unsolved: every check says "not done
 # yet".
-test-learner: test-learner-student test-learner-chapters
-
-test-learner-%: $(STAMP)
-	$(ONE_THREAD) $(BIN)/python tools/learner_route.py $*
+test-learner: $(STAMP)
+	$(ONE_THREAD) $(BIN)/python tools/learner_route.py
 
 test-workflow: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml

@@ -1,9 +1,6 @@
 """The learner's route, as a test: every notebook runs in a Jupyter that holds only the library.
 
-    .venv/bin/python tools/learner_route.py student    # the student notebooks
-    .venv/bin/python tools/learner_route.py chapters   # the chapters
-    (`make test-learner` runs both; `make test` runs them as two of its jobs, so that the two
-    cores share the work)
+    .venv/bin/python tools/learner_route.py      # `make test-learner`
 
 A learner does not have this repository's `.venv`: Colab's set-up cell, Binder and "any
 Jupyter" give them `pip install` of the library and a kernel, nothing else (no MyST-NB, no test
@@ -44,8 +41,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 REPO = Path(__file__).resolve().parents[1]
-FOLDERS = ("student", "chapters")
-WORK = REPO / "_build" / "learner"  # one per folder: _build/learner-student, ...
+WORK = REPO / "_build" / "learner"
 KERNEL = "backprop-learner"
 # What Colab's runtime has installed (as an independent review found it in December 2026; Colab
 # itself cannot be reached from here): the set-up cell's `pip install` keeps these, since the
@@ -139,13 +135,7 @@ def unsolved_checks_say_not_done(notebook: nbformat.NotebookNode) -> list[str]:
     return wrong
 
 
-def main(argv: list[str]) -> int:
-    global WORK, KERNEL
-    folders = [folder for folder in FOLDERS if not argv or folder in argv]
-    if not folders or any(arg not in FOLDERS for arg in argv):
-        sys.exit(f"usage: learner_route.py [{' '.join(FOLDERS)}]")
-    WORK = REPO / "_build" / ("learner-" + "-".join(folders))
-    KERNEL = "backprop-learner-" + "-".join(folders)
+def main() -> int:
     started = time.perf_counter()
     make_learner_venv()
     os.environ.clear()
@@ -155,8 +145,8 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="learner-") as folder:
         folder = Path(folder)
         check_the_kernel(folder)
-        notebooks = [path for folder in folders
-                     for path in sorted((REPO / folder).glob("[0-9][0-9]_*.ipynb"))]
+        notebooks = sorted((REPO / "student").glob("[0-9][0-9]_*.ipynb")) + sorted(
+            (REPO / "chapters").glob("[0-9][0-9]_*.ipynb"))
         for path in notebooks:
             name = f"{path.parent.name}/{path.name}"
             copy = folder / path.name
@@ -186,4 +176,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
