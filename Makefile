@@ -6,7 +6,7 @@
 #               and at seeds 1 and 2 (assertions only)
 #   make lab    opens JupyterLab at the repository's root (chapters/ and student/), MyST rendered
 # Needs only Python 3.11+ and make. The course's MNIST ships with the library: nothing is
-# downloaded, and no variable is needed. Chapter 7 also reads Fashion-MNIST: from Debian's
+# downloaded, and no variable is needed. Chapter 9 reads Fashion-MNIST: from Debian's
 # dataset-fashion-mnist package where it is installed, else downloaded once (about 30 MB).
 
 PYTHON ?= python3
