@@ -95,9 +95,16 @@ def check_the_kernel(folder: Path) -> None:
     probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "import importlib.util, backprop\n"
         "print(backprop.__file__)\n"
-        "print(importlib.util.find_spec('myst_nb') is None)")])
+        "print(importlib.util.find_spec('myst_nb') is None)\n"
+        "import os; print(os.environ.get('HOME'), os.environ.get('OPENBLAS_NUM_THREADS'))")])
     execute(probe, folder)
-    where, no_myst = probe.cells[0].outputs[0]["text"].split()
+    where, no_myst, home, threads = probe.cells[0].outputs[0]["text"].split()
+    # The kernel keeps the learner's own environment (a home folder, for Matplotlib's font
+    # cache; the BLAS thread count `make test` sets, without which two BLAS threads fight the
+    # other job for a core and the heavy notebooks run several times slower).
+    assert home == str(os.environ.get("HOME")), f"the kernel's HOME is {home}"
+    assert threads == os.environ.get("OPENBLAS_NUM_THREADS", "None"), \
+        f"the kernel's OPENBLAS_NUM_THREADS is {threads}"
     assert str(WORK / "venv") in where, f"the kernel imported backprop from {where}"
     assert no_myst == "True", "MyST-NB is installed in the learner's venv"
 
@@ -138,8 +145,9 @@ def unsolved_checks_say_not_done(notebook: nbformat.NotebookNode) -> list[str]:
 def main() -> int:
     started = time.perf_counter()
     make_learner_venv()
+    environment = learner_environment()  # read before clearing: it starts from this one
     os.environ.clear()
-    os.environ.update(learner_environment())
+    os.environ.update(environment)
     installed = time.perf_counter() - started
     failures = []
     with tempfile.TemporaryDirectory(prefix="learner-") as folder:
