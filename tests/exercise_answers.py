@@ -1300,6 +1300,69 @@ DIAGNOSE_WRONG = [
 EXERCISES["value_engine"] = (Value, VALUE_WRONG)
 EXERCISES["diagnose_run"] = (diagnose_run, DIAGNOSE_WRONG)
 
+# ----------------------------------------------------------------------------- Adam (chapter 8)
+
+
+def adam_update(theta, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    return theta - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+def _adam_variant(*, corrected=True, t_shift=0, eps_inside=False, square=True, weight=True,
+                  sign=-1.0, return_hats=False):
+    def update(theta, g, m, v, t, lr):
+        m = 0.9 * m + (0.1 if weight else 1.0) * g
+        v = 0.999 * v + (0.001 if weight else 1.0) * (g * g if square else np.abs(g))
+        s = t + t_shift
+        m_hat = m / (1 - 0.9**s) if corrected else m
+        v_hat = v / (1 - 0.999**s) if corrected else v
+        denominator = np.sqrt(v_hat + 1e-8) if eps_inside else np.sqrt(v_hat) + 1e-8
+        new_theta = theta + sign * lr * m_hat / denominator
+        return (new_theta, m_hat, v_hat) if return_hats else (new_theta, m, v)
+    return update
+
+
+def _adam_in_place(theta, g, m, v, t, lr):
+    m *= 0.9
+    m += 0.1 * g
+    v *= 0.999
+    v += 0.001 * g * g
+    return theta - lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8), m, v
+
+
+def _adam_library(theta, g, m, v, t, lr):
+    from backprop.autograd import Tensor
+    from backprop.optim import Adam
+
+    param = Tensor(theta.copy(), requires_grad=True)
+    param.grad = g
+    adam = Adam([param], lr=lr)
+    adam.steps[0], adam.first_moments[0], adam.second_moments[0] = t - 1, m.copy(), v.copy()
+    adam.step()
+    return param.data, adam.first_moments[0], adam.second_moments[0]
+
+
+def _adam_fixed_lr(theta, g, m, v, t, lr):
+    return adam_update(theta, g, m, v, t, 0.01)
+
+
+ADAM_WRONG = [
+    (_adam_variant(corrected=False), "no bias correction"),
+    (_adam_variant(t_shift=1), "off by one"),
+    (_adam_variant(t_shift=-1), "off by one"),
+    (_adam_variant(eps_inside=True), "outside the square root"),
+    (_adam_variant(square=False), "SQUARED gradient"),
+    (_adam_variant(weight=False), "weight 1 - beta"),
+    (_adam_variant(sign=1.0), "uphill"),
+    (_adam_variant(return_hats=True), "bias-corrected m_hat"),
+    (_adam_in_place, "in place"),
+    (_adam_library, LIBRARY),
+    (_adam_fixed_lr, "another learning rate"),
+]
+EXERCISES["adam_update"] = (adam_update, ADAM_WRONG)
+
 # ----------------------------------------------------------------------------- valid alternatives
 
 
@@ -1482,6 +1545,10 @@ ALTERNATIVES = {
     "finite_difference_cost": [],
     "value_engine": [_value_recursive()],
     "diagnose_run": [],
+    "adam_update": [lambda theta, g, m, v, t, lr: (
+        theta - lr * ((m + 0.1 * (g - m)) / (1 - 0.9**t))
+        / (np.sqrt((v + 0.001 * (g * g - v)) / (1 - 0.999**t)) + 1e-8),
+        m + 0.1 * (g - m), v + 0.001 * (g * g - v))],
 }
 
 

@@ -41,6 +41,7 @@ from backprop.exercises.training_fails import clip_grad_norm, diagnose_run, grad
 from backprop.exercises.engine import mul_backward, sum_backward, tensor_sqrt, topological_order
 from backprop.exercises.logistic import bce_gradient, logistic_step
 from backprop.exercises.mlp import mlp_backward, mlp_training
+from backprop.exercises.optimisers import adam_update
 from backprop.exercises.cost import backprop_cost, finite_difference_cost
 from backprop.exercises.value import value_engine
 
@@ -65,6 +66,7 @@ __all__ = [
     "logistic_step",
     "mlp_backward",
     "mlp_training",
+    "adam_update",
     "backprop_cost",
     "finite_difference_cost",
     "value_engine",
