@@ -142,5 +142,9 @@ def test_agrees_is_the_one_pass_rule():
     from backprop.manual import GRADCHECK_ATOL, GRADCHECK_RTOL
 
     assert (GRADCHECK_ATOL, GRADCHECK_RTOL) == (ATOL, RTOL)
-    assert agrees([1.0, 2.0], [1.0 + 1e-9, 2.0]) and agrees([0.0], [0.9e-5])
-    assert not agrees([1.0], [1.1]) and not agrees([0.0], [2e-5])
+    assert agrees([1.0, 2.0], [1.0 + 1e-9, 2.0]) and agrees([0.0, 1.0], [0.9e-5, 1.0])
+    assert not agrees([1.0], [1.1]) and not agrees([0.0, 1.0], [2e-5, 1.0])
+    small = np.array([1e-4, -2e-4, 5e-5])  # judged on its own scale: 1 % off fails
+    assert agrees(small * (1 + 1e-6), small) and not agrees(small * 1.01, small)
+    tiny = np.array([3e-7, -1e-7])  # below the floor, the differences' rounding passes
+    assert agrees(tiny + 5e-10, tiny) and not agrees(tiny * 1.05, tiny)

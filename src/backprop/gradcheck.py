@@ -23,23 +23,37 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["numerical_grad", "compare", "gradcheck", "agrees", "ATOL", "RTOL"]
+__all__ = ["numerical_grad", "compare", "gradcheck", "agrees", "tolerance", "ATOL", "RTOL",
+           "SCALE_FLOOR"]
 
 # The course's one pass rule for a gradient check: every element must satisfy
-# |analytic - numeric| <= ATOL + RTOL * |numeric| (PyTorch's gradcheck uses the same kind of
-# rule). Central differences in float64 agree with a right gradient to about 1e-9; a real
-# mistake is off by a sizeable fraction of the gradient, so the margin between the two is wide.
-ATOL = 1e-5
+# |analytic - numeric| <= RTOL * |numeric| + ATOL * scale, where scale is the largest |numeric|
+# of the gradient being checked (the quantity's own size; SCALE_FLOOR at least). The absolute
+# term is measured against the quantity itself, not fixed: a fixed 1e-5 let a 5 % error through
+# in any gradient of size 1e-4, while central differences in float64 agree with a right gradient
+# to about 1e-9 of its scale. The floor keeps a right but tiny gradient (largest element below
+# 1e-4) from failing on the differences' own rounding, about 1e-10; a 1 % error still fails in
+# any gradient larger than about 1e-7.
 RTOL = 1e-3
+ATOL = 1e-5
+SCALE_FLOOR = 1e-4
+
+
+def tolerance(numeric: ArrayLike, atol: float = ATOL, rtol: float = RTOL) -> np.ndarray:
+    """The difference the pass rule allows at each element: ``rtol |n| + atol * scale``."""
+    n = np.abs(np.asarray(numeric, dtype=np.float64))
+    scale = max(float(np.max(n, initial=0.0)), SCALE_FLOOR)
+    return rtol * n + atol * scale
 
 
 def agrees(analytic: ArrayLike, numeric: ArrayLike, atol: float = ATOL, rtol: float = RTOL) -> bool:
-    """True when every element passes the course's rule |a - n| <= atol + rtol * |n|."""
+    """True when every element passes the course's rule (``tolerance``): within ``rtol`` of its
+    own value plus ``atol`` of the gradient's largest element."""
     a = np.asarray(analytic, dtype=np.float64)
     n = np.asarray(numeric, dtype=np.float64)
     if a.shape != n.shape:
         raise ValueError(f"agrees: shapes differ, {a.shape} vs {n.shape}")
-    return bool(np.all(np.abs(a - n) <= atol + rtol * np.abs(n)))
+    return bool(np.all(np.abs(a - n) <= tolerance(n, atol, rtol)))
 
 
 def _scalar(value: Any) -> float:
@@ -104,15 +118,16 @@ def gradcheck(
     f: Callable[..., Any],
     inputs: Sequence[Any],
     eps: float = 1e-6,
-    atol: float = 1e-5,
-    rtol: float = 1e-3,
+    atol: float = ATOL,
+    rtol: float = RTOL,
 ) -> bool:
     """Check autograd's gradients of ``f(*inputs)``, a one-element Tensor, by finite differences.
 
     Every input (Tensor or array) is copied to float64 and differentiated; a single Tensor or
-    array counts as one input, as in PyTorch. An element passes when
-    |autograd - numerical| <= atol + rtol * |numerical|. Returns True, or raises an
-    AssertionError naming the input index, the largest absolute difference and where it is.
+    array counts as one input, as in PyTorch. An element passes the course's rule (``agrees``):
+    |autograd - numerical| <= rtol * |numerical| + atol * (the input's largest |numerical|).
+    Returns True, or raises an AssertionError naming the input index, the largest absolute
+    difference and where it is.
     """
     from backprop.autograd import Tensor  # imported here: the numerical helpers need no autograd
 
@@ -182,7 +197,7 @@ def _assert_close(
 ) -> None:
     """Raise an AssertionError describing the worst element if the gradients differ."""
     difference = np.abs(analytic - numeric)
-    if np.all(difference <= atol + rtol * np.abs(numeric)):
+    if np.all(difference <= tolerance(numeric, atol, rtol)):
         return
     ranked = np.where(np.isnan(difference), np.inf, difference)  # a NaN counts as worst
     worst = np.unravel_index(np.argmax(ranked), difference.shape)

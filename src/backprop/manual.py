@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from backprop.autograd.numerics import stable_sigmoid
-from backprop.gradcheck import ATOL, RTOL, compare, numerical_grad
+from backprop.gradcheck import ATOL, RTOL, agrees, compare, numerical_grad
 
 __all__ = [
     "Parameter",
@@ -513,13 +513,13 @@ class SoftmaxCrossEntropy(Loss):
 
 # --- checking a hand-written backward ------------------------------------------------------
 
-# ``check_layer`` passes a gradient when every element has
-# |analytic - numeric| <= GRADCHECK_ATOL + GRADCHECK_RTOL * |numeric|, the tolerances of
-# ``backprop.gradcheck.gradcheck`` (and of PyTorch's). Central differences in float64 agree with a
-# correct backward to about 1e-9; a real mistake (a missing factor, a transposed matrix, a mean
-# instead of a sum) is off by a sizeable fraction of the gradient itself, so the margin between
-# the two is wide. The relative error is reported but not used for the verdict: where a gradient
-# element is itself almost 0, its relative error is rounding noise divided by almost nothing.
+# ``check_layer`` passes a gradient by the course's one pass rule, ``backprop.gradcheck.agrees``:
+# every element within GRADCHECK_RTOL of its own value plus GRADCHECK_ATOL of the gradient's
+# largest element. Central differences in float64 agree with a correct backward to about 1e-9 of
+# the gradient's scale; a real mistake (a missing factor, a transposed matrix, a mean instead of
+# a sum) is off by a sizeable fraction of the gradient itself, so the margin between the two is
+# wide. The relative error is reported but not used for the verdict: where a gradient element
+# is itself almost 0, its relative error is rounding noise divided by almost nothing.
 GRADCHECK_ATOL = ATOL  # the one rule, stated in backprop.gradcheck
 GRADCHECK_RTOL = RTOL
 
@@ -635,7 +635,7 @@ def check_layer(
             label,
             key,
             **compare(analytic[key], numeric[key]),
-            passed=bool(np.allclose(analytic[key], numeric[key], GRADCHECK_RTOL, GRADCHECK_ATOL)),
+            passed=agrees(analytic[key], numeric[key], GRADCHECK_ATOL, GRADCHECK_RTOL),
         )
         for key in analytic
     )

@@ -245,7 +245,7 @@ def agrees(received: np.ndarray, expected: np.ndarray, rule: tuple[float, float]
 
     Relative to the quantity's own scale, never to an absolute floor: a 1 % error in a bias
     gradient of size 1e-4 fails as surely as in a weight gradient of size 10 (the course's old
-    rule, 1e-5 + 1e-3 |n|, let a 5 % error in a gradient of 1e-4 through). Within a quantity, an
+    fixed rule, 1e-5 + 1e-3 |n|, let a 5 % error in a gradient of 1e-4 through). Within a quantity, an
     element much smaller than the largest (where rounding dominates) is judged against the
     ``atol`` share of the scale, so a right answer computed in another order is not failed.
     Non-finite values must sit where the expected ones do.
