@@ -60,7 +60,11 @@ def test_dropdown_solutions_are_removed_across_cells_keeping_the_text_around_the
     assert "SECRET" not in source and "{solution" not in source
     assert "```{exercise} Think\n:label: think\n\nWhy?\n```" in source
     assert "## Summary\n\nKept." in source
-    assert len(student.cells) == 7  # 7 cells, less the solution's code cell, plus the note
+    # 7 cells, less the solution's code cell, plus the note and a cell to work in
+    assert len(student.cells) == 8
+    after = [cell.source for cell in student.cells][
+        [cell.source for cell in student.cells].index("```{exercise} Think\n:label: think\n\nWhy?\n```") + 1]
+    assert after == make.WORK_HERE  # the exercise's code was in its solution: a cell to work in
 
 
 def test_the_note_comes_after_the_set_up_cell_and_the_input_is_unchanged():
@@ -111,3 +115,12 @@ def test_every_chapter_starts_with_the_set_up_cell_of_config_yml(chapter):
         ".venv/bin/python tools/make_student_notebooks.py")
     repository = make.book_config()["repository"]["url"]
     assert f"git+{repository}" in nbformat.read(chapter, as_version=4).cells[0].source
+
+
+def test_the_promise_of_solutions_to_unfold_points_to_the_site():
+    notebook = synthetic_chapter()
+    notebook.cells.insert(1, nbformat.v4.new_markdown_cell(
+        "These ask you to build; each has a worked solution to unfold once\nyou have tried."))
+    student = make.make_student(notebook, "99_synthetic")
+    source = "\n".join(cell.source for cell in student.cells)
+    assert "to unfold" not in source and "in the chapter on the course site" in source

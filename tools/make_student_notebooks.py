@@ -200,6 +200,7 @@ def make_student(notebook: nbformat.NotebookNode, name: str,
     for preprocessor in (RemoveSolutionDropdowns(), ClearSolutions(), clear_outputs):
         nb, _ = preprocessor.preprocess(nb, {})
     nb.metadata.pop("language_info", None)
+    give_each_exercise_a_cell(nb)
     title, url = name, "the course site"
     if context is not None:
         for index, cell in enumerate(nb.cells):
@@ -216,6 +217,33 @@ def make_student(notebook: nbformat.NotebookNode, name: str,
     set_up_first = nb.cells and "remove-cell" in nb.cells[0].metadata.get("tags", [])
     nb.cells.insert(1 if set_up_first else 0, note)
     return nb
+
+
+EXERCISE = re.compile(r"^\s*(`{3,}|:{3,})\s*\{exercise\}", re.MULTILINE)
+# The chapters' "each has a worked solution to unfold once you have tried": in a student notebook
+# the solutions are not there, but in the chapter on the site.
+UNFOLD = re.compile(r"each has a worked solution to unfold\s+once\s+you\s+have\s+tried")
+ON_THE_SITE = "each has a worked solution in the chapter on the course site, to read once you have tried"
+WORK_HERE = "# Your work here."
+
+
+def give_each_exercise_a_cell(nb: nbformat.NotebookNode) -> None:
+    """After a Markdown cell that sets exercises, a code cell to work in if none follows (the
+    chapters' "further exercises" have their code only in the solutions, which are gone), and
+    the sentence that promises solutions to unfold points to the site instead."""
+    cells = []
+    for index, cell in enumerate(nb.cells):
+        cells.append(cell)
+        if cell.cell_type != "markdown":
+            continue
+        cell.source = UNFOLD.sub(ON_THE_SITE, cell.source)
+        following = nb.cells[index + 1] if index + 1 < len(nb.cells) else None
+        if EXERCISE.search(cell.source) and (following is None
+                                             or following.cell_type != "code"):
+            blank = nbformat.v4.new_code_cell(WORK_HERE)
+            blank.id = f"work-{index}"
+            cells.append(blank)
+    nb.cells = cells
 
 
 def student_text(chapter: Path) -> str:
