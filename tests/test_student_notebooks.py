@@ -62,8 +62,8 @@ def test_dropdown_solutions_are_removed_across_cells_keeping_the_text_around_the
     assert "## Summary\n\nKept." in source
     # 7 cells, less the solution's code cell, plus the note and a cell to work in
     assert len(student.cells) == 8
-    after = [cell.source for cell in student.cells][
-        [cell.source for cell in student.cells].index("```{exercise} Think\n:label: think\n\nWhy?\n```") + 1]
+    sources = [cell.source for cell in student.cells]
+    after = sources[sources.index("```{exercise} Think\n:label: think\n\nWhy?\n```") + 1]
     assert after == make.WORK_HERE  # the exercise's code was in its solution: a cell to work in
 
 

@@ -223,7 +223,8 @@ EXERCISE = re.compile(r"^\s*(`{3,}|:{3,})\s*\{exercise\}", re.MULTILINE)
 # The chapters' "each has a worked solution to unfold once you have tried": in a student notebook
 # the solutions are not there, but in the chapter on the site.
 UNFOLD = re.compile(r"each has a worked solution to unfold\s+once\s+you\s+have\s+tried")
-ON_THE_SITE = "each has a worked solution in the chapter on the course site, to read once you have tried"
+ON_THE_SITE = ("each has a worked solution in the chapter on the course site, to read once you "
+               "have tried")
 WORK_HERE = "# Your work here."
 
 
