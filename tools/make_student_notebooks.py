@@ -226,16 +226,19 @@ UNFOLD = re.compile(r"each has a worked solution to unfold\s+once\s+you\s+have\s
 ON_THE_SITE = ("each has a worked solution in the chapter on the course site, to read once you "
                "have tried")
 WORK_HERE = "# Your work here."
+SITE_ONLY_REMARK = " (this cell is not shown on the site)"  # true of the chapter, not here
 
 
 def give_each_exercise_a_cell(nb: nbformat.NotebookNode) -> None:
     """After a Markdown cell that sets exercises, a code cell to work in if none follows (the
-    chapters' "further exercises" have their code only in the solutions, which are gone), and
-    the sentence that promises solutions to unfold points to the site instead."""
+    chapters' "further exercises" have their code only in the solutions, which are gone); the
+    sentence that promises solutions to unfold points to the site instead, and the work cells
+    drop their remark about the site."""
     cells = []
     for index, cell in enumerate(nb.cells):
         cells.append(cell)
         if cell.cell_type != "markdown":
+            cell.source = cell.source.replace(SITE_ONLY_REMARK, "")
             continue
         cell.source = UNFOLD.sub(ON_THE_SITE, cell.source)
         following = nb.cells[index + 1] if index + 1 < len(nb.cells) else None
