@@ -6,9 +6,9 @@ error.
 - ``wrong_grad_shape``: an op's backward must send each input a gradient shaped like it.
 - ``starting_gradient``: ``backward()`` starts from 1 only for a one-element tensor.
 - ``check_unchanged``: a backward reads the values its forward saw. Every assignment to
-  ``t.data`` (and every in-place update) is counted (``note_change``); ``backward()``
-  refuses to run through an op whose inputs, or output, changed since it ran, as PyTorch
-  does with a version per tensor.
+  ``t.data`` (``Tensor.data`` is ``counted_data()``), and every in-place update, is
+  counted (``note_change``); ``backward()`` refuses to run through an op whose inputs,
+  or output, changed since it ran, as PyTorch does with a version per tensor.
 - ``in_place``: ``p -= lr * p.grad`` on a parameter is refused while gradients are
   recorded.
 
