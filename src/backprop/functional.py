@@ -22,9 +22,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from backprop.autograd import Tensor, stable_sigmoid
-from backprop.autograd.fast import take_grad
 from backprop.autograd.numerics import softmax_cross_entropy as _softmax_cross_entropy
-from backprop.autograd.reduce import log_softmax, softmax
+from backprop.autograd import reduce
+from backprop.autograd.interop import pytorch_axis_names
 
 __all__ = [
     "relu",
@@ -38,6 +38,10 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "mse_loss",
 ]
+
+
+softmax = pytorch_axis_names(reduce.softmax)  # dim= (PyTorch's name) as well as axis=
+log_softmax = pytorch_axis_names(reduce.log_softmax)
 
 
 def _as_tensor(values: Tensor | ArrayLike) -> Tensor:
@@ -169,7 +173,7 @@ def softmax_cross_entropy(
             scale = grad[:, np.newaxis]
         else:
             scale = grad / len(indices) if reduction == "mean" else grad
-        take_grad(logits, grad_rows * scale)  # a new array: backward may run again
+        logits.add_grad(grad_rows * scale)
 
     out.backward_fn = backward
     return out

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from backprop.autograd.numerics import stable_sigmoid
+from backprop.autograd.numerics import softmax_cross_entropy, stable_sigmoid
 from backprop.gradcheck import ATOL, RTOL, agrees, compare, numerical_grad
 
 __all__ = [
@@ -464,20 +464,23 @@ class SoftmaxCrossEntropy(Loss):
     """
 
     def __init__(self) -> None:
-        self._probs: Array | None = None
+        self._grad_rows: Array | None = None  # softmax(z) - onehot(target), by row
         self._targets: NDArray[np.intp] | None = None
 
     def forward(self, logits: ArrayLike, targets: ArrayLike) -> float:
-        """Mean cross-entropy; caches softmax(logits) and the targets."""
+        """Mean cross-entropy; caches softmax(logits) - onehot(targets).
+
+        The log-sum-exp trick and the gradient's rows are the engine's own formula
+        (``autograd.numerics.softmax_cross_entropy``), which the fused op of
+        ``functional`` and the hand-written MLP of ``backprop.mlp`` use too: one
+        implementation for all three.
+        """
         logits = _as_float_array(logits)
         targets = np.asarray(targets)
         self._check_inputs(logits, targets)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        rows = np.arange(len(targets))
-        self._probs = np.exp(log_probs)
         self._targets = targets.astype(np.intp)
-        return float(-np.mean(log_probs[rows, targets]))
+        losses, self._grad_rows = softmax_cross_entropy(logits, self._targets)
+        return float(np.mean(losses))
 
     def backward(self) -> Array:
         """dL/dz = (softmax(z) - onehot(target)) / batch.
@@ -485,11 +488,8 @@ class SoftmaxCrossEntropy(Loss):
         The softmax Jacobian s_i([i = k] - s_k) times d(-log s_t)/ds_i = -[i = t] / s_t
         simplifies to s_k - [k = t] ([i = k] is 1 where i = k, else 0); the 1/batch comes from the mean.
         """
-        _require_forward(self, self._probs)
-        batch = self._probs.shape[0]
-        grad = self._probs.copy()
-        grad[np.arange(batch), self._targets] -= 1.0
-        return grad / batch
+        _require_forward(self, self._grad_rows)
+        return self._grad_rows / len(self._grad_rows)
 
     def _check_inputs(self, logits: Array, targets: np.ndarray) -> None:
         """Raise if the shapes, dtype or values of the inputs cannot be a classification batch."""

@@ -2,28 +2,31 @@
 
 micrograd's idea, scaled up from numbers to arrays. Where to read what:
 
-- ``tensor.py``      the core: ``Tensor``, ``backward()``, ``add_grad``, ``nodes``,
-  ``no_grad``
-- ``elementwise.py`` + - * / ** exp log relu sigmoid tanh abs sqrt clamp
+- ``tensor.py``      the core: ``Tensor`` (with its operators), ``backward()``,
+  ``add_grad``, ``nodes``, ``no_grad``
+- ``elementwise.py`` + - * / ** exp log relu sigmoid tanh abs sqrt clamp, and ``lift``
 - ``matmul.py``      @, written as dA = G B^T and dB = A^T G
 - ``reduce.py``      sum mean max min argmax argmin softmax log_softmax
 - ``shape.py``       reshape, transposes, indexing, clone
 - ``broadcast.py``   ``unbroadcast``: broadcasting undone in one place
 - ``guards.py``      what the engine refuses (changed inputs, in-place updates of
   parameters)
-- ``interop.py``     Python, NumPy and PyTorch manners (``float(t)``, ``t > 0``, ``2 *
-  t``)
+- ``interop.py``     Python, NumPy and PyTorch manners (``float(t)``, ``t > 0``,
+  ``dim=``, ``gradient=``)
 - ``fast.py``        the speed paths, twins of plain ops, on unless
   ``fast_paths(False)``
 
 The op-writer's contract (what ``elementwise.py`` uses, and what a new op needs):
 ``Tensor(data, inputs=(x, ...), op="name")`` records an op's result; ``out.backward_fn``
 is a function of dL/d(out) that sends each input its gradient with ``x.add_grad(g)``;
+``lift(other, like)`` makes a number or an array operand a constant Tensor;
 ``nodes(root)`` lists a graph, inputs first; ``watch_backward(watcher)`` watches each
 step of a backward pass. ``t.inputs`` and ``t.op`` say how a tensor was made.
 
-This file binds the ops to ``Tensor`` in one table, so ``a * b`` calls
-``elementwise.mul``.
+How ``a * b`` runs, forward to backward: the note at the top of ``tensor.py``. The
+operators (``a * b``, ``a @ b``) are methods of ``Tensor`` that call ``ops.mul``,
+``ops.matmul``, ...: this file says which op function each one is, then binds the named
+methods (``t.exp()``, ``t.sum()``) and the Python manners to ``Tensor`` in one table.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import numpy as np
 from backprop.autograd import elementwise as ew
 from backprop.autograd import fast, guards, interop, matmul, reduce, shape
 from backprop.autograd.broadcast import unbroadcast
+from backprop.autograd.elementwise import lift
 from backprop.autograd.fast import fast_paths
 from backprop.autograd.numerics import stable_sigmoid
 from backprop.autograd.tensor import (
@@ -42,36 +46,43 @@ from backprop.autograd.tensor import (
     is_grad_enabled,
     no_grad,
     nodes,
+    ops,
     watch_backward,
 )
 
 __all__ = [
     "Tensor", "no_grad", "is_grad_enabled", "unbroadcast", "stable_sigmoid", "nodes",
-    "watch_backward", "fast_paths",
+    "watch_backward", "fast_paths", "lift",
 ]
+
+# the op function each operator of Tensor calls: Tensor.__mul__ calls ops.mul, ...
+ops.add, ops.sub, ops.mul, ops.div = ew.add, ew.sub, ew.mul, ew.div
+ops.power, ops.neg, ops.matmul = ew.power, ew.neg, matmul.matmul
+ops.backward_names = interop.backward_names  # t.backward(gradient=...): PyTorch's names
+_pytorch_axes = interop.pytorch_axis_names  # t.sum(dim=0, keepdim=True) as well
 
 _METHODS = {
     # differentiable ops
-    "__add__": ew.add, "__sub__": ew.sub, "__mul__": ew.mul, "__truediv__": ew.div,
-    "__pow__": ew.power, "__neg__": ew.neg, "__matmul__": matmul.matmul,
     "exp": ew.exp, "log": ew.log, "relu": ew.relu, "sigmoid": ew.sigmoid,
     "tanh": ew.tanh,
     "abs": ew.absolute, "sqrt": ew.sqrt, "clamp": ew.clamp, "clip": ew.clamp,
-    "sum": reduce.sum, "mean": reduce.mean, "max": reduce.max, "min": reduce.min,
-    "argmax": reduce.argmax, "argmin": reduce.argmin,
-    "softmax": reduce.softmax, "log_softmax": reduce.log_softmax,
+    "sum": _pytorch_axes(reduce.sum), "mean": _pytorch_axes(reduce.mean),
+    "max": _pytorch_axes(reduce.max), "min": _pytorch_axes(reduce.min),
+    "argmax": _pytorch_axes(reduce.argmax), "argmin": _pytorch_axes(reduce.argmin),
+    "softmax": _pytorch_axes(reduce.softmax),
+    "log_softmax": _pytorch_axes(reduce.log_softmax),
     "reshape": shape.reshape, "view": shape.reshape, "flatten": shape.flatten,
     "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze, "permute": shape.permute,
     "transpose": shape.transpose, "__getitem__": shape.getitem, "clone": shape.clone,
     "T": property(shape.transposed),
-    # the same ops under other names
+    # the same ops under other names, and with the number on the left (2 * t)
     "pow": interop.power, "matmul": interop.matmul,
-    "__radd__": interop.reflected(operator.add, "+"),
-    "__rsub__": interop.reflected(operator.sub, "-"),
-    "__rmul__": interop.reflected(operator.mul, "*"),
-    "__rtruediv__": interop.reflected(operator.truediv, "/"),
-    "__rpow__": interop.reflected(operator.pow, "**"),
-    "__rmatmul__": interop.reflected(operator.matmul, "@"),
+    "__radd__": interop.reflected(operator.add),
+    "__rsub__": interop.reflected(operator.sub),
+    "__rmul__": interop.reflected(operator.mul),
+    "__rtruediv__": interop.reflected(operator.truediv),
+    "__rpow__": interop.reflected(operator.pow),
+    "__rmatmul__": interop.reflected(operator.matmul),
     # in-place updates, with PyTorch's rules (guards.in_place)
     "__iadd__": guards.in_place("+", np.add, operator.add, is_grad_enabled),
     "__isub__": guards.in_place("-", np.subtract, operator.sub, is_grad_enabled),
@@ -80,7 +91,7 @@ _METHODS = {
         "/", np.true_divide, operator.truediv, is_grad_enabled
     ),
     # Python and NumPy manners
-    "shape": property(interop.shape), "ndim": property(interop.ndim),
+    "ndim": property(interop.ndim),
     "size": property(interop.size), "dtype": property(interop.dtype),
     "is_leaf": property(interop.is_leaf), "numel": interop.numel,
     "requires_grad_": interop.requires_grad_, "detach": interop.detach,
@@ -97,7 +108,7 @@ _METHODS = {
 for _name, _method in _METHODS.items():
     setattr(Tensor, _name, _method)
 
-# The speed paths (fast.py) replace three entries of this table by faster twins:
-# "__matmul__" (fast.matmul), "T" (fast.transposed) and "relu" (fast.relu). What the
-# chapters teach is the plain entry above; `with fast_paths(False):` runs it.
+# The speed paths (fast.py) then replace three of the plain ops above by faster twins:
+# ops.matmul (by fast.matmul), "T" (fast.transposed) and "relu" (fast.relu). What the
+# chapters teach is the plain op; `with fast_paths(False):` runs it.
 fast.enable()

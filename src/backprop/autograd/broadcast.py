@@ -1,4 +1,4 @@
-"""Broadcasting undone, and the axis arguments of reductions.
+"""Broadcasting undone, and the axes of reductions.
 
 ``unbroadcast`` is the one rule every broadcasting op's backward uses: an input that
 NumPy stretched to the output's shape fed several output elements, so its gradient is
@@ -57,19 +57,3 @@ def normalize_axes(axis: Axis, ndim: int) -> tuple[int, ...]:
         if not -ndim <= a < ndim:
             raise np.exceptions.AxisError(a, ndim)
     return tuple(sorted(int(a) % ndim for a in axes))
-
-
-def axis_args(
-    axis: Axis, keepdims: bool, dim: Axis, keepdim: bool | None
-) -> tuple[int | tuple[int, ...] | None, bool]:
-    """NumPy's ``axis=``/``keepdims=`` or PyTorch's ``dim=``/``keepdim=``, and a list of
-    axes as well as a tuple (NumPy itself only takes a tuple)."""
-    if dim is not None:
-        if axis is not None:
-            raise TypeError(
-                "give the axis once: axis= (NumPy's name) or dim= (PyTorch's)"
-            )
-        axis = dim
-    if keepdim is not None:
-        keepdims = keepdim
-    return (tuple(axis) if isinstance(axis, list) else axis), bool(keepdims)

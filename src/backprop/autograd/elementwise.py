@@ -4,7 +4,8 @@ Every op follows one pattern (micrograd's): compute the output array with NumPy;
 ``out = Tensor(data, inputs=(...), op=name)``; define ``backward(grad)``, which receives
 dL/d(out) and sends each input dL/d(out) times the op's local derivative with
 ``input.add_grad(...)``; attach it as ``out.backward_fn``; return ``out``. An input that
-was broadcast gets its gradient summed back to its own shape by ``unbroadcast``.
+was broadcast gets its gradient summed back to its own shape by ``unbroadcast``, and
+``lift`` makes a number (or array) operand a constant Tensor.
 """
 
 from __future__ import annotations
@@ -21,28 +22,22 @@ from backprop.autograd.tensor import Tensor
 Operand = Tensor | ArrayLike
 
 
-def lift(other: object, like: Tensor, symbol: str) -> Tensor:
-    """The other operand of a binary op as a Tensor (a constant unless it is one
-    already).
-
-    A Python number, or an integer array, takes ``like``'s dtype: ``float32 * 2`` stays
-    float32.
-    """
-    if isinstance(other, Tensor):
-        return other
-    if isinstance(other, numbers.Real):
-        return Tensor(np.asarray(other, dtype=like.data.dtype))
-    if isinstance(other, np.ndarray):
-        integers = other.dtype.kind in "iub"
-        return Tensor(other.astype(like.data.dtype) if integers else other)
-    raise TypeError(
-        f"unsupported operand for {symbol}: Tensor and {type(other).__name__} "
-        "(use a Tensor, a NumPy array or a number)"
-    )
+def lift(value: object, like: Tensor) -> Tensor:
+    """``value`` as a Tensor; a number or an array becomes a constant, a number (or an
+    integer array) of ``like``'s dtype: ``float32 * 2`` stays float32."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, numbers.Real):
+        return Tensor(np.asarray(value, like.data.dtype))
+    if isinstance(value, np.ndarray):
+        integers = value.dtype.kind in "iub"
+        return Tensor(value.astype(like.data.dtype) if integers else value)
+    raise TypeError(f"an op on a Tensor takes a Tensor, a NumPy array or a number, not "
+                    f"{type(value).__name__}")
 
 
 def add(a: Tensor, b: Operand) -> Tensor:
-    b = lift(b, a, "+")
+    b = lift(b, a)
     out = Tensor(a.data + b.data, inputs=(a, b), op="+")
 
     def backward(grad: np.ndarray) -> None:  # d(a+b)/da = d(a+b)/db = 1
@@ -56,7 +51,7 @@ def add(a: Tensor, b: Operand) -> Tensor:
 
 
 def sub(a: Tensor, b: Operand) -> Tensor:
-    b = lift(b, a, "-")
+    b = lift(b, a)
     out = Tensor(a.data - b.data, inputs=(a, b), op="-")
 
     def backward(grad: np.ndarray) -> None:  # d(a-b)/da = 1, d(a-b)/db = -1
@@ -70,7 +65,7 @@ def sub(a: Tensor, b: Operand) -> Tensor:
 
 
 def mul(a: Tensor, b: Operand) -> Tensor:
-    b = lift(b, a, "*")
+    b = lift(b, a)
     out = Tensor(a.data * b.data, inputs=(a, b), op="*")
 
     def backward(grad: np.ndarray) -> None:  # d(ab)/da = b, d(ab)/db = a
@@ -84,7 +79,7 @@ def mul(a: Tensor, b: Operand) -> Tensor:
 
 
 def div(a: Tensor, b: Operand) -> Tensor:
-    b = lift(b, a, "/")
+    b = lift(b, a)
     out_data = a.data / b.data
     out = Tensor(out_data, inputs=(a, b), op="/")
 
@@ -99,7 +94,7 @@ def div(a: Tensor, b: Operand) -> Tensor:
 
 
 def power(a: Tensor, b: Operand) -> Tensor:
-    b = lift(b, a, "**")
+    b = lift(b, a)
     out_data = a.data**b.data
     out = Tensor(out_data, inputs=(a, b), op="**")
 

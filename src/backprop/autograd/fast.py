@@ -5,14 +5,17 @@ where a training step spends its time. ``tests/`` runs every engine test with th
 and off and finds the same values and gradients; ``benchmarks/`` and chapter 10 measure
 what each one gains. On by default; ``with fast_paths(False):`` runs the plain ops.
 
-- ``take_grad`` replaces ``Tensor.add_grad`` where an op has just built a gradient for
-  one input alone: the first such gradient becomes ``.grad`` without a copy.
+- ``take_grad`` replaces ``Tensor.add_grad`` in these twins, where an op has just built
+  a gradient for one input alone: the first such gradient becomes ``.grad`` without a
+  copy.
 - ``matmul`` replaces ``matmul.matmul`` for two matrices: it skips the reshaping that
   vectors and stacks need, multiplies ``x @ W.T`` in the order BLAS runs faster, and
   lays each gradient out in memory like its input, so the optimiser's update walks both
   arrays in the same order.
-- ``transposed`` replaces ``shape.transposed`` (``W.T``): a product with ``W.T`` sends
-  its gradient to ``W`` directly, so ``W.T``'s backward (a transposed copy) never runs.
+- ``transposed`` replaces ``shape.transposed`` (``W.T``): it marks its result as the
+  transpose of ``W`` (``transpose_of``, an attribute only this file sets and reads), so
+  a product with ``W.T`` sends its gradient to ``W`` directly and ``W.T``'s backward (a
+  transposed copy) never runs.
 - ``relu`` replaces ``elementwise.relu``: its masked gradient is handed over, not
   copied.
 """
@@ -28,7 +31,7 @@ from backprop.autograd import elementwise, shape
 from backprop.autograd import matmul as plain_matmul
 from backprop.autograd.elementwise import Operand, lift
 from backprop.autograd.guards import check_unchanged
-from backprop.autograd.tensor import Tensor
+from backprop.autograd.tensor import Tensor, ops
 
 _enabled = False
 
@@ -45,7 +48,7 @@ def take_grad(t: Tensor, grad: np.ndarray) -> None:
 
 def matmul(a: Tensor, b: Operand) -> Tensor:
     """``matmul.matmul``, with a shorter path for two matrices (``x @ W.T``)."""
-    b = lift(b, a, "@")
+    b = lift(b, a)
     if a.data.ndim != 2 or b.data.ndim != 2:
         return plain_matmul.matmul(a, b)
     out = Tensor(_product(a.data, b.data), inputs=(a, b), op="@")
@@ -112,11 +115,12 @@ def relu(x: Tensor) -> Tensor:
     return out
 
 
-# Tensor's attribute: (the plain op, its fast twin)
+# each speed path (named as you write it: a @ b, W.T, x.relu()): where the op is looked
+# up (Tensor.__matmul__ calls ops.matmul), the plain op, and its twin here
 TWINS = {
-    "__matmul__": (plain_matmul.matmul, matmul),
-    "T": (property(shape.transposed), property(transposed)),
-    "relu": (elementwise.relu, relu),
+    "__matmul__": (ops, "matmul", plain_matmul.matmul, matmul),
+    "T": (Tensor, "T", property(shape.transposed), property(transposed)),
+    "relu": (Tensor, "relu", elementwise.relu, relu),
 }
 PATHS = ("take_grad", *TWINS)  # every speed path, by name
 _on = dict.fromkeys(PATHS, False)
@@ -128,7 +132,8 @@ def enable(on: bool = True, names: tuple[str, ...] = PATHS) -> None:
     for name in names:
         _on[name] = bool(on)
         if name in TWINS:
-            setattr(Tensor, name, TWINS[name][1] if on else TWINS[name][0])
+            where, attribute, plain, twin = TWINS[name]
+            setattr(where, attribute, twin if on else plain)
     _enabled = _on["take_grad"]
 
 

@@ -6,9 +6,9 @@ error.
 - ``wrong_grad_shape``: an op's backward must send each input a gradient shaped like it.
 - ``starting_gradient``: ``backward()`` starts from 1 only for a one-element tensor.
 - ``check_unchanged``: a backward reads the values its forward saw. Every assignment to
-  ``t.data`` (and every in-place update) is counted (``note_change``); ``backward()``
-  refuses to run through an op whose inputs, or output, changed since it ran, as PyTorch
-  does with a version per tensor.
+  ``t.data`` (``Tensor.data`` is ``counted_data()``), and every in-place update, is
+  counted (``note_change``); ``backward()`` refuses to run through an op whose inputs,
+  or output, changed since it ran, as PyTorch does with a version per tensor.
 - ``in_place``: ``p -= lr * p.grad`` on a parameter is refused while gradients are
   recorded.
 
@@ -18,6 +18,7 @@ it needs (the out-of-place op, the grad mode) as arguments.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -51,15 +52,9 @@ def wrong_grad_shape(tensor: Any, grad: np.ndarray) -> None:
     )
 
 
-def starting_gradient(
-    tensor: Any, grad: ArrayLike | None, gradient: ArrayLike | None = None
-) -> np.ndarray:
+def starting_gradient(tensor: Any, grad: ArrayLike | None) -> np.ndarray:
     """dL/d(tensor) to start ``backward()`` from: 1 for a one-element tensor, else
-    ``grad`` (or ``gradient``, PyTorch's name)."""
-    if gradient is not None:
-        if grad is not None:
-            raise TypeError("give the starting gradient once: grad= or gradient=")
-        grad = gradient
+    ``grad``."""
     if not tensor.requires_grad:
         raise RuntimeError(
             "backward() on a tensor that does not require grad: none of the tensors "
@@ -86,11 +81,24 @@ def starting_gradient(
 changes = 0  # how many times the .data of any tensor has changed so far
 
 
+def counted_data() -> property:
+    """``Tensor.data``: reading it gives the array; assigning to it (``t.data -= g``)
+    is a change of the tensor's values, counted (``note_change``). Writing through an
+    index (``w.data[0] = 1``) is not seen."""
+
+    def assign(tensor: Any, values: ArrayLike) -> None:
+        tensor._data = as_float_array(values, copy=False)
+        note_change(tensor)  # backward() refuses ops that saw the old values
+
+    return property(operator.attrgetter("_data"), assign, doc=counted_data.__doc__)
+
+
 def note_change(tensor: Any) -> None:
-    """``tensor.data`` has just changed: count it, stamp the tensor with the count."""
+    """``tensor.data`` has just changed: count it, stamp the tensor with the count (and
+    count its ``version``, as PyTorch does)."""
     global changes
     changes += 1
-    tensor.version += 1
+    tensor.version = getattr(tensor, "version", 0) + 1
     tensor.changed_at = changes
 
 
@@ -106,8 +114,8 @@ def check_unchanged(node: Any) -> None:
     changed = [
         f"input {position} (shape {t.shape})"
         for position, t in enumerate(node.inputs)
-        if t.changed_at > node.created_at
-    ] + (["its own output"] if node.changed_at > node.created_at else [])
+        if getattr(t, "changed_at", 0) > node.created_at
+    ] + (["its own output"] if getattr(node, "changed_at", 0) > node.created_at else [])
     if changed:
         raise RuntimeError(
             f"the values of {', '.join(changed)} of the '{node.op}' op were changed "

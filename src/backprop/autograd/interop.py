@@ -3,24 +3,22 @@
 ``float(loss)``, ``f"{loss:.3f}"``, ``np.mean(losses)`` and ``plt.plot(losses)`` read a
 Tensor as its values; comparisons (``t > 0``) and ``argmax`` return NumPy arrays
 (boolean and int64), since a Tensor always holds floats; ``detach()`` copies instead of
-sharing memory. None of this is differentiation: ``__init__.py`` binds these to
-``Tensor``.
+sharing memory; PyTorch's names for arguments (``dim=``, ``keepdim=``, ``gradient=``,
+``retain_graph=``) are translated here, so the ops themselves take NumPy's. None of this
+is differentiation: ``__init__.py`` binds these to ``Tensor``.
 """
 
 from __future__ import annotations
 
+import functools
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from backprop.autograd.elementwise import lift
 from backprop.autograd.tensor import Tensor
-
-
-def shape(t: Tensor) -> tuple[int, ...]:
-    """The shape of ``data``."""
-    return t._data.shape
 
 
 def ndim(t: Tensor) -> int:
@@ -165,11 +163,42 @@ def comparison(compare: np.ufunc) -> Any:
     return method
 
 
-def reflected(op: Any, symbol: str) -> Any:
+def reflected(op: Any) -> Any:
     """``2 * t``, ``1 - t``, ``ndarray @ t``: the left operand becomes a constant."""
 
     def method(t: Tensor, other: Any) -> Tensor:
-        return op(lift(other, t, symbol), t)
+        return op(lift(other, t), t)
 
     method.__name__ = f"__r{op.__name__}__"
+    return method
+
+
+def backward_names(grad: Any = None, retain_graph: bool | None = None, *,
+                   gradient: Any = None) -> Any:
+    """``t.backward(gradient=g, retain_graph=True)``, PyTorch's names, as
+    ``t.backward(g)``: the graph is always kept, so ``retain_graph`` changes nothing."""
+    if gradient is not None:
+        if grad is not None:
+            raise TypeError("give the starting gradient once: grad= or gradient=")
+        grad = gradient
+    return grad
+
+
+def pytorch_axis_names(op: Callable) -> Callable:
+    """``op`` (a reduction, or softmax) as a method that also takes PyTorch's ``dim=``
+    for ``axis=`` and ``keepdim=`` for ``keepdims=``."""
+
+    @functools.wraps(op)
+    def method(t: Tensor, *args: Any, dim: Any = None, keepdim: bool | None = None,
+               **kwargs: Any) -> Any:
+        if dim is not None:
+            if args or "axis" in kwargs:
+                raise TypeError(
+                    "give the axis once: axis= (NumPy's name) or dim= (PyTorch's)"
+                )
+            kwargs["axis"] = dim
+        if keepdim is not None:
+            kwargs["keepdims"] = keepdim
+        return op(t, *args, **kwargs)
+
     return method

@@ -17,7 +17,7 @@ from backprop.autograd.tensor import Tensor
 
 def matmul(a: Tensor, b: Operand) -> Tensor:
     """``a @ b``. For two matrices, dL/da = grad @ b.T and dL/db = a.T @ grad."""
-    b = lift(b, a, "@")
+    b = lift(b, a)
     out = Tensor(product(a.data, b.data), inputs=(a, b), op="@")
 
     def backward(grad: np.ndarray) -> None:

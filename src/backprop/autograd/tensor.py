@@ -1,16 +1,19 @@
 """The core of the engine: a tensor that remembers how it was made, and ``backward()``.
 
-An op computes its result with NumPy, wraps it as ``Tensor(data, inputs=..., op=...)``
-and sets ``out.backward_fn``: a function that receives dL/d(out) and sends each input
-its share with ``input.add_grad(...)``. ``backward()`` lists the graph so every tensor
-comes after its inputs, then runs the backward functions from the loss down to the
-leaves.
+How to read ``a * b``, forward to backward: ``Tensor.__mul__`` (below) calls
+``elementwise.mul``, which makes ``b`` a Tensor (``lift``, beside it), records
+``a.data * b.data`` as ``Tensor(data, inputs=(a, b), op="*")`` (``__init__``) and sets
+its ``backward_fn``. ``Tensor.backward`` lists the graph (``nodes``) and calls each
+``backward_fn``, the loss first; ``mul``'s sends ``a`` and ``b`` their gradients with
+``add_grad``, each summed to its input's shape by ``broadcast.unbroadcast``. The calls
+into ``guards`` only refuse mistakes: skip them on a first reading.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -19,6 +22,7 @@ from backprop.autograd import guards
 
 _grad_enabled = True
 _watchers: list[Callable] = []
+ops = SimpleNamespace()  # ops.mul is elementwise.mul...: filled in by __init__.py
 
 
 @contextlib.contextmanager
@@ -41,7 +45,7 @@ class Tensor:
     """A NumPy array (``data``) with a gradient (``grad``) and a record of its op."""
 
     __array_ufunc__ = None  # `ndarray + Tensor` calls our __radd__, not NumPy's loop
-    version = changed_at = 0  # changes of .data: see guards.note_change
+    data = guards.counted_data()  # the values (guards counts each assignment to them)
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False,
                  inputs: tuple[Tensor, ...] = (), op: str = "") -> None:
@@ -56,15 +60,8 @@ class Tensor:
         self.created_at = guards.changes  # for guards.check_unchanged
 
     @property
-    def data(self) -> np.ndarray:
-        """The values. Assigning to ``.data`` (``t.data -= g``) counts as a change of
-        ``version``; writing through an index (``w.data[0] = 1``) is not seen."""
-        return self._data
-
-    @data.setter
-    def data(self, values: ArrayLike) -> None:
-        self._data = guards.as_float_array(values, copy=False)
-        guards.note_change(self)  # backward() refuses ops that saw the old values
+    def shape(self) -> tuple[int, ...]:  # t.shape is t.data.shape
+        return self._data.shape
 
     def add_grad(self, grad: np.ndarray) -> None:
         """Add ``grad`` into ``.grad``: a tensor used twice gets a gradient per use."""
@@ -78,15 +75,16 @@ class Tensor:
         else:
             self.grad += grad
 
-    def backward(self, grad: ArrayLike | None = None, retain_graph: bool | None = None,
-                 *, gradient: ArrayLike | None = None) -> None:
+    def backward(self, grad: ArrayLike | None = None, **pytorch_names: object) -> None:
         """Add dL/dx into ``x.grad`` for every tracked x this was computed from.
 
-        Leave ``grad`` out for a one-element loss (dL/dL = 1); ``gradient=`` is
-        PyTorch's name for it; ``retain_graph`` is accepted and ignored (the graph is
-        always kept). Gradients accumulate: call ``zero_grad()`` between steps.
+        Leave ``grad`` out for a one-element loss (dL/dL = 1). Gradients accumulate:
+        call ``zero_grad()`` between steps. (PyTorch's ``gradient=`` and
+        ``retain_graph=`` work too: ``interop.backward_names``.)
         """
-        seed = guards.starting_gradient(self, grad, gradient)
+        if pytorch_names:
+            grad = ops.backward_names(grad, **pytorch_names)
+        seed = guards.starting_gradient(self, grad)  # 1 for a loss, else grad
         order = nodes(self)[::-1]  # the loss first, every tensor before its inputs
         for node in order:
             if node.inputs:
@@ -106,21 +104,27 @@ class Tensor:
         """Forget the gradient (``grad = None``, as PyTorch's optimisers do)."""
         self.grad = None
 
+    # Python's operators: each calls the op that computes it and defines its backward
+    def __add__(self, other): return ops.add(self, other)
+    def __sub__(self, other): return ops.sub(self, other)
+    def __mul__(self, other): return ops.mul(self, other)
+    def __truediv__(self, other): return ops.div(self, other)
+    def __pow__(self, other): return ops.power(self, other)
+    def __neg__(self): return ops.neg(self)
+    def __matmul__(self, other): return ops.matmul(self, other)
+
 
 def nodes(root: Tensor, constants: bool = False) -> list[Tensor]:
-    """Every tensor ``root`` was computed from, and ``root``, each once, inputs first.
-
-    Tracked tensors only, unless ``constants``. A depth-first search with an explicit
-    stack, not recursion, so a graph 10,000 ops deep does not hit Python's recursion
-    limit: a tensor is appended after all its inputs (post-order).
-    """
+    """Every tensor ``root`` was computed from, and ``root``, each once, inputs first
+    (tracked tensors only, unless ``constants``). A depth-first search with a stack, not
+    recursion, so a graph 10,000 ops deep does not hit Python's recursion limit."""
     order: list[Tensor] = []
     visited: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
         node, inputs_done = stack.pop()
         if inputs_done:
-            order.append(node)
+            order.append(node)  # after all its inputs (post-order)
         elif id(node) not in visited:
             visited.add(id(node))
             stack.append((node, True))  # back to it once its inputs are done

@@ -53,7 +53,7 @@ def measured_bytes_kept(sizes: tuple[int, ...], batch: int) -> int:
     loss.forward(network.forward(rng.normal(size=(batch, sizes[0]))),
                  rng.integers(0, sizes[-1], size=batch))
     cached = [getattr(layer, name) for layer in network.layers for name in ("_x", "_positive")
-              if hasattr(layer, name)] + [loss._probs, loss._targets]
+              if hasattr(layer, name)] + [loss._grad_rows, loss._targets]
     return sum({id(array): array.nbytes for array in cached}.values())
 
 
