@@ -90,7 +90,12 @@ class NotDone(Exception):
 
 class BadReturn(Exception):
     """Raised by an exercise's adapter when the learner's function returns the wrong kind of
-    thing (a tuple of 2 where 3 are expected, a missing key); the message says what is expected."""
+    thing (a tuple of 2 where 3 are expected, a missing key); the message says what is expected,
+    and ``hint`` (optional) what the likely mistake is."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -695,8 +700,8 @@ def run_check(
     except BadReturn as error:
         if progress.out:
             return _partial(exercise, expected, progress, f"`{name}` {error} (in the case "
-                            f"{_case_words(progress)})", None, "failed", float32, tol)
-        return CheckResult(exercise, "failed", message=f"`{name}` {error}")
+                            f"{_case_words(progress)})", error.hint, "failed", float32, tol)
+        return CheckResult(exercise, "failed", message=f"`{name}` {error}", hint=error.hint)
     except InputChanged as change:
         return _partial(
             exercise, expected, progress,
@@ -1002,9 +1007,34 @@ def _learner_error(
     line = _learner_line(learner, error)
     if line:
         message += f" (in the line `{line}`)"
-    hint = next((text for kind, fragment, text in error_hints
+    hint = next((text for kind, fragment, text in tuple(error_hints) + GENERIC_ERRORS
                  if isinstance(error, kind) and fragment in str(error)), None)
     return CheckResult(exercise, "error", message=message, hint=hint)
+
+
+# Hints for exceptions any exercise's code can raise, tried after the exercise's own.
+GENERIC_ERRORS: tuple[tuple[type[BaseException], str, str], ...] = (
+    (ValueError, "truth value of an array", "an `if`, `and`, `or`, `not`, or `x in list` met an "
+     "array of several elements. `in` compares with == element by element: to find a tensor or "
+     "array in a list, compare identities (`any(t is u for u in seen)`, or a set of `id(t)`); "
+     "for a condition on an array, say which: `.any()` or `.all()`."),
+    (ValueError, "matmul", "the inner sizes of a matrix product do not match: write down the "
+     "shape of each factor; is one of them the transpose of what the product needs, or are the "
+     "factors in the wrong order?"),
+    (ValueError, "could not be broadcast", "two arrays whose shapes do not line up were "
+     "combined: a sum or max over an axis without keepdims=True drops that axis, so (N, K) "
+     "against a result of shape (N,) no longer broadcasts; write down each operand's shape."),
+    (ValueError, "must have the same shape", "the arrays have different shapes, so they cannot "
+     "be stacked: flatten each one (g.ravel()) and concatenate, or work array by array."),
+    (KeyError, "", "a key that the dict does not have: the docstring (and the exercise's text) "
+     "lists the keys it holds; check the spelling."),
+    (AttributeError, "has no attribute", "a name that does not exist: check its spelling, and "
+     "that it is what this exercise's function receives; the exercise asks you to write the "
+     "computation yourself rather than find it in the library."),
+    (IndexError, "", "an index past the end: is a size or a count written in where it should "
+     "be read from the arguments (len(...), .shape)?"),
+    (ZeroDivisionError, "", "a division by zero: which denominator can be 0 in these inputs?"),
+)
 
 
 def _learner_line(learner: Callable[..., Any], error: BaseException) -> str | None:
