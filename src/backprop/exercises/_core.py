@@ -53,6 +53,7 @@ import numpy as np
 __all__ = [
     "CheckResult", "Row", "Mistake", "NotDone", "BadReturn", "NOT_DONE", "run_check",
     "distinguish_exact", "Case", "run_cases", "agrees", "note_case", "RULE64", "RULE32",
+    "KEEPDIMS",
 ]
 
 # Whether a float result equal to the reference bit for bit says "✓ exact" rather than
@@ -1008,9 +1009,14 @@ def _learner_error(
     if line:
         message += f" (in the line `{line}`)"
     hint = next((text for kind, fragment, text in tuple(error_hints) + GENERIC_ERRORS
-                 if isinstance(error, kind) and fragment in str(error)), None)
+                 if isinstance(error, kind) and (fragment.search(str(error))
+                                                 if hasattr(fragment, "search")
+                                                 else fragment in str(error))), None)
     return CheckResult(exercise, "error", message=message, hint=hint)
 
+
+# A row-wise reduction that lost its axis, met with its matrix: "shapes (5,4) (5,)".
+KEEPDIMS = re.compile(r"\((\d+),\s*\d+\)\s*\(\1,\)")
 
 # Hints for exceptions any exercise's code can raise, tried after the exercise's own.
 GENERIC_ERRORS: tuple[tuple[type[BaseException], str, str], ...] = (
@@ -1021,6 +1027,10 @@ GENERIC_ERRORS: tuple[tuple[type[BaseException], str, str], ...] = (
     (ValueError, "matmul", "the inner sizes of a matrix product do not match: write down the "
      "shape of each factor; is one of them the transpose of what the product needs, or are the "
      "factors in the wrong order?"),
+    (ValueError, KEEPDIMS, "an array of shape (N, K) met one of shape (N,): a sum or max over "
+     "axis 1 without keepdims=True drops that axis, and NumPy then lines the N row totals up "
+     "with the K columns. Keep the axis, `e.sum(axis=1, keepdims=True)` (shape (N, 1)), so "
+     "that each row is divided by its own total."),
     (ValueError, "could not be broadcast", "two arrays whose shapes do not line up were "
      "combined: a sum or max over an axis without keepdims=True drops that axis, so (N, K) "
      "against a result of shape (N,) no longer broadcasts; write down each operand's shape."),

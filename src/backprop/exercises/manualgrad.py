@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from backprop import manual, mlp
-from backprop.exercises._core import (Case, CheckResult, Mistake, autograd_engines, library,
+from backprop.exercises._core import (KEEPDIMS, Case, CheckResult, Mistake, autograd_engines,
+                                      library,
                                       run_cases, run_check)
 
 __all__ = ["linear_backward", "sigmoid_backward", "softmax_cross_entropy_backward"]
@@ -74,6 +75,14 @@ LINEAR_MISTAKES = (
             lambda x, w, g: (g.T @ x, g.sum(axis=0), g @ w.T), ("dX",)),
     Mistake("dW pairs each output's gradient with each INPUT: grad_out.T @ x, not a product "
             "with the weights.", lambda x, w, g: (g.T @ w, g.sum(axis=0), g @ w), ("dW",)),
+    Mistake("db holds the first example's gradient only (grad_out[0]): b is added to EVERY "
+            "row, so its gradient sums grad_out over all of them, `grad_out.sum(axis=0)`.",
+            lambda x, w, g: (g.T @ x, g[0], g @ w), ("db",)),
+    Mistake("dW is the SUM over examples of each example's product g_k x_kᵀ, which is "
+            "grad_out.T @ x; summing grad_out and x over the batch first and multiplying the "
+            "sums pairs every example's gradient with every other example's input.",
+            lambda x, w, g: (np.outer(g.sum(axis=0), x.sum(axis=0)), g.sum(axis=0), g @ w),
+            ("dW",)),
 )
 
 # A product whose shapes do not line up fails inside NumPy; the message names the matmul.
@@ -152,6 +161,11 @@ SIGMOID_MISTAKES = (
     Mistake("1 - out² is the derivative of tanh (tanh' = 1 - tanh²), not of the sigmoid: write "
             "σ' in terms of σ itself, from σ = 1 / (1 + e^-x).",
             lambda out, g: g * (1 - out**2)),
+    Mistake("σ'(x) = σ(x)(1 - σ(x)) = out (1 - out): one factor out, one factor (1 - out); "
+            "(1 - out)² squares the second and drops the first.",
+            lambda out, g: g * (1 - out) ** 2),
+    Mistake("the chain rule MULTIPLIES grad_out by the local derivative out (1 - out); "
+            "dividing by it goes the wrong way.", lambda out, g: g / (out * (1 - out))),
     Mistake("σ(x)² is one of the two terms of σ'(x) = σ(x) - σ(x)²; the other is missing.",
             lambda out, g: g * out**2),
 )
@@ -243,6 +257,19 @@ SOFTMAX_MISTAKES = (
     Mistake("softmax is taken over the wrong axis: each ROW (one example) must sum to 1, so "
             "normalise over axis=1.",
             lambda z, y: (_softmax(z, axis=0) - _onehot(y, z.shape[1])) / len(y)),
+    Mistake("softmax is normalised over the wrong axis: `e.sum(axis=0)` adds up each COLUMN "
+            "(one class over the batch); each ROW (one example) must sum to 1, so divide by "
+            "`e.sum(axis=1, keepdims=True)`.",
+            lambda z, y: (_col_normalised(z) - _onehot(y, z.shape[1])) / len(y)),
+    Mistake("the targets are subtracted as numbers (y[:, None]), not as a one-hot: class 2 is a "
+            "1 in column 2 and 0 elsewhere, not the number 2 in every column. Build "
+            "onehot(y) (np.eye(K)[y]) and subtract that.",
+            lambda z, y: (_softmax(z) - y[:, None]) / len(y)),
+    Mistake("only the true class's entry is non-zero: every logit changes the loss through the "
+            "softmax's normaliser, so dL/dz_k = (s_k - onehot_k) / N for EVERY class k, s_k for "
+            "the wrong classes too. (Keeping only the diagonal s(1 - s) of the softmax's "
+            "Jacobian drops its off-diagonal terms -s_i s_j, with the same result.)",
+            lambda z, y: _onehot(y, z.shape[1]) * (_softmax(z) - 1) / len(y)),
     Mistake("the 1 is subtracted in the wrong places: `grad[y]` picks whole rows and "
             "`grad[:, y]` whole columns; for row i it goes in column y[i] only, "
             "`grad[np.arange(N), y]`.", lambda z, y: _minus_one_at(z, y, rows_only=True)),
@@ -264,6 +291,12 @@ SOFTMAX_MISTAKES = (
 )
 
 
+def _col_normalised(z: np.ndarray) -> np.ndarray:
+    """Each row's maximum subtracted, then each COLUMN normalised."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
 def _minus_one_at(z: np.ndarray, y: np.ndarray, rows_only: bool) -> np.ndarray:
     """The one-hot subtracted with a single index array, as ``grad[y] -= 1`` or ``grad[:, y]``."""
     grad = _softmax(z)
@@ -275,6 +308,10 @@ def _minus_one_at(z: np.ndarray, y: np.ndarray, rows_only: bool) -> np.ndarray:
 
 
 SOFTMAX_ERRORS = (
+    (ValueError, KEEPDIMS, "an array of shape (N, K) met one of shape (N,): the row sums (or "
+     "maxima) lost their axis. `e.sum(axis=1)` has shape (N,), which NumPy lines up with the "
+     "K columns, not the N rows; keep the axis, `e.sum(axis=1, keepdims=True)`, so that each "
+     "row of e is divided by its own total."),
     (ValueError, "broadcast", "two arrays of different widths meet: is the one-hot sized from "
      "the labels (their largest, or how many differ) instead of from the number of classes, "
      "logits.shape[1]? A batch may lack some classes."),
