@@ -19,7 +19,8 @@ from backprop.exercises._core import (KEEPDIMS, Case, CheckResult, Mistake, auto
                                       library,
                                       run_cases, run_check)
 
-__all__ = ["linear_backward", "sigmoid_backward", "softmax_cross_entropy_backward"]
+__all__ = ["linear_backward", "sigmoid_backward", "softmax_cross_entropy_backward",
+           "softmax_backward"]
 
 # Batch, inputs and outputs all differ, so a transposed product has a telltale shape.
 BATCH, IN, OUT = 5, 3, 4
@@ -340,3 +341,86 @@ def softmax_cross_entropy_backward(solution: Callable[..., Any]) -> CheckResult:
                      _softmax_reference, mistakes=SOFTMAX_MISTAKES, float32=True,
                      products=False, forbid=SOFTMAX_FORBID, allowed="NumPy only",
                      error_hints=SOFTMAX_ERRORS)
+
+
+# ----------------------------------------------------------------------------- a softmax layer
+
+
+def _softmax_layer_args(batch: int, n: int, seed: int, scale: float = 1.0) -> Callable[[], tuple]:
+    def args() -> tuple[np.ndarray, np.ndarray]:
+        rng = _rng(seed)
+        s = _softmax(scale * rng.normal(size=(batch, n)))
+        return s, rng.normal(size=(batch, n))
+    return args
+
+
+SOFTMAX_LAYER_CASES = (
+    Case("batch 4, n 5", _softmax_layer_args(4, 5, 31), 4),
+    Case("batch 1, n 6", _softmax_layer_args(1, 6, 32), 1,
+         "a batch of ONE row: does something assume several rows, or sum over the batch?"),
+    Case("large logits", _softmax_layer_args(3, 5, 33, scale=40.0), 3,
+         "logits in the tens, so each row's s is nearly one-hot (entries near 0 and near 1)"),
+    Case("n 1", _softmax_layer_args(3, 1, 34), 3,
+         "a softmax over ONE unit: s is 1 in every row whatever u is, so dL/du is 0"),
+)
+
+
+def _softmax_layer_reference(s: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    layer = manual.Softmax()
+    layer._out = np.array(s, dtype=np.float64)
+    return layer.backward(np.array(grad, dtype=np.float64))
+
+
+def _softmax_layer_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    return run_cases(solution, SOFTMAX_LAYER_CASES, ("dL/du",))
+
+
+SOFTMAX_LAYER_MISTAKES = (
+    Mistake("that uses only the DIAGONAL of the softmax's Jacobian, ds_i/du_i = s_i (1 - s_i): "
+            "each output s_i also depends on every other input u_k (through the sum in the "
+            "denominator), ds_i/du_k = -s_i s_k. Sum over every output: "
+            "dL/du_k = s_k (g_k - Σ_i g_i s_i).", lambda s, g: s * (1 - s) * g),
+    Mistake("the term that every output shares is missing: dL/du_k = s_k (g_k - Σ_i g_i s_i), "
+            "and Σ_i g_i s_i (one number per row) comes from the off-diagonal terms of the "
+            "Jacobian.", lambda s, g: s * g),
+    Mistake("the sum Σ_i g_i s_i is over the wrong axis: it runs over the units of ONE row "
+            "(axis=1, keepdims=True), not over the batch.",
+            lambda s, g: s * (g - np.sum(g * s, axis=0, keepdims=True))),
+    Mistake("the sum Σ_i g_i s_i is over the whole batch: it is one number per ROW "
+            "(axis=1, keepdims=True), each example's own.", lambda s, g: s * (g - np.sum(g * s))),
+    Mistake("the shared term is Σ_i g_i s_i, the incoming gradient WEIGHTED by s; Σ_i g_i "
+            "alone leaves out s.",
+            lambda s, g: s * (g - np.sum(g, axis=1, keepdims=True))),
+    Mistake("the row sums lost their axis: np.sum(g * s, axis=1) has shape (batch,), which "
+            "NumPy lines up with the units, not the rows; keep it, keepdims=True.",
+            lambda s, g: s * (g - np.sum(g * s, axis=1))),
+)
+
+SOFTMAX_LAYER_ERRORS = (
+    (ValueError, KEEPDIMS, "an array of shape (batch, n) met one of shape (batch,): the row "
+     "sum Σ_i g_i s_i lost its axis. Keep it, `np.sum(g * s, axis=1, keepdims=True)` (shape "
+     "(batch, 1)), so that each row subtracts its own sum."),
+)
+
+SOFTMAX_LAYER_FORBID = {**library((manual.Softmax, "backward", "backprop.manual.Softmax.backward"),
+                                  (manual.Sequential, "backward",
+                                   "backprop.manual.Sequential.backward")),
+                        **autograd_engines()}
+
+
+def softmax_backward(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(s, grad) -> dL/du`` for a HIDDEN softmax layer, s = softmax(u) row by
+    row: ``s`` (batch, n) is the layer's output, ``grad`` (batch, n) the gradient that reaches
+    it; dL/du has the shape of s.
+
+    dL/du_k = s_k (g_k - Σ_i g_i s_i), the vector-Jacobian product of ds_i/du_k = s_i ([i = k]
+    - s_k); a full Jacobian per row (np.einsum) passes too. Checked at batch 4 x 5, at a batch
+    of one row, on nearly one-hot rows (logits in the tens) and with n = 1 (s is 1, dL/du is
+    0), against ``backprop.manual.Softmax.backward``; the arguments must be left unchanged.
+    The Jacobian is symmetric, so a transposed one is not a mistake here. Allowed: NumPy; not
+    the library's ``Softmax.backward`` or an autograd engine.
+    """
+    return run_check("A softmax layer's backward", solution, _softmax_layer_run,
+                     _softmax_layer_reference, mistakes=SOFTMAX_LAYER_MISTAKES,
+                     error_hints=SOFTMAX_LAYER_ERRORS, forbid=SOFTMAX_LAYER_FORBID,
+                     allowed="NumPy", products=False)
