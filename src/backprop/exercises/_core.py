@@ -715,8 +715,9 @@ def run_check(
             "Build a new array instead (`a - b` rather than `a -= b`), or work on a `.copy()`.",
             "failed", float32, tol)
     except Exception as error:  # the learner's own code failed: report it, do not raise
-        result = _learner_error(exercise, name, learner, error, error_hints)
+        result = _learner_error(exercise, name, learner, error, error_hints, generic=False)
         if progress.case is None:
+            result.hint = result.hint or _generic_hint(error)
             return result
         result.message += f" in the case {_case_words(progress)}"
         rows = _rows(expected, progress.out, float32, tol, reached=False)
@@ -728,6 +729,7 @@ def run_check(
         result.rows = rows
         if not result.hint and progress.out and progress.case.note:
             result.hint = f"the earlier cases ran; this one differs: {progress.case.note}"
+        result.hint = result.hint or _generic_hint(error)
         return result
     finally:
         _PROGRESS.pop()
@@ -1002,16 +1004,15 @@ def _learner_error(
     learner: Callable[..., Any],
     error: BaseException,
     error_hints: Sequence[tuple[type[BaseException], str, str]],
+    generic: bool = True,
 ) -> CheckResult:
-    """Say which exception the learner's code raised, and on which of its lines."""
+    """Say which exception the learner's code raised, and on which of its lines; the hint is
+    the exercise's own for that exception, else (``generic``) one for its kind."""
     message = f"`{name}` raised {type(error).__name__}: {error}"
     line = _learner_line(learner, error)
     if line:
         message += f" (in the line `{line}`)"
-    hint = next((text for kind, fragment, text in tuple(error_hints) + GENERIC_ERRORS
-                 if isinstance(error, kind) and (fragment.search(str(error))
-                                                 if hasattr(fragment, "search")
-                                                 else fragment in str(error))), None)
+    hint = _error_hint(error, error_hints) or (_generic_hint(error) if generic else None)
     return CheckResult(exercise, "error", message=message, hint=hint)
 
 
@@ -1045,6 +1046,19 @@ GENERIC_ERRORS: tuple[tuple[type[BaseException], str, str], ...] = (
      "be read from the arguments (len(...), .shape)?"),
     (ZeroDivisionError, "", "a division by zero: which denominator can be 0 in these inputs?"),
 )
+
+
+def _error_hint(error: BaseException,
+                hints: Sequence[tuple[type[BaseException], Any, str]]) -> str | None:
+    """The first hint whose exception type and message fragment (text or regex) fit."""
+    return next((text for kind, fragment, text in hints
+                 if isinstance(error, kind) and (fragment.search(str(error))
+                                                 if hasattr(fragment, "search")
+                                                 else fragment in str(error))), None)
+
+
+def _generic_hint(error: BaseException) -> str | None:
+    return _error_hint(error, GENERIC_ERRORS)
 
 
 def _learner_line(learner: Callable[..., Any], error: BaseException) -> str | None:

@@ -458,17 +458,17 @@ def _topo_run(solution: Callable[..., Any]) -> dict[str, Any]:
     if left_out:
         leaves = sum(1 for node in left_out if not node.inputs)
         raise BadReturn(
-            f"must return every tensor the root was computed from, each once; the list leaves "
-            f"out {len(left_out)} of the {len(nodes(root))}.",
+            f"must return every tensor the root was computed from, each once; your list leaves "
+            f"out {len(left_out)} of the {len(nodes(root))} tensors.",
             ("the leaves (tensors with no inputs, such as the parameters) are left out: they "
              "have no backward of their own, but the order is of the whole graph, and the "
              "engine walks it for more than backward calls (Tensor.backward first clears each "
              "intermediate's gradient along it, and tells a leaf from an intermediate by it). "
              "Append every tensor you visit, with inputs or without."
              if leaves == len(left_out) else
-             "your list must hold every tensor the root was computed from, the inputs of the "
-             "inputs too, down to the leaves: a tensor that is left out never passes its "
-             "gradient on."))
+             f"your list leaves out {len(left_out)} of the {len(nodes(root))} tensors that the "
+             "root was computed from: it must hold every one of them, the inputs of the inputs "
+             "too, down to the leaves; a tensor that is left out never passes its gradient on."))
     _backward_in(order, root)
     out = {"a.grad, small graph": _grad(a), "b.grad, small graph": _grad(b)}
     note_values(out)

@@ -210,8 +210,8 @@ def _other_lr_run(solution: Callable[..., Any]) -> dict[str, Any]:
     return run_cases(solution, cases, ("new_w", "new_b"))
 
 
-_LR_IGNORED = ("your step does not depend on lr: the step is the same whatever learning rate is "
-               "passed in (a number written in, or a global variable used instead of the "
+_LR_IGNORED = ("the learning rate is missing, or is not the one passed in: your step is the same "
+               "whatever lr is passed in (a number written in, or a global variable used instead of the "
                "argument). Use the argument lr: new_w = w - lr * grad_w.")
 
 

@@ -149,8 +149,9 @@ def _explain_adam_lr(solution: Callable[..., Any]) -> str | None:
         return None
     if not np.allclose(thetas[0], theta) and np.allclose(thetas[0], thetas[1], rtol=1e-9,
                                                          atol=0):
-        return ("your step does not depend on lr: the new theta is the same whatever learning "
-                "rate is passed in (a number written in?). Use the argument lr.")
+        return ("your step does not depend on lr: the check tries another learning rate, and "
+                "your new theta is the same whatever lr is passed in (a number written in?). "
+                "Use the argument lr.")
     return None
 
 

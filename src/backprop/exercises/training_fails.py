@@ -256,7 +256,7 @@ CLIP_MISTAKES = (
 
 CLIP_ERRORS = (
     (ZeroDivisionError, "", "your function raises ZeroDivisionError when every gradient is 0: "
-     "the norm is then 0, and max_norm / norm divides by it (a Python float raises; a NumPy "
+     "the norm is 0 here, and max_norm / norm divides by it (a Python float raises; a NumPy "
      "float would give inf). That is a real bug: a step at a minimum has zero gradients. Zero "
      "gradients need no scaling, so compute the factor only when the norm exceeds max_norm: "
      "`factor = max_norm / norm if norm > max_norm else 1.0`."),
@@ -317,7 +317,7 @@ LABELS = ("exploding", "steps too large", "saddle", "healthy")
 
 def _record(cause: str, seed: int, *, constant: float, epochs: int = 20,
             steps_per_epoch: int = 12, lr: float = 0.01, escapes: bool = True,
-            nan: bool = False) -> dict[str, Any]:
+            nan: bool = False, start: float = 0.02) -> dict[str, Any]:
     """A run's records, shaped like what ``backprop.failing.train`` keeps (see ``record_of``),
     for a run whose cause of failure is ``cause``. Synthetic, so that the label is known by
     construction and the check gives the same verdict on every machine: each cause has the
@@ -368,7 +368,7 @@ def _record(cause: str, seed: int, *, constant: float, epochs: int = 20,
         step_escape = escape * steps_per_epoch
         first = grad * np.where(t < step_escape, 0.005 * np.exp(t / max(step_escape, 1) * 2),
                                 0.8) * wobble(steps, 0.2)
-        largest = 0.02 + 0.9 * scale * (1 - np.exp(-t / steps * 5)) * wobble(steps, 0.02)
+        largest = start + 0.9 * scale * (1 - np.exp(-t / steps * 5)) * wobble(steps, 0.02)
         val = constant * np.where(e < escape, 1.0 + 0.002 * rng.normal(size=epochs + 1),
                                   0.08 + 0.9 * np.exp(-(e - escape)))
         saturated = np.zeros(epochs + 1)
@@ -400,7 +400,8 @@ RECORDS = (
 # threshold (a first-layer gradient below 0.1) fails, as the chapter says it must.
 MORE_RECORDS = (
     ("run I", "healthy", lambda: _record("healthy", 11, constant=0.01, epochs=100, lr=0.02)),
-    ("run J", "saddle", lambda: _record("saddle", 12, constant=1e4, epochs=60, lr=0.01)),
+    ("run J", "saddle", lambda: _record("saddle", 12, constant=1e4, epochs=60, lr=0.01,
+                                        start=2.0)),
     ("run K", "steps too large", lambda: _record("steps too large", 13, constant=3000.0,
                                                  epochs=8, lr=0.3)),
     ("run L", "exploding", lambda: _record("exploding", 14, constant=0.01, epochs=10, lr=0.5)),
