@@ -115,8 +115,13 @@ def test_an_update_in_place_is_caught_and_named():
     assert "w - lr * grad_w" in result.hint
 
 
-def test_clipping_in_place_is_allowed_as_pytorch_does_it():
-    assert check.clip_grad_norm(ALTERNATIVES["clip_grad_norm"][0])
+def test_clipping_in_place_is_refused_with_the_courses_rule():
+    """An exercise that returns new values leaves its inputs alone, clip_grad_norm included:
+    the hint says so and names PyTorch's clip_grad_norm_ as the in-place exception."""
+    from exercise_answers import _clip_in_place
+
+    result = check.clip_grad_norm(_clip_in_place)
+    assert not result and "NEW arrays" in result.hint and "clip_grad_norm_" in result.hint
 
 
 def test_unsorted_and_negative_axes_split_the_near_misses():

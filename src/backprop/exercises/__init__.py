@@ -35,13 +35,14 @@ from backprop.exercises.data import one_hot, prepare_images
 from backprop.exercises.manualgrad import (
     linear_backward,
     sigmoid_backward,
+    softmax_backward,
     softmax_cross_entropy_backward,
 )
 from backprop.exercises.training_fails import clip_grad_norm, diagnose_run, grad_norm
 from backprop.exercises.engine import mul_backward, sum_backward, tensor_sqrt, topological_order
 from backprop.exercises.logistic import bce_gradient, logistic_step
 from backprop.exercises.mlp import mlp_backward, mlp_training
-from backprop.exercises.optimisers import adam_update
+from backprop.exercises.optimisers import adam_update, momentum_step
 from backprop.exercises.cost import backprop_cost, finite_difference_cost
 from backprop.exercises.value import value_engine
 
@@ -55,6 +56,7 @@ __all__ = [
     "linear_backward",
     "sigmoid_backward",
     "softmax_cross_entropy_backward",
+    "softmax_backward",
     "grad_norm",
     "clip_grad_norm",
     "diagnose_run",
@@ -67,6 +69,7 @@ __all__ = [
     "mlp_backward",
     "mlp_training",
     "adam_update",
+    "momentum_step",
     "backprop_cost",
     "finite_difference_cost",
     "value_engine",

@@ -53,6 +53,7 @@ import numpy as np
 __all__ = [
     "CheckResult", "Row", "Mistake", "NotDone", "BadReturn", "NOT_DONE", "run_check",
     "distinguish_exact", "Case", "run_cases", "agrees", "note_case", "RULE64", "RULE32",
+    "KEEPDIMS",
 ]
 
 # Whether a float result equal to the reference bit for bit says "✓ exact" rather than
@@ -90,7 +91,12 @@ class NotDone(Exception):
 
 class BadReturn(Exception):
     """Raised by an exercise's adapter when the learner's function returns the wrong kind of
-    thing (a tuple of 2 where 3 are expected, a missing key); the message says what is expected."""
+    thing (a tuple of 2 where 3 are expected, a missing key); the message says what is expected,
+    and ``hint`` (optional) what the likely mistake is."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -695,8 +701,8 @@ def run_check(
     except BadReturn as error:
         if progress.out:
             return _partial(exercise, expected, progress, f"`{name}` {error} (in the case "
-                            f"{_case_words(progress)})", None, "failed", float32, tol)
-        return CheckResult(exercise, "failed", message=f"`{name}` {error}")
+                            f"{_case_words(progress)})", error.hint, "failed", float32, tol)
+        return CheckResult(exercise, "failed", message=f"`{name}` {error}", hint=error.hint)
     except InputChanged as change:
         return _partial(
             exercise, expected, progress,
@@ -709,8 +715,9 @@ def run_check(
             "Build a new array instead (`a - b` rather than `a -= b`), or work on a `.copy()`.",
             "failed", float32, tol)
     except Exception as error:  # the learner's own code failed: report it, do not raise
-        result = _learner_error(exercise, name, learner, error, error_hints)
+        result = _learner_error(exercise, name, learner, error, error_hints, generic=False)
         if progress.case is None:
+            result.hint = result.hint or _generic_hint(error)
             return result
         result.message += f" in the case {_case_words(progress)}"
         rows = _rows(expected, progress.out, float32, tol, reached=False)
@@ -722,6 +729,7 @@ def run_check(
         result.rows = rows
         if not result.hint and progress.out and progress.case.note:
             result.hint = f"the earlier cases ran; this one differs: {progress.case.note}"
+        result.hint = result.hint or _generic_hint(error)
         return result
     finally:
         _PROGRESS.pop()
@@ -996,15 +1004,61 @@ def _learner_error(
     learner: Callable[..., Any],
     error: BaseException,
     error_hints: Sequence[tuple[type[BaseException], str, str]],
+    generic: bool = True,
 ) -> CheckResult:
-    """Say which exception the learner's code raised, and on which of its lines."""
+    """Say which exception the learner's code raised, and on which of its lines; the hint is
+    the exercise's own for that exception, else (``generic``) one for its kind."""
     message = f"`{name}` raised {type(error).__name__}: {error}"
     line = _learner_line(learner, error)
     if line:
         message += f" (in the line `{line}`)"
-    hint = next((text for kind, fragment, text in error_hints
-                 if isinstance(error, kind) and fragment in str(error)), None)
+    hint = _error_hint(error, error_hints) or (_generic_hint(error) if generic else None)
     return CheckResult(exercise, "error", message=message, hint=hint)
+
+
+# A row-wise reduction that lost its axis, met with its matrix: "shapes (5,4) (5,)".
+KEEPDIMS = re.compile(r"\((\d+),\s*\d+\)\s*\(\1,\)")
+
+# Hints for exceptions any exercise's code can raise, tried after the exercise's own.
+GENERIC_ERRORS: tuple[tuple[type[BaseException], str, str], ...] = (
+    (ValueError, "truth value of an array", "an `if`, `and`, `or`, `not`, or `x in list` met an "
+     "array of several elements. `in` compares with == element by element: to find a tensor or "
+     "array in a list, compare identities (`any(t is u for u in seen)`, or a set of `id(t)`); "
+     "for a condition on an array, say which: `.any()` or `.all()`."),
+    (ValueError, "matmul", "the inner sizes of a matrix product do not match: write down the "
+     "shape of each factor; is one of them the transpose of what the product needs, or are the "
+     "factors in the wrong order?"),
+    (ValueError, KEEPDIMS, "an array of shape (N, K) met one of shape (N,): a sum or max over "
+     "axis 1 without keepdims=True drops that axis, and NumPy then lines the N row totals up "
+     "with the K columns. Keep the axis, `e.sum(axis=1, keepdims=True)` (shape (N, 1)), so "
+     "that each row is divided by its own total."),
+    (ValueError, "could not be broadcast", "two arrays whose shapes do not line up were "
+     "combined: a sum or max over an axis without keepdims=True drops that axis, so (N, K) "
+     "against a result of shape (N,) no longer broadcasts; write down each operand's shape."),
+    (ValueError, "must have the same shape", "the arrays have different shapes, so they cannot "
+     "be stacked: flatten each one (g.ravel()) and concatenate, or work array by array."),
+    (KeyError, "", "a key that the dict does not have: the docstring (and the exercise's text) "
+     "lists the keys it holds; check the spelling."),
+    (AttributeError, "has no attribute", "a name that does not exist: check its spelling, and "
+     "that it is what this exercise's function receives; the exercise asks you to write the "
+     "computation yourself rather than find it in the library."),
+    (IndexError, "", "an index past the end: is a size or a count written in where it should "
+     "be read from the arguments (len(...), .shape)?"),
+    (ZeroDivisionError, "", "a division by zero: which denominator can be 0 in these inputs?"),
+)
+
+
+def _error_hint(error: BaseException,
+                hints: Sequence[tuple[type[BaseException], Any, str]]) -> str | None:
+    """The first hint whose exception type and message fragment (text or regex) fit."""
+    return next((text for kind, fragment, text in hints
+                 if isinstance(error, kind) and (fragment.search(str(error))
+                                                 if hasattr(fragment, "search")
+                                                 else fragment in str(error))), None)
+
+
+def _generic_hint(error: BaseException) -> str | None:
+    return _error_hint(error, GENERIC_ERRORS)
 
 
 def _learner_line(learner: Callable[..., Any], error: BaseException) -> str | None:

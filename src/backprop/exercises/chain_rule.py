@@ -15,7 +15,8 @@ import numpy as np
 
 from backprop import gradcheck, manual, tinynet
 from backprop.gradcheck import numerical_grad
-from backprop.exercises._core import (BadReturn, Case, CheckResult, Mistake, NotDone,
+from backprop.exercises import _core
+from backprop.exercises._core import (BadReturn, Case, CheckResult, InputChanged, Mistake, NotDone,
                                       autograd_engines, library, note_case, run_cases,
                                       run_check)
 
@@ -49,12 +50,25 @@ def _run(solution: Callable[..., Any], weights: np.ndarray = tinynet.WEIGHTS,
          inputs: np.ndarray = tinynet.INPUTS, targets: np.ndarray = tinynet.TARGETS,
          ) -> dict[str, Any]:
     note_case("the chapter's numbers" if weights is tinynet.WEIGHTS else "other numbers")
-    result = solution(weights.copy(), inputs.copy(), targets.copy())
+    args = (weights.copy(), inputs.copy(), targets.copy())
+    result = solution(*args)
+    for given, original, what in zip(args, (weights, inputs, targets),
+                                     ("weights", "inputs", "targets")):
+        if not np.array_equal(given, original):
+            raise InputChanged(_core._PROGRESS[-1].case.label
+                               if _core._PROGRESS[-1].case else "", what)
     if result is None or result is Ellipsis:
         raise NotDone
     if not isinstance(result, dict) or not set(DELTAS + ("grads",)) <= set(result):
+        missing = (", ".join(k for k in DELTAS + ("grads",) if k not in result)
+                   if isinstance(result, dict) else None)
         raise BadReturn("must return a dict with the keys delta_o1, delta_o2, delta_h1, "
-                        "delta_h2 and grads (the eight dE/dw, in order).")
+                        "delta_h2 and grads (the eight dE/dw, in order).",
+                        (f"your dict lacks {missing}: every one of the five keys must be there, "
+                         "spelled as listed." if missing else
+                         f"you returned a {type(result).__name__}: build a dict, "
+                         "{'delta_o1': ..., 'delta_o2': ..., 'delta_h1': ..., 'delta_h2': ..., "
+                         "'grads': [dE/dw1, ..., dE/dw8]}, and return it."))
     out = {name: result[name] for name in DELTAS}
     grads = result["grads"]
     if grads is None or grads is Ellipsis:
@@ -138,6 +152,12 @@ MISTAKES = (
             "back from the outputs, multiply by da_h/dh = a_h (1 - a_h).",
             _variant(_right_delta, lambda d1, d2, w, f: (d1 * w[4] + d2 * w[6],
                                                          d1 * w[5] + d2 * w[7]), _right_values)),
+    Mistake("the hidden delta goes through the HIDDEN unit's own sigmoid: after summing what "
+            "comes back from the outputs, multiply by a_h (1 - a_h) of that hidden unit, not by "
+            "an output unit's slope a_o (1 - a_o), which is already inside delta_o.",
+            _variant(_right_delta, lambda d1, d2, w, f: (
+                (d1 * w[4] + d2 * w[6]) * f.a_o1 * (1 - f.a_o1),
+                (d1 * w[5] + d2 * w[7]) * f.a_o2 * (1 - f.a_o2)), _right_values)),
     Mistake("a hidden unit reaches E_total through BOTH outputs: its delta sums two paths, "
             "one through o1 and one through o2.",
             _variant(_right_delta, lambda d1, d2, w, f: (d1 * w[4] * f.a_h1 * (1 - f.a_h1),
@@ -163,6 +183,12 @@ TINYNET_FORBID = {**library((tinynet, "gradient", "backprop.tinynet.gradient"),
 TINYNET_ALLOWED = "NumPy, and `tinynet.forward` (the forward pass, which the skeleton calls)"
 
 
+TINYNET_CHANGED = ("your function writes into an array it was given (`weights[0] = ...`, "
+                   "`weights -= ...`, or an update of a slice of it): those are the caller's "
+                   "numbers, and a backward pass only reads them. Compute the gradients into new "
+                   "variables, and leave weights, inputs and targets as they were.")
+
+
 def tinynet_backward(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(weights, inputs, targets) -> dict`` for the 2-2-2 network of chapter 1.
 
@@ -175,13 +201,13 @@ def tinynet_backward(solution: Callable[..., Any]) -> CheckResult:
     name = "Chain rule: the 2-2-2 network's backward pass"
     result = run_check(name, solution, _run, _reference, mistakes=MISTAKES,
                        explain=_explain(_run), forbid=TINYNET_FORBID, allowed=TINYNET_ALLOWED,
-                       products=False)
+                       products=False, changed_hint=TINYNET_CHANGED)
     if not result.passed:
         return result
     other = lambda f: _run(f, OTHER_WEIGHTS, OTHER_INPUTS, OTHER_TARGETS)  # noqa: E731
     second = run_check(name, solution, other, _reference, mistakes=MISTAKES,
                        explain=_explain(other), forbid=TINYNET_FORBID, allowed=TINYNET_ALLOWED,
-                       products=False)
+                       products=False, changed_hint=TINYNET_CHANGED)
     if second.passed:
         return result
     if second.status == "failed" and second.rows:
@@ -295,7 +321,27 @@ def _not_restored(f: Callable, x: np.ndarray, eps: float) -> np.ndarray:
     return grad
 
 
+def _rows_only(f: Callable, x: np.ndarray, eps: float) -> np.ndarray:
+    """Nudges x[i], a whole row (or slab) at a time, and writes its one number across it."""
+    point, grad = np.array(x, dtype=np.float64), np.zeros(np.shape(x))
+    for i in range(point.shape[0]):
+        original = point[i].copy()
+        point[i] = original + eps
+        plus = f(point)
+        point[i] = original - eps
+        minus = f(point)
+        point[i] = original
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+_ROWS_ONLY = ("x[i] with a single index is a whole ROW of a matrix (a slab of a 3-D array), so "
+              "each nudge moves a whole row at once and measures the sum of its partial "
+              "derivatives. Loop over every ELEMENT, whatever the shape: "
+              "`for index in np.ndindex(x.shape)`, then x[index].")
+
 NUMERICAL_MISTAKES = (
+    Mistake(_ROWS_ONLY, _rows_only, ("grad",)),
     Mistake("every element must be nudged ALONE: x + eps moves all of them at once, which "
             "measures how f changes along the diagonal (the sum of the partial derivatives), "
             "not each one.",
@@ -333,9 +379,55 @@ def central_differences(solution: Callable[..., Any]) -> CheckResult:
     def reference(f: Callable, x: np.ndarray, eps: float) -> np.ndarray:
         return numerical_grad(f, x, eps)
 
-    return run_check("Central differences", solution, _numerical_run, reference,
-                     mistakes=NUMERICAL_MISTAKES, products=False, forbid=NUMERICAL_FORBID,
-                     allowed="NumPy, and calling f",
-                     changed_hint="each element must be put back after its two evaluations "
-                     "(x[i] = original), or each nudge made on a copy of x: the caller's x must "
-                     "come back as it was, and every later element be measured at the true x.")
+    name = "Central differences"
+    options = dict(mistakes=NUMERICAL_MISTAKES, products=False, forbid=NUMERICAL_FORBID,
+                   allowed="NumPy, and calling f", explain=_explain_eps,
+                   changed_hint="each element must be put back after its two evaluations "
+                   "(x[i] = original), or each nudge made on a copy of x: the caller's x must "
+                   "come back as it was, and every later element be measured at the true x.")
+    result = run_check(name, solution, _numerical_run, reference, **options)
+    if not result.passed:
+        return result
+    # Once the cases at eps = 1e-3 pass: other eps, where the central difference's own error
+    # (eps^2 here) is far above the rule, so an answer that uses its own eps fails.
+    second = run_check(name, solution, _other_eps_run, reference, **options)
+    if second.passed:
+        return result
+    if second.status == "failed":
+        second.message = ("right at eps = 1e-3, but not at other values of eps: " +
+                          second.message)
+    return second
+
+
+OTHER_EPS_CASES = (
+    Case("2 x 3, eps 0.1", lambda: (_cubic, np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]),
+                                    0.1)),
+    Case("one element, eps 0.03", lambda: (_cubic, np.array([1.5]), 0.03)),
+)
+
+
+def _other_eps_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    return run_cases(solution, OTHER_EPS_CASES, ("grad",))
+
+
+_EPS_IGNORED = ("your result does not change when eps does: the eps your function uses is not "
+                "the one passed in (a number written in, or a default used instead of the "
+                "argument). Use the argument eps: the check tries other values, and the central "
+                "difference's error grows like eps^2, so another eps gives other numbers.")
+
+
+def _explain_eps(solution: Callable[..., Any]) -> str | None:
+    """The answer gives the same numbers at two quite different eps: it ignores its eps."""
+    results = []
+    for eps in (0.1, 0.02):
+        x = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+        try:
+            with np.errstate(all="ignore"):
+                results.append(np.asarray(solution(_cubic, x, eps), dtype=np.float64))
+        except Exception:
+            return None
+    a, b = results
+    if a.shape != b.shape or a.size == 0 or not np.all(np.isfinite(a)) or not np.any(a):
+        return None
+    # at these eps the right numbers differ by up to 0.01 (eps^2): equal ones ignore eps
+    return _EPS_IGNORED if np.allclose(a, b, rtol=1e-7, atol=0) else None

@@ -83,22 +83,28 @@ def _run(solution: Callable[..., Any]) -> dict[str, Any]:
 def _variant(*, first_dx: bool = False, batch_factor: bool = True, mask_bytes: int = 1,
              first_input: bool = True, parameters: bool = False, targets: bool = True,
              probabilities: bool = True, last_mask: bool = False,
-             unit: int = 1) -> Callable[..., dict]:
+             unit: float = 1, skip_last: bool = False, count_products: bool = False,
+             onehot_targets: bool = False, float_bytes: int = 8) -> Callable[..., dict]:
     """The prediction with one known mistake: the checker's catalogue of wrong answers."""
 
     def predict(sizes: list[int], batch: int) -> dict[str, int]:
         b = batch if batch_factor else 1
         products = [i * o for i, o in zip(sizes[:-1], sizes[1:])]
         inputs = sizes[:-1] if first_input else sizes[1:-1]
-        loss_kept = 8 * b * (sizes[-1] * probabilities + targets)
+        loss_kept = (float_bytes * b * sizes[-1] * probabilities
+                     + 8 * b * targets * (sizes[-1] if onehot_targets else 1))
         masked = sizes[1:] if last_mask else sizes[1:-1]
-        kept = 8 * b * sum(inputs) + mask_bytes * b * sum(masked) + loss_kept
+        kept = float_bytes * b * sum(inputs) + mask_bytes * b * sum(masked) + loss_kept
         if parameters:
             kept = 8 * sum(p + o for p, o in zip(products, sizes[1:]))
         if unit != 1:
             kept = kept / unit
+        if count_products:
+            return {"forward_macs": len(products), "backward_macs": 2 * len(products) - 1,
+                    "bytes_kept": kept}
+        skipped = products[-1] if skip_last else products[0]
         return {"forward_macs": b * sum(products),
-                "backward_macs": 2 * b * sum(products) - (0 if first_dx else b * products[0]),
+                "backward_macs": 2 * b * sum(products) - (0 if first_dx else b * skipped),
                 "bytes_kept": kept}
 
     return predict
@@ -129,6 +135,21 @@ MISTAKES = (
             "larger unit.", _variant(unit=1024), ("bytes_kept",)),
     Mistake("bytes_kept is asked for in bytes: the number is smaller by the factor of a "
             "larger unit.", _variant(unit=1000), ("bytes_kept",)),
+    Mistake("bytes_kept is asked for in BYTES: your number is 8 times too large, as if counted "
+            "in bits.", _variant(unit=1 / 8), ("bytes_kept",)),
+    Mistake("the product that backward leaves out is the FIRST layer's input gradient G W1 "
+            "(the data needs no gradient), not the last layer's: every other layer's input "
+            "gradient feeds the layer before it.", _variant(skip_last=True),
+            ("backward_macs",)),
+    Mistake("that counts matrix products, not multiply-adds: a product of a (B, in) batch by "
+            "an (in, out) matrix does B * in * out multiply-adds.",
+            _variant(count_products=True), ("forward_macs", "backward_macs")),
+    Mistake("the targets are kept as the labels themselves (one int64 per example, as the "
+            "loss receives them), not as a one-hot array of the classes.",
+            _variant(onehot_targets=True), ("bytes_kept",)),
+    Mistake("the arrays here are float64, 8 bytes per number, not float32's 4 (the course's "
+            "ManualGrad MLP keeps float64 inputs and probabilities).",
+            _variant(float_bytes=4), ("bytes_kept",)),
 )
 
 
@@ -184,9 +205,10 @@ def _fd_run(solution: Callable[..., Any]) -> dict[str, Any]:
 
 
 def _fd_variant(*, biases: bool = True, passes_per_parameter: int = 2,
-                batch_factor: bool = True) -> Callable[..., dict]:
+                batch_factor: bool = True, bias_in: bool = False) -> Callable[..., dict]:
     def predict(sizes: list[int], batch: int) -> dict[str, int]:
-        parameters = sum(i * o + o * biases for i, o in zip(sizes[:-1], sizes[1:]))
+        parameters = sum(i * o + (i if bias_in else o * biases)
+                         for i, o in zip(sizes[:-1], sizes[1:]))
         passes = passes_per_parameter * parameters + (passes_per_parameter == 1)
         forward = (batch if batch_factor else 1) * sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
         return {"parameters": parameters, "forward_passes": passes, "macs": passes * forward}
@@ -207,6 +229,20 @@ FD_MISTAKES = (
             lambda sizes, batch: {**_reference_finite_differences(sizes, batch), "forward_passes":
                                   _reference_finite_differences(sizes, batch)["parameters"]},
             ("forward_passes",)),
+    Mistake("a layer Linear(in, out) has one bias per OUTPUT unit (out of them), not per "
+            "input: its parameters are in * out + out.", _fd_variant(bias_in=True),
+            ("parameters",)),
+    Mistake("a central difference evaluates f twice per parameter, 2P passes: the loss at x "
+            "itself is not needed (it is the one-sided difference that uses it).",
+            lambda sizes, batch: {**_reference_finite_differences(sizes, batch), "forward_passes":
+                                  2 * _reference_finite_differences(sizes, batch)["parameters"]
+                                  + 1}, ("forward_passes",)),
+    Mistake("the number of multiply-adds overflowed: a fixed-size integer (np.int32 holds up "
+            "to about 2.1e9) wrapped around. Count with Python's int, which has no limit (or "
+            "np.int64).", lambda sizes, batch: {
+                **_reference_finite_differences(sizes, batch),
+                "macs": int(np.array(_reference_finite_differences(sizes, batch)["macs"])
+                            .astype(np.int64).astype(np.int32))}, ("macs",)),
     Mistake("finite differences run forward passes only: no backward pass is counted.",
             lambda sizes, batch: {**_reference_finite_differences(sizes, batch),
                                   "macs": 2 * _reference_finite_differences(sizes, batch)["macs"]},

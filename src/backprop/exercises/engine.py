@@ -84,6 +84,20 @@ def _mul_run(solution: Callable[..., Any]) -> dict[str, Any]:
     return run_cases(solution, MUL_CASES, ("grad_a", "grad_b"))
 
 
+_SPREAD = ("every element of the gradient is the same number: the whole product was summed "
+           "into one total and spread over the input. Sum only over the axes broadcasting "
+           "added or stretched, so each element keeps its own share (`unbroadcast(g, shape)`, "
+           "or .sum over those axes with keepdims=True for the stretched ones).")
+
+
+def _spread(grad: np.ndarray, shape: tuple[int, ...], mean: bool = False) -> np.ndarray:
+    """One total (or its mean over the input's elements) written into every element."""
+    if grad.shape == tuple(shape):
+        return grad
+    total = grad.sum() / (max(1, int(np.prod(shape))) if mean else 1)
+    return np.full(shape, total)
+
+
 MUL_MISTAKES = (
     Mistake("the gradient is not summed back to the input's shape. An element that broadcasting "
             "reused got a gradient from every place it was used: sum over the axes broadcasting "
@@ -97,6 +111,9 @@ MUL_MISTAKES = (
             lambda a, b, g: ((g * b).sum(axis=0), (g * a).sum(axis=0))),
     Mistake("an element used k times gets the SUM of its k gradients, not their mean.",
             lambda a, b, g: (_mean_down(g * b, a.shape), _mean_down(g * a, b.shape))),
+    Mistake(_SPREAD, lambda a, b, g: (_spread(g * b, a.shape), _spread(g * a, b.shape))),
+    Mistake(_SPREAD, lambda a, b, g: (_spread(g * b, a.shape, mean=True),
+                                      _spread(g * a, b.shape, mean=True))),
     Mistake("the local derivative is there but the incoming gradient is not: multiply by grad "
             "(the chain rule).",
             lambda a, b, g: (unbroadcast(np.broadcast_to(b, g.shape), a.shape),
@@ -283,8 +300,8 @@ def _sqrt_run(solution: Callable[..., Any]) -> dict[str, Any]:
         ((y * x if uses_x_twice else y) * w).sum().backward()
         _check_data(x, x0)
         incoming = w * x0 if uses_x_twice else w  # dL/dy, what y's backward received
-        if y.grad is not None and np.shape(y.grad) == incoming.shape and not np.allclose(
-                y.grad, incoming, rtol=1e-12, atol=0):
+        if y.grad is not None and np.shape(y.grad) == incoming.shape and _written_over(
+                y.grad, incoming):
             raise InputChanged(label.split(", ", 1)[1], "grad")
         if not any(child is x for child in y.inputs):
             raise BadReturn("returned a Tensor that does not remember x as its input, so "
@@ -297,6 +314,18 @@ def _sqrt_run(solution: Callable[..., Any]) -> dict[str, Any]:
         out[label] = x.grad
         note_values(out)
     return out
+
+
+def _written_over(grad: Any, incoming: np.ndarray) -> bool:
+    """Whether y.grad is no longer the gradient y received: compared in y.grad's own dtype (a
+    float32 output keeps a float32 gradient, rounded, not written over), within a few of that
+    dtype's epsilons; a backward that divides or multiplies it in place is far further off."""
+    grad = np.asarray(grad)
+    if grad.dtype.kind != "f":
+        return not np.allclose(grad, incoming, rtol=1e-12, atol=0)
+    eps = float(np.finfo(grad.dtype).eps)
+    return not np.allclose(grad.astype(np.float64), incoming.astype(grad.dtype).astype(np.float64),
+                           rtol=8 * eps, atol=0)
 
 
 def _check_data(x: Tensor, x0: np.ndarray) -> None:
@@ -423,7 +452,24 @@ def _order_of(solution: Callable[..., Any], root: Tensor) -> list[Tensor]:
 def _topo_run(solution: Callable[..., Any]) -> dict[str, Any]:
     note_case("small graph")
     root, a, b = _small_graph()
-    _backward_in(_order_of(solution, root), root)
+    order = _order_of(solution, root)
+    listed = {id(node) for node in order}
+    left_out = [node for node in nodes(root) if id(node) not in listed]
+    if left_out:
+        leaves = sum(1 for node in left_out if not node.inputs)
+        raise BadReturn(
+            f"must return every tensor the root was computed from, each once; your list leaves "
+            f"out {len(left_out)} of the {len(nodes(root))} tensors.",
+            ("the leaves (tensors with no inputs, such as the parameters) are left out: they "
+             "have no backward of their own, but the order is of the whole graph, and the "
+             "engine walks it for more than backward calls (Tensor.backward first clears each "
+             "intermediate's gradient along it, and tells a leaf from an intermediate by it). "
+             "Append every tensor you visit, with inputs or without."
+             if leaves == len(left_out) else
+             f"your list leaves out {len(left_out)} of the {len(nodes(root))} tensors that the "
+             "root was computed from: it must hold every one of them, the inputs of the inputs "
+             "too, down to the leaves; a tensor that is left out never passes its gradient on."))
+    _backward_in(order, root)
     out = {"a.grad, small graph": _grad(a), "b.grad, small graph": _grad(b)}
     note_values(out)
     note_case("chain of 10,000 ops", None, "a chain of 10,000 ops: a recursive search hits "

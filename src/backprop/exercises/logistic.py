@@ -164,6 +164,11 @@ STEP_MISTAKES = (
     Mistake("the gradient is summed over the batch instead of averaged: the loss is a mean, so "
             "its gradient has a 1/N.", _step(1.0, 1.0, summed=True)),
     Mistake("the bias is not updated: it has a gradient too.", _step(1.0, 0.0), ("new_b",)),
+    Mistake("b's gradient is the mean of the ERRORS p - y over the batch, not of grad_w (the "
+            "weights' gradient): each parameter moves along its own gradient.",
+            lambda x, y, w, b, lr: (w - lr * _reference_gradient(x, y, w, b)[0],
+                                    b - lr * np.mean(_reference_gradient(x, y, w, b)[0])),
+            ("new_b",)),
     Mistake("that is the gradient itself; the step returns the UPDATED parameters, the old "
             "ones moved a little against the gradient.",
             lambda x, y, w, b, lr: _reference_gradient(x, y, w, b)),
@@ -174,15 +179,60 @@ def logistic_step(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(x, y, w, b, lr) -> (new_w, new_b)``: one step of gradient descent on
     the mean binary cross-entropy, from the same inputs as ``bce_gradient`` and lr = 0.5.
 
-    Checked at batch 6 x 4, at a batch of 1 and at batch 9 x 2. The arrays given must be left
-    alone: an update in place (``w -= ...``) fails. Reference: ``LogisticRegression.backward``
+    Checked at batch 6 x 4, at a batch of 1 and at batch 9 x 2, then (shown only if it fails) at
+    lr = 0.05; float32 answers pass up to float32 rounding (chapter 7 trains on float32
+    MNIST). The arrays given must be left alone: an update in place (``w -= ...``) fails. Reference: ``LogisticRegression.backward``
     then ``backprop.optim.SGD(lr).step()``. Allowed: NumPy, ``stable_sigmoid`` and your own
     ``bce_gradient``; not the library's model or optimiser.
     """
-    return run_check("Logistic regression: one gradient-descent step", solution, _step_run,
-                     _reference_step, mistakes=STEP_MISTAKES, forbid=STEP_FORBID,
-                     allowed=ALLOWED, products=False,
-                     changed_hint="`w -= lr * grad_w` (or `w[:] = ...`) writes into the "
-                     "caller's array, so the old parameters are gone when the caller still "
-                     "needs them (to compare, to retry a step); `new_w = w - lr * grad_w` "
-                     "makes a new one.")
+    name = "Logistic regression: one gradient-descent step"
+    options = dict(mistakes=STEP_MISTAKES, forbid=STEP_FORBID, allowed=ALLOWED, products=False,
+                   float32=True, explain=_explain_lr,
+                   changed_hint="`w -= lr * grad_w` (or `w[:] = ...`) writes into the "
+                   "caller's array, so the old parameters are gone when the caller still "
+                   "needs them (to compare, to retry a step); `new_w = w - lr * grad_w` "
+                   "makes a new one.")
+    result = run_check(name, solution, _step_run, _reference_step, **options)
+    if not result.passed:
+        return result
+    # Once lr = 0.5 passes: another learning rate, so that a step with 0.5 written in fails.
+    second = run_check(name, solution, _other_lr_run, _reference_step, **options)
+    if second.passed:
+        return result
+    if second.status == "failed":
+        second.message = "right at lr = 0.5, but not at lr = 0.05: " + second.message
+    return second
+
+
+def _other_lr_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    cases = (Case(f"{STEP_CASES[0].label}, lr 0.05",
+                  lambda: (*STEP_CASES[0].args()[:4], 0.05), STEP_CASES[0].batch),)
+    return run_cases(solution, cases, ("new_w", "new_b"))
+
+
+_LR_IGNORED = ("the learning rate is missing, or is not the one passed in: your step is the same "
+               "whatever lr is passed in (a number written in, or a global variable used instead of the "
+               "argument). Use the argument lr: new_w = w - lr * grad_w.")
+
+
+def _explain_lr(solution: Callable[..., Any]) -> str | None:
+    """The answer moves the parameters, by the same step for two different lr."""
+    steps = []
+    for lr in (0.5, 0.05):
+        x, y, w, b, _ = STEP_CASES[0].args()
+        try:
+            with np.errstate(all="ignore"):
+                new_w, new_b = solution(x, y, w, b, lr)
+            steps.append(np.concatenate([np.ravel(np.asarray(new_w, dtype=np.float64)),
+                                         np.ravel(np.asarray(new_b, dtype=np.float64))]))
+        except Exception:
+            return None
+    x, y, w, b, _ = STEP_CASES[0].args()
+    old = np.concatenate([np.ravel(w), np.ravel(np.asarray(b, dtype=np.float64))])
+    if steps[0].shape != old.shape or steps[1].shape != old.shape:
+        return None
+    gw, gb = _reference_gradient(x, y, w, b)
+    if np.allclose(steps[0], np.concatenate([np.ravel(gw), np.ravel(gb)]), rtol=1e-4):
+        return None  # the gradient itself, returned as the step: a mistake of its own
+    moved = not np.allclose(steps[0], old)
+    return _LR_IGNORED if moved and np.allclose(steps[0], steps[1], rtol=1e-9, atol=0) else None

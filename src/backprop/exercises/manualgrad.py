@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 
 from backprop import manual, mlp
-from backprop.exercises._core import (Case, CheckResult, Mistake, autograd_engines, library,
+from backprop.exercises._core import (KEEPDIMS, Case, CheckResult, Mistake, autograd_engines,
+                                      library,
                                       run_cases, run_check)
 
-__all__ = ["linear_backward", "sigmoid_backward", "softmax_cross_entropy_backward"]
+__all__ = ["linear_backward", "sigmoid_backward", "softmax_cross_entropy_backward",
+           "softmax_backward"]
 
 # Batch, inputs and outputs all differ, so a transposed product has a telltale shape.
 BATCH, IN, OUT = 5, 3, 4
@@ -74,6 +76,14 @@ LINEAR_MISTAKES = (
             lambda x, w, g: (g.T @ x, g.sum(axis=0), g @ w.T), ("dX",)),
     Mistake("dW pairs each output's gradient with each INPUT: grad_out.T @ x, not a product "
             "with the weights.", lambda x, w, g: (g.T @ w, g.sum(axis=0), g @ w), ("dW",)),
+    Mistake("db holds the first example's gradient only (grad_out[0]): b is added to EVERY "
+            "row, so its gradient sums grad_out over all of them, `grad_out.sum(axis=0)`.",
+            lambda x, w, g: (g.T @ x, g[0], g @ w), ("db",)),
+    Mistake("dW is the SUM over examples of each example's product g_k x_kᵀ, which is "
+            "grad_out.T @ x; summing grad_out and x over the batch first and multiplying the "
+            "sums pairs every example's gradient with every other example's input.",
+            lambda x, w, g: (np.outer(g.sum(axis=0), x.sum(axis=0)), g.sum(axis=0), g @ w),
+            ("dW",)),
 )
 
 # A product whose shapes do not line up fails inside NumPy; the message names the matmul.
@@ -152,6 +162,11 @@ SIGMOID_MISTAKES = (
     Mistake("1 - out² is the derivative of tanh (tanh' = 1 - tanh²), not of the sigmoid: write "
             "σ' in terms of σ itself, from σ = 1 / (1 + e^-x).",
             lambda out, g: g * (1 - out**2)),
+    Mistake("σ'(x) = σ(x)(1 - σ(x)) = out (1 - out): one factor out, one factor (1 - out); "
+            "(1 - out)² squares the second and drops the first.",
+            lambda out, g: g * (1 - out) ** 2),
+    Mistake("the chain rule MULTIPLIES grad_out by the local derivative out (1 - out); "
+            "dividing by it goes the wrong way.", lambda out, g: g / (out * (1 - out))),
     Mistake("σ(x)² is one of the two terms of σ'(x) = σ(x) - σ(x)²; the other is missing.",
             lambda out, g: g * out**2),
 )
@@ -243,6 +258,19 @@ SOFTMAX_MISTAKES = (
     Mistake("softmax is taken over the wrong axis: each ROW (one example) must sum to 1, so "
             "normalise over axis=1.",
             lambda z, y: (_softmax(z, axis=0) - _onehot(y, z.shape[1])) / len(y)),
+    Mistake("softmax is normalised over the wrong axis: `e.sum(axis=0)` adds up each COLUMN "
+            "(one class over the batch); each ROW (one example) must sum to 1, so divide by "
+            "`e.sum(axis=1, keepdims=True)`.",
+            lambda z, y: (_col_normalised(z) - _onehot(y, z.shape[1])) / len(y)),
+    Mistake("the targets are subtracted as numbers (y[:, None]), not as a one-hot: class 2 is a "
+            "1 in column 2 and 0 elsewhere, not the number 2 in every column. Build "
+            "onehot(y) (np.eye(K)[y]) and subtract that.",
+            lambda z, y: (_softmax(z) - y[:, None]) / len(y)),
+    Mistake("only the true class's entry is non-zero: every logit changes the loss through the "
+            "softmax's normaliser, so dL/dz_k = (s_k - onehot_k) / N for EVERY class k, s_k for "
+            "the wrong classes too. (Keeping only the diagonal s(1 - s) of the softmax's "
+            "Jacobian drops its off-diagonal terms -s_i s_j, with the same result.)",
+            lambda z, y: _onehot(y, z.shape[1]) * (_softmax(z) - 1) / len(y)),
     Mistake("the 1 is subtracted in the wrong places: `grad[y]` picks whole rows and "
             "`grad[:, y]` whole columns; for row i it goes in column y[i] only, "
             "`grad[np.arange(N), y]`.", lambda z, y: _minus_one_at(z, y, rows_only=True)),
@@ -264,6 +292,12 @@ SOFTMAX_MISTAKES = (
 )
 
 
+def _col_normalised(z: np.ndarray) -> np.ndarray:
+    """Each row's maximum subtracted, then each COLUMN normalised."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
 def _minus_one_at(z: np.ndarray, y: np.ndarray, rows_only: bool) -> np.ndarray:
     """The one-hot subtracted with a single index array, as ``grad[y] -= 1`` or ``grad[:, y]``."""
     grad = _softmax(z)
@@ -275,6 +309,10 @@ def _minus_one_at(z: np.ndarray, y: np.ndarray, rows_only: bool) -> np.ndarray:
 
 
 SOFTMAX_ERRORS = (
+    (ValueError, KEEPDIMS, "an array of shape (N, K) met one of shape (N,): the row sums (or "
+     "maxima) lost their axis. `e.sum(axis=1)` has shape (N,), which NumPy lines up with the "
+     "K columns, not the N rows; keep the axis, `e.sum(axis=1, keepdims=True)`, so that each "
+     "row of e is divided by its own total."),
     (ValueError, "broadcast", "two arrays of different widths meet: is the one-hot sized from "
      "the labels (their largest, or how many differ) instead of from the number of classes, "
      "logits.shape[1]? A batch may lack some classes."),
@@ -303,3 +341,86 @@ def softmax_cross_entropy_backward(solution: Callable[..., Any]) -> CheckResult:
                      _softmax_reference, mistakes=SOFTMAX_MISTAKES, float32=True,
                      products=False, forbid=SOFTMAX_FORBID, allowed="NumPy only",
                      error_hints=SOFTMAX_ERRORS)
+
+
+# ----------------------------------------------------------------------------- a softmax layer
+
+
+def _softmax_layer_args(batch: int, n: int, seed: int, scale: float = 1.0) -> Callable[[], tuple]:
+    def args() -> tuple[np.ndarray, np.ndarray]:
+        rng = _rng(seed)
+        s = _softmax(scale * rng.normal(size=(batch, n)))
+        return s, rng.normal(size=(batch, n))
+    return args
+
+
+SOFTMAX_LAYER_CASES = (
+    Case("batch 4, n 5", _softmax_layer_args(4, 5, 31), 4),
+    Case("batch 1, n 6", _softmax_layer_args(1, 6, 32), 1,
+         "a batch of ONE row: does something assume several rows, or sum over the batch?"),
+    Case("large logits", _softmax_layer_args(3, 5, 33, scale=40.0), 3,
+         "logits in the tens, so each row's s is nearly one-hot (entries near 0 and near 1)"),
+    Case("n 1", _softmax_layer_args(3, 1, 34), 3,
+         "a softmax over ONE unit: s is 1 in every row whatever u is, so dL/du is 0"),
+)
+
+
+def _softmax_layer_reference(s: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    layer = manual.Softmax()
+    layer._out = np.array(s, dtype=np.float64)
+    return layer.backward(np.array(grad, dtype=np.float64))
+
+
+def _softmax_layer_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    return run_cases(solution, SOFTMAX_LAYER_CASES, ("dL/du",))
+
+
+SOFTMAX_LAYER_MISTAKES = (
+    Mistake("that uses only the DIAGONAL of the softmax's Jacobian, ds_i/du_i = s_i (1 - s_i): "
+            "each output s_i also depends on every other input u_k (through the sum in the "
+            "denominator), ds_i/du_k = -s_i s_k. Sum over every output: "
+            "dL/du_k = s_k (g_k - Σ_i g_i s_i).", lambda s, g: s * (1 - s) * g),
+    Mistake("the term that every output shares is missing: dL/du_k = s_k (g_k - Σ_i g_i s_i), "
+            "and Σ_i g_i s_i (one number per row) comes from the off-diagonal terms of the "
+            "Jacobian.", lambda s, g: s * g),
+    Mistake("the sum Σ_i g_i s_i is over the wrong axis: it runs over the units of ONE row "
+            "(axis=1, keepdims=True), not over the batch.",
+            lambda s, g: s * (g - np.sum(g * s, axis=0, keepdims=True))),
+    Mistake("the sum Σ_i g_i s_i is over the whole batch: it is one number per ROW "
+            "(axis=1, keepdims=True), each example's own.", lambda s, g: s * (g - np.sum(g * s))),
+    Mistake("the shared term is Σ_i g_i s_i, the incoming gradient WEIGHTED by s; Σ_i g_i "
+            "alone leaves out s.",
+            lambda s, g: s * (g - np.sum(g, axis=1, keepdims=True))),
+    Mistake("the row sums lost their axis: np.sum(g * s, axis=1) has shape (batch,), which "
+            "NumPy lines up with the units, not the rows; keep it, keepdims=True.",
+            lambda s, g: s * (g - np.sum(g * s, axis=1))),
+)
+
+SOFTMAX_LAYER_ERRORS = (
+    (ValueError, KEEPDIMS, "an array of shape (batch, n) met one of shape (batch,): the row "
+     "sum Σ_i g_i s_i lost its axis. Keep it, `np.sum(g * s, axis=1, keepdims=True)` (shape "
+     "(batch, 1)), so that each row subtracts its own sum."),
+)
+
+SOFTMAX_LAYER_FORBID = {**library((manual.Softmax, "backward", "backprop.manual.Softmax.backward"),
+                                  (manual.Sequential, "backward",
+                                   "backprop.manual.Sequential.backward")),
+                        **autograd_engines()}
+
+
+def softmax_backward(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(s, grad) -> dL/du`` for a HIDDEN softmax layer, s = softmax(u) row by
+    row: ``s`` (batch, n) is the layer's output, ``grad`` (batch, n) the gradient that reaches
+    it; dL/du has the shape of s.
+
+    dL/du_k = s_k (g_k - Σ_i g_i s_i), the vector-Jacobian product of ds_i/du_k = s_i ([i = k]
+    - s_k); a full Jacobian per row (np.einsum) passes too. Checked at batch 4 x 5, at a batch
+    of one row, on nearly one-hot rows (logits in the tens) and with n = 1 (s is 1, dL/du is
+    0), against ``backprop.manual.Softmax.backward``; the arguments must be left unchanged.
+    The Jacobian is symmetric, so a transposed one is not a mistake here. Allowed: NumPy; not
+    the library's ``Softmax.backward`` or an autograd engine.
+    """
+    return run_check("A softmax layer's backward", solution, _softmax_layer_run,
+                     _softmax_layer_reference, mistakes=SOFTMAX_LAYER_MISTAKES,
+                     error_hints=SOFTMAX_LAYER_ERRORS, forbid=SOFTMAX_LAYER_FORBID,
+                     allowed="NumPy", products=False)

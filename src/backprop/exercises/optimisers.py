@@ -1,4 +1,4 @@
-"""Chapter 8, optimisers: one Adam step, by hand.
+"""Chapter 8, optimisers: one Adam step, and one step of SGD with momentum, by hand.
 
 The reference is ``backprop.optim.Adam``: the check gives it the learner's state (the step count
 so far and the two running averages) and one gradient, and reads back the parameter and the
@@ -15,9 +15,9 @@ import numpy as np
 from backprop.autograd import Tensor
 from backprop.exercises._core import (Case, CheckResult, Mistake, library, run_cases,
                                       run_check)
-from backprop.optim import Adam, Optimizer
+from backprop.optim import SGD, Adam, Optimizer
 
-__all__ = ["adam_update"]
+__all__ = ["adam_update", "momentum_step"]
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
 NAMES = ("new_theta", "new_m", "new_v")
@@ -116,6 +116,12 @@ MISTAKES = (
             lambda theta, g, m, v, t, lr: (2 * theta - _reference(theta, g, m, v, t, lr)[0],
                                            *_reference(theta, g, m, v, t, lr)[1:]),
             ("new_theta",)),
+    Mistake("that is a step along m_hat alone: Adam divides it, element by element, by "
+            "sqrt(v_hat) + eps, the running size of the gradient (that is what makes each "
+            "element's step about lr).",
+            lambda theta, g, m, v, t, lr: (
+                theta - lr * (BETA1 * m + (1 - BETA1) * g) / (1 - BETA1**t),
+                *_reference(theta, g, m, v, t, lr)[1:]), ("new_theta",)),
     Mistake("that is the step, not the new parameter: return theta minus the step.",
             lambda theta, g, m, v, t, lr: (theta - _reference(theta, g, m, v, t, lr)[0],
                                            *_reference(theta, g, m, v, t, lr)[1:]),
@@ -129,6 +135,26 @@ FORBID = library((Adam, "step", "backprop.optim.Adam.step"),
 ALLOWED = "NumPy"
 
 
+def _explain_adam_lr(solution: Callable[..., Any]) -> str | None:
+    """The same new theta at two learning rates: lr is not the one passed in."""
+    thetas = []
+    for lr in (0.01, 0.003):
+        theta, g, m, v, t, _ = CASES[1].args()
+        try:
+            thetas.append(np.asarray(solution(theta, g, m, v, t, lr)[0], dtype=np.float64))
+        except Exception:
+            return None
+    theta = CASES[1].args()[0]
+    if thetas[0].shape != theta.shape or thetas[1].shape != theta.shape:
+        return None
+    if not np.allclose(thetas[0], theta) and np.allclose(thetas[0], thetas[1], rtol=1e-9,
+                                                         atol=0):
+        return ("your step does not depend on lr: the check tries another learning rate, and "
+                "your new theta is the same whatever lr is passed in (a number written in?). "
+                "Use the argument lr.")
+    return None
+
+
 def adam_update(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(theta, g, m, v, t, lr) -> (new_theta, new_m, new_v)``: one Adam step
     with beta1 = 0.9, beta2 = 0.999 and eps = 1e-8, for step number t (counted from 1).
@@ -140,7 +166,130 @@ def adam_update(solution: Callable[..., Any]) -> CheckResult:
     """
     return run_check("Optimisers: one Adam step", solution, _run, _reference,
                      mistakes=MISTAKES, forbid=FORBID, allowed=ALLOWED, products=False,
-                     gradient=False,
+                     gradient=False, explain=_explain_adam_lr,
                      changed_hint="`m *= beta1` or `theta -= ...` writes into the caller's "
                      "array: the caller's old state is gone. `m = beta1 * m + ...` makes a "
                      "new array, which is what the function returns.")
+
+
+# ----------------------------------------------------------------------------- SGD with momentum
+
+MOMENTUM_NAMES = ("new_theta", "new_buffer")
+
+
+def _momentum_state(shape: tuple[int, ...], lr: float, mu: float, seed: int,
+                    first: bool = False) -> Callable[[], tuple]:
+    """``(theta, g, buffer, lr, mu)``: a parameter, its gradient, and the buffer left by earlier
+    steps (``None`` before the first)."""
+
+    def args() -> tuple:
+        rng = np.random.default_rng(seed)
+        theta, g = rng.normal(size=shape), rng.normal(size=shape)
+        buffer = None if first else 2.0 * rng.normal(size=shape)
+        return theta, g, buffer, lr, mu
+    return args
+
+
+MOMENTUM_CASES = (
+    Case("first step", _momentum_state((5,), 0.1, 0.9, seed=11, first=True), None,
+         "the first step: buffer is None, and the buffer starts as the gradient itself"),
+    Case("step with a buffer", _momentum_state((5,), 0.1, 0.9, seed=12), None,
+         "a later step, with the buffer left by earlier ones"),
+    Case("3x4, lr 0.01, mu 0.5", _momentum_state((3, 4), 0.01, 0.5, seed=13), None,
+         "a 3 x 4 weight, another learning rate and another momentum"),
+    Case("lr 0.3, mu 0.99", _momentum_state((4,), 0.3, 0.99, seed=14), None,
+         "a large momentum (0.99) and learning rate (0.3)"),
+)
+
+
+def _momentum_reference(theta: np.ndarray, g: np.ndarray, buffer: np.ndarray | None,
+                        lr: float, mu: float) -> tuple:
+    param = Tensor(np.array(theta, dtype=np.float64), requires_grad=True)
+    param.grad = np.array(g, dtype=np.float64)
+    sgd = SGD([param], lr=lr, momentum=mu)
+    if buffer is not None:
+        sgd.momentum_buffers[0] = np.array(buffer, dtype=np.float64)
+    sgd.step()
+    return param.data, sgd.momentum_buffers[0]
+
+
+def _momentum_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    return run_cases(solution, MOMENTUM_CASES, MOMENTUM_NAMES)
+
+
+def _momentum(*, weight_new: bool = False, along_g: bool = False, sign: float = 1.0,
+              return_old: bool = False, return_g: bool = False,
+              lr_inside: bool = False) -> Callable[..., tuple]:
+    """SGD with momentum with one thing changed: the mistakes below."""
+
+    def step(theta: np.ndarray, g: np.ndarray, buffer: np.ndarray | None, lr: float,
+             mu: float) -> tuple:
+        old = np.zeros_like(g) if buffer is None else buffer
+        if lr_inside:  # Sutskever's form: the buffer holds lr-scaled steps
+            new = mu * old + lr * g
+            return theta - new, new
+        if weight_new:
+            new = mu * old + (1 - mu) * g
+        else:
+            new = mu * old + g
+        moved = theta - sign * lr * (g if along_g else new)
+        if return_g:
+            return moved, g.copy()
+        return moved, (old.copy() if return_old else new)
+    return step
+
+
+MOMENTUM_MISTAKES = (
+    Mistake("the gradient enters the buffer with weight 1 - mu: that is an exponential moving "
+            "AVERAGE (Adam's m). PyTorch's momentum adds the whole gradient, "
+            "buffer = mu * buffer + g, and the first buffer is g itself.",
+            _momentum(weight_new=True)),
+    Mistake("the parameter moves along the gradient g, not along the updated buffer: momentum "
+            "steps along the buffer, theta - lr * buffer (that is what carries the earlier "
+            "gradients into this step).", _momentum(along_g=True), ("new_theta",)),
+    Mistake("the step goes uphill: the parameter moves AGAINST the buffer, theta - lr * ...",
+            _momentum(sign=-1.0), ("new_theta",)),
+    Mistake("the buffer returned is the one given, not the updated one: the next step must "
+            "build on mu * buffer + g, so return that.", _momentum(return_old=True),
+            ("new_buffer",)),
+    Mistake("the buffer returned is this step's gradient, not the updated buffer "
+            "mu * buffer + g, which is what the next step builds on.",
+            _momentum(return_g=True), ("new_buffer",)),
+    Mistake("that is the classic (Sutskever) form, buffer = mu * buffer + lr * g and "
+            "theta - buffer: with a constant lr its steps are the same, but its buffer holds "
+            "lr-scaled steps, so the two part as soon as lr changes (a schedule). This "
+            "exercise asks for PyTorch's form, with lr outside the buffer: "
+            "buffer = mu * buffer + g, theta - lr * buffer.", _momentum(lr_inside=True)),
+)
+
+MOMENTUM_ERRORS = (
+    (TypeError, "NoneType", "buffer is None on the first step (no earlier steps): start it "
+     "as the gradient itself, `buffer = g` (a copy), or from zeros, which gives the same."),
+)
+
+MOMENTUM_FORBID = library((SGD, "step", "backprop.optim.SGD.step"),
+                          (SGD, "_update_buffer", "backprop.optim.SGD._update_buffer"),
+                          (Optimizer, "step", "backprop.optim.Optimizer.step"))
+
+
+def momentum_step(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(theta, g, buffer, lr, mu) -> (new_theta, new_buffer)``: one step of
+    SGD with momentum, PyTorch's form: ``buffer = mu * buffer + g`` (on the first step, when
+    ``buffer`` is None, ``buffer = g``; starting from zeros gives the same), then
+    ``theta - lr * buffer``.
+
+    Checked at the first step (buffer None), at a later step with a buffer, on a 3 x 4 weight
+    with lr 0.01 and mu 0.5, and with lr 0.3 and mu 0.99, against
+    ``backprop.optim.SGD(momentum=mu)``. The buffer is PyTorch's, without lr in it: the classic
+    form ``buffer = mu * buffer + lr * g``, ``theta - buffer`` (same steps while lr is constant)
+    returns another buffer and fails, with a hint saying so. The arrays given must be left
+    unchanged (return new ones). Allowed: NumPy; not the library's ``SGD``.
+    """
+    return run_check("Optimisers: one step of SGD with momentum", solution, _momentum_run,
+                     _momentum_reference, mistakes=MOMENTUM_MISTAKES, forbid=MOMENTUM_FORBID,
+                     error_hints=MOMENTUM_ERRORS, allowed=ALLOWED, products=False,
+                     gradient=False,
+                     changed_hint="`buffer *= mu`, `buffer += g` or `theta -= ...` writes into "
+                     "the caller's array (the optimiser's own SGD does, on its own state; this "
+                     "function returns new arrays instead): `new_buffer = mu * buffer + g` "
+                     "makes a new one.")

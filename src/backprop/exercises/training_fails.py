@@ -69,6 +69,12 @@ def _last_only(grads: list[np.ndarray]) -> float:
     return float(np.sqrt(total))
 
 
+_OVERFLOW32 = ("your norm is inf where the right one is finite: the squares overflow. float32 "
+               "holds numbers up to about 3.4e38, so the square of a gradient above about 1.8e19 "
+               "is inf in float32 (the exploding gradients this norm is meant to watch). "
+               "Keep the gradients' own dtype (float64 here, up to about 1e308): no "
+               "astype(np.float32) on the way.")
+
 NORM_MISTAKES = (
     Mistake("that is the sum of each array's own norm. The global norm treats all the arrays as "
             "ONE long vector: add up every squared element first, take one square root at the end.",
@@ -88,6 +94,23 @@ NORM_MISTAKES = (
             lambda grads: np.mean([np.sqrt(np.sum(g**2)) for g in grads])),
     Mistake("that is the largest |value| (the max norm); the L2 norm squares every element and "
             "adds them all up.", lambda grads: max(np.max(np.abs(g)) for g in grads)),
+    Mistake("np.linalg.norm(g, 2) of a 2-D array is its SPECTRAL norm (its largest singular "
+            "value), not the square root of the sum of its squared elements. Square and add the "
+            "elements yourself (np.sum(g ** 2)), or use np.linalg.norm(g) with no second "
+            "argument, which is the Frobenius norm for a matrix.",
+            lambda grads: float(np.sqrt(sum(np.linalg.norm(g, 2) ** 2 if np.ndim(g) == 2
+                                            else np.sum(np.square(g)) for g in grads)))),
+    Mistake("there are two square roots: one per array and one at the end. Add up the SQUARED "
+            "elements of all the arrays first, and take a single square root of that total.",
+            lambda grads: float(np.sqrt(sum(np.sqrt(np.sum(np.square(g))) for g in grads)))),
+    Mistake("only the first array counts: the norm must add up the squares of EVERY array in "
+            "the list (a loop over all of them, not grads[0]).",
+            lambda grads: float(np.sqrt(np.sum(np.square(grads[0]))))),
+    Mistake("that squares each array's SUM (the values cancel before they are squared); square "
+            "every element first, then add them up: np.sum(g ** 2), not np.sum(g) ** 2.",
+            lambda grads: float(np.sqrt(sum(np.sum(g) ** 2 for g in grads)))),
+    Mistake(_OVERFLOW32, lambda grads: float(np.sqrt(sum(
+        np.sum(np.square(np.asarray(g, dtype=np.float32))) for g in grads)))),
 )
 
 NORM_ERRORS = (
@@ -106,9 +129,30 @@ def grad_norm(solution: Callable[..., Any]) -> CheckResult:
     must be left unchanged. Allowed: NumPy (np.linalg.norm too); not the library's
     ``clip_grad_norm_``.
     """
-    return run_check("Gradient-norm monitor", solution, _norm_run, _reference_norm,
-                     mistakes=NORM_MISTAKES, error_hints=NORM_ERRORS, products=False,
-                     forbid=FORBID, allowed="NumPy (np.linalg.norm too)")
+    name = "Gradient-norm monitor"
+    options = dict(mistakes=NORM_MISTAKES, error_hints=NORM_ERRORS, products=False,
+                   forbid=FORBID, allowed="NumPy (np.linalg.norm too)")
+    result = run_check(name, solution, _norm_run, _reference_norm, **options)
+    if not result.passed:
+        return result
+    # Once the three cases pass: exploding gradients, of 1e20 (their squares, 1e40, exceed
+    # float32's range), the case this monitor is for. Shown only when it fails.
+    second = run_check(name, solution, _huge_run, _reference_norm, **options)
+    if second.passed:
+        return result
+    if second.status == "failed":
+        second.message = ("right on ordinary gradients, but not on exploding ones (of about "
+                          "1e20): " + second.message)
+    return second
+
+
+HUGE_CASES = (Case("3 arrays of about 1e20", lambda: (_grads(1e20),), None,
+                   "the gradients are about 1e20 here, an exploding run: their squares exceed "
+                   "float32's range (about 3.4e38)."),)
+
+
+def _huge_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    return run_cases(solution, HUGE_CASES, ("global norm",))
 
 
 # ----------------------------------------------------------------------------- clipping
@@ -141,12 +185,25 @@ def _clip_run(solution: Callable[..., Any]) -> dict[str, Any]:
                 raise NotDone
             if not isinstance(result, (list, tuple)) or len(result) != count:
                 raise BadReturn(f"must return a list of {count} arrays, the clipped "
-                                "gradients in the order given.")
+                                "gradients in the order given.", _clip_return_hint(result))
             return {f"grads[{k}]": g for k, g in enumerate(result)}
 
-        # Clipping in place, as PyTorch's clip_grad_norm_ does, is allowed: argument 0 may change.
-        out.update(run_cases(solution, (case,), (), read=read, may_change=(0,)))
+        # The course's rule for exercises that return new values: the given arrays are left
+        # alone (unlike PyTorch's clip_grad_norm_, whose trailing _ marks an in-place op).
+        out.update(run_cases(solution, (case,), (), read=read))
     return out
+
+
+def _clip_return_hint(result: Any) -> str:
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], (list, tuple)):
+        return ("you return a pair (a list and something else, the norm?): return only the "
+                "list of clipped arrays (PyTorch's clip_grad_norm_ returns the norm because it "
+                "clips in place; this function returns the new arrays instead).")
+    if np.ndim(result) == 0 and not isinstance(result, (list, tuple)):
+        return ("you return one number (the norm?): the function returns the clipped "
+                "gradients themselves, a list with one array per array given.")
+    return ("return a list with one array per array given, in the same order and shapes: "
+            "[g * factor for g in grads].")
 
 
 def _per_array(grads: list[np.ndarray], max_norm: float) -> list[np.ndarray]:
@@ -157,6 +214,11 @@ def _norm(grads: list[np.ndarray]) -> float:
     return float(np.sqrt(sum(np.sum(g**2) for g in grads)))
 
 
+_MAX_NORM_IGNORED = ("your clipped gradients do not depend on max_norm: they are scaled to a norm "
+                     "of 1 (g / norm, or max_norm written in as 1.0), whatever max_norm is given. "
+                     "Scale by max_norm / norm, with the max_norm passed in: the check tries "
+                     "several values.")
+
 CLIP_MISTAKES = (
     Mistake("the gradients come back unchanged although their global norm exceeds max_norm: "
             "then every array must be scaled by max_norm / norm.",
@@ -164,12 +226,25 @@ CLIP_MISTAKES = (
     Mistake("each array is clipped by its own norm, which changes the direction of the whole "
             "update. Compute ONE global norm and scale every array by the same factor.",
             _per_array),
-    Mistake("small gradients must be left alone: scale only when the norm exceeds max_norm "
-            "(a factor min(1, max_norm / norm)).",
+    Mistake("small gradients must be left alone: scale only when the norm exceeds max_norm, "
+            "`factor = max_norm / norm if norm > max_norm else 1.0` (which never divides by a "
+            "norm of 0).",
             lambda grads, m: [g * m / _norm(grads) for g in grads]),
+    Mistake(_MAX_NORM_IGNORED, lambda grads, m: [g / _norm(grads) if _norm(grads) > m else g
+                                                 for g in grads]),
+    Mistake(_MAX_NORM_IGNORED, lambda grads, m: [g * min(1.0, 1.0 / _norm(grads))
+                                                 if _norm(grads) > 0 else g for g in grads]),
+    Mistake("the factor is max_norm / norm, with the norm itself, not its square: "
+            "divide by the norm once.",
+            lambda grads, m: [g * (m / _norm(grads) ** 2) if _norm(grads) > m else g
+                              for g in grads]),
     Mistake("the factor is upside down: to bring the norm down to max_norm, multiply by "
             "max_norm / norm.",
             lambda grads, m: [g * min(1.0, _norm(grads) / m) for g in grads]),
+    Mistake("the factor is upside down: to bring the norm down to max_norm, multiply by "
+            "max_norm / norm, which is below 1 when the norm is too large.",
+            lambda grads, m: [g * (_norm(grads) / m) if _norm(grads) > m else g
+                              for g in grads]),
     Mistake("clipping each VALUE into [-max_norm, max_norm] changes the gradient's direction; "
             "clipping by norm scales all values by one factor instead.",
             lambda grads, m: [np.clip(g, -m, m) for g in grads]),
@@ -180,25 +255,59 @@ CLIP_MISTAKES = (
 )
 
 CLIP_ERRORS = (
-    (ZeroDivisionError, "", "the norm is 0 here (all gradients zero), and something is divided "
-     "by it. Zero gradients are below any max_norm, so they need no scaling; divide only where "
-     "the norm is known to be large (or guard the denominator)."),
+    (ZeroDivisionError, "", "your function raises ZeroDivisionError when every gradient is 0: "
+     "the norm is 0 here, and max_norm / norm divides by it (a Python float raises; a NumPy "
+     "float would give inf). That is a real bug: a step at a minimum has zero gradients. Zero "
+     "gradients need no scaling, so compute the factor only when the norm exceeds max_norm: "
+     "`factor = max_norm / norm if norm > max_norm else 1.0`."),
 )
+
+
+def _explain_clip(solution: Callable[..., Any]) -> str | None:
+    """The answer scales the gradients, but to the same result for two different max_norm."""
+    outs = []
+    for max_norm in (0.5, 2.0):
+        grads = [g.copy() for g in _grads(3.0)]
+        try:
+            with np.errstate(all="ignore"):
+                result = solution(grads, max_norm)
+            outs.append([np.asarray(g, dtype=np.float64) for g in result])
+        except Exception:
+            return None
+    given = _grads(3.0)
+    if len(outs[0]) != len(given) or len(outs[1]) != len(given):
+        return None
+    try:
+        same = all(np.allclose(a, b, rtol=1e-9, atol=0) for a, b in zip(*outs))
+        changed = any(not np.allclose(a, g) for a, g in zip(outs[0], given))
+    except (ValueError, TypeError):
+        return None
+    return _MAX_NORM_IGNORED if same and changed else None
 
 
 def clip_grad_norm(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(grads, max_norm) -> list of arrays``, gradient clipping by global norm.
 
-    Returns the gradients scaled together so that their global norm is at most ``max_norm``
-    (unchanged when it already is). Checked with a norm above and one below ``max_norm``,
-    with a single array, and with all gradients zero (a norm of 0). PyTorch's ``max_norm / (norm + 1e-6)`` and the exact
-    ``max_norm / norm`` both pass; clipping the given arrays in place (as PyTorch does) is
-    allowed. Allowed: NumPy and your own ``grad_norm``; not the library's ``clip_grad_norm_``.
+    Returns NEW arrays, the gradients scaled together so that their global norm is at most
+    ``max_norm`` (unchanged when it already is), and leaves the given arrays as they were: like
+    every exercise that returns its result, and unlike PyTorch's ``clip_grad_norm_``, whose
+    trailing ``_`` marks an in-place op; clipping in place fails, and says so. Checked with a
+    norm above and one below ``max_norm`` (max_norm 1, 5 and 0.5), with a single array, and with
+    all gradients zero (a norm of 0: no division by it, and no ZeroDivisionError). PyTorch's
+    ``max_norm / (norm + 1e-6)`` and the exact ``max_norm / norm`` both pass. Allowed: NumPy and
+    your own ``grad_norm``; not the library's ``clip_grad_norm_``.
     """
     return run_check("Clipping by norm", solution, _clip_run, _reference_clip,
                      mistakes=CLIP_MISTAKES, error_hints=CLIP_ERRORS, products=False,
-                     forbid=FORBID,
+                     forbid=FORBID, explain=_explain_clip, changed_hint=CLIP_CHANGED,
                      allowed="NumPy and your own grad_norm")
+
+
+CLIP_CHANGED = ("your function scales the given arrays in place (`g *= factor`, or "
+                "`np.multiply(g, factor, out=g)`). This exercise returns the clipped gradients "
+                "as NEW arrays and leaves the caller's as they were (PyTorch's clip_grad_norm_, "
+                "whose trailing _ marks an in-place op, does otherwise): write "
+                "`[g * factor for g in grads]`.")
 
 
 # ----------------------------------------------------------------------------- diagnose a run
@@ -208,7 +317,7 @@ LABELS = ("exploding", "steps too large", "saddle", "healthy")
 
 def _record(cause: str, seed: int, *, constant: float, epochs: int = 20,
             steps_per_epoch: int = 12, lr: float = 0.01, escapes: bool = True,
-            nan: bool = False) -> dict[str, Any]:
+            nan: bool = False, start: float = 0.02) -> dict[str, Any]:
     """A run's records, shaped like what ``backprop.failing.train`` keeps (see ``record_of``),
     for a run whose cause of failure is ``cause``. Synthetic, so that the label is known by
     construction and the check gives the same verdict on every machine: each cause has the
@@ -259,7 +368,7 @@ def _record(cause: str, seed: int, *, constant: float, epochs: int = 20,
         step_escape = escape * steps_per_epoch
         first = grad * np.where(t < step_escape, 0.005 * np.exp(t / max(step_escape, 1) * 2),
                                 0.8) * wobble(steps, 0.2)
-        largest = 0.02 + 0.9 * scale * (1 - np.exp(-t / steps * 5)) * wobble(steps, 0.02)
+        largest = start + 0.9 * scale * (1 - np.exp(-t / steps * 5)) * wobble(steps, 0.02)
         val = constant * np.where(e < escape, 1.0 + 0.002 * rng.normal(size=epochs + 1),
                                   0.08 + 0.9 * np.exp(-(e - escape)))
         saturated = np.zeros(epochs + 1)
@@ -285,6 +394,25 @@ RECORDS = (
                                         escapes=False)),
     ("run H", "healthy", lambda: _record("healthy", 8, constant=1.0, epochs=40, lr=0.1)),
 )
+
+# Tried once the eight pass, shown only when one is misdiagnosed: longer and shorter runs at
+# much smaller and larger scales, so that a rule read at a fixed epoch or against an absolute
+# threshold (a first-layer gradient below 0.1) fails, as the chapter says it must.
+MORE_RECORDS = (
+    ("run I", "healthy", lambda: _record("healthy", 11, constant=0.01, epochs=100, lr=0.02)),
+    ("run J", "saddle", lambda: _record("saddle", 12, constant=1e4, epochs=60, lr=0.01,
+                                        start=2.0)),
+    ("run K", "steps too large", lambda: _record("steps too large", 13, constant=3000.0,
+                                                 epochs=8, lr=0.3)),
+    ("run L", "exploding", lambda: _record("exploding", 14, constant=0.01, epochs=10, lr=0.5)),
+)
+
+MORE_HINT = ("this run is longer or shorter than the first eight, and at another scale "
+             "(look at its constant_loss): a rule that reads the loss at a fixed epoch, or "
+             "compares a gradient or a loss with a fixed number, holds for the runs it was "
+             "tuned on only. Read the whole record (its last epoch, its median), and measure "
+             "each quantity against its own run: the loss against constant_loss, the first "
+             "layer's gradient against the total grad_norm.")
 
 CONFUSIONS = {
     ("exploding", "steps too large"): "look at the size of the parameters: how large does "
@@ -346,7 +474,9 @@ def diagnose_run(solution: Callable[..., Any]) -> CheckResult:
     predicting the mean target, in the units of ``val_mse``), ``lr`` and ``steps_per_epoch``. A run that stopped on a
     non-finite loss has fewer steps and one MSE. The label is one of "exploding",
     "steps too large", "saddle" or "healthy". Tried on eight runs of known cause, two per cause at
-    different scales; the records must be left unchanged. Allowed: anything.
+    different scales, then (shown only if one is misdiagnosed) on four more, longer and shorter
+    and at much smaller and larger scales, so that a fixed epoch or an absolute threshold fails;
+    the records must be left unchanged. Allowed: anything.
     """
     name = "Diagnose a failing run"
     exercise_rows: list[Row] = []
@@ -355,7 +485,9 @@ def diagnose_run(solution: Callable[..., Any]) -> CheckResult:
                            "itself, without calling it.")
     function = getattr(solution, "__name__", "your function")
     wrong: list[tuple[str, str, str]] = []
-    for label, cause, make in RECORDS:
+    for index, (label, cause, make) in enumerate(RECORDS + MORE_RECORDS):
+        if index == len(RECORDS) and wrong:
+            break
         record = make()
         before = _snapshot(record)
         try:
@@ -374,7 +506,8 @@ def diagnose_run(solution: Callable[..., Any]) -> CheckResult:
             result.hint = ("does your function cope with a run that stopped early (a "
                            "non-finite loss: one val_mse, fewer steps) and with any length?"
                            if "index" in str(error).lower() or isinstance(error, IndexError)
-                           else None)
+                           else ("the record's keys are " + ", ".join(record) + "."
+                                 if isinstance(error, KeyError) else result.hint))
             return result
         if answer is None or answer is Ellipsis:
             if not exercise_rows and is_skeleton(solution):
@@ -398,13 +531,19 @@ def diagnose_run(solution: Callable[..., Any]) -> CheckResult:
         if not ok:
             wrong.append((label, cause, answer))
     if not wrong:
-        return _table(CheckResult(name, "passed", exercise_rows,
+        return _table(CheckResult(name, "passed", exercise_rows[:len(RECORDS)],
                                   f"all {len(RECORDS)} runs diagnosed right."))
     label, cause, answer = wrong[0]
     hint = CONFUSIONS[(cause, answer)]
-    return _table(CheckResult(name, "failed", exercise_rows,
-                              f"{len(wrong)} of {len(RECORDS)} runs misdiagnosed; the first is "
-                              f'{label} (not "{answer}").', hint))
+    tried = len(exercise_rows)
+    message = (f"{len(wrong)} of {tried} runs misdiagnosed; the first is "
+               f'{label} (not "{answer}").')
+    if tried > len(RECORDS):
+        hint = MORE_HINT + " (Here: " + hint + ")"
+        message = (f"the first {len(RECORDS)} runs are right, but {len(wrong)} of the "
+                   f"{tried - len(RECORDS)} further runs, of other lengths and scales, are not; "
+                   f'the first is {label} (not "{answer}").')
+    return _table(CheckResult(name, "failed", exercise_rows, message, hint))
 
 
 def _not_done_table(name: str, function: str) -> CheckResult:

@@ -248,6 +248,9 @@ def _variant(**wrong: Any) -> type:
                 if wrong.get("assign"):
                     self.grad = other.data * out.grad
                     other.grad = self.data * out.grad
+                elif wrong.get("mul_no_out"):
+                    self.grad += other.data
+                    other.grad += self.data
                 elif wrong.get("own_factor"):
                     self.grad += self.data * out.grad
                     other.grad += other.data * out.grad
@@ -266,7 +269,7 @@ def _variant(**wrong: Any) -> type:
                 wrong.get("tanh", ""), 1 - t**2)
 
             def _backward() -> None:
-                self.grad += local * out.grad
+                self.grad += local * (1.0 if wrong.get("tanh_no_out") else out.grad)
 
             out._backward = _backward
             return out
@@ -310,6 +313,14 @@ MISTAKES = (
             "others.", _variant(assign=True)),
     Mistake("in __mul__, each factor's gradient is the OTHER factor's data times out.grad: "
             "d(a b)/da = b.", _variant(own_factor=True)),
+    Mistake("tanh's _backward adds its local derivative 1 - t² but does not multiply it by "
+            "out.grad, the gradient that reached tanh's output: the chain rule needs both, "
+            "`self.grad += (1 - t**2) * out.grad`. (It looks right when tanh is the last op, "
+            "where out.grad is 1.)", _variant(tanh_no_out=True)),
+    Mistake("__mul__'s _backward adds the other factor's data but does not multiply it by "
+            "out.grad, the gradient that reached the product: `self.grad += other.data * "
+            "out.grad`. (It looks right when the product is the output, where out.grad is 1.)",
+            _variant(mul_no_out=True)),
     Mistake("tanh's derivative is 1 - tanh(x)², the output SQUARED: 1 - t is missing the "
             "square.", _variant(tanh="one_minus_t")),
     Mistake("tanh's derivative is 1 - t² with t = tanh(x), the OUTPUT; 1 - x² squares the "
