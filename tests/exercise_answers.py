@@ -2127,7 +2127,8 @@ MOMENTUM_WRONG = [
                                   g.copy() if b is None else b.copy()), "not the updated"),
     (_momentum_in_place, "writes into the caller's array"),
     (_momentum_sutskever, "Sutskever"),
-    (lambda theta, g, b, lr, mu: (theta - lr * (mu * b + g), mu * b + g), "buffer is None"),
+    (lambda theta, g, b, lr, mu: (theta - (mu * b + g), mu * b + g), "learning rate is missing"),
+    (lambda theta, g, b, lr, mu: (theta - lr * (b + mu * g), b + mu * g), "mu multiplies the old"),
     (_momentum_library, LIBRARY),
 ]
 

@@ -180,19 +180,19 @@ MOMENTUM_NAMES = ("new_theta", "new_buffer")
 def _momentum_state(shape: tuple[int, ...], lr: float, mu: float, seed: int,
                     first: bool = False) -> Callable[[], tuple]:
     """``(theta, g, buffer, lr, mu)``: a parameter, its gradient, and the buffer left by earlier
-    steps (``None`` before the first)."""
+    steps (zeros before the first, as chapter 8 starts it: then the buffer becomes g)."""
 
     def args() -> tuple:
         rng = np.random.default_rng(seed)
         theta, g = rng.normal(size=shape), rng.normal(size=shape)
-        buffer = None if first else 2.0 * rng.normal(size=shape)
+        buffer = np.zeros(shape) if first else 2.0 * rng.normal(size=shape)
         return theta, g, buffer, lr, mu
     return args
 
 
 MOMENTUM_CASES = (
     Case("first step", _momentum_state((5,), 0.1, 0.9, seed=11, first=True), None,
-         "the first step: buffer is None, and the buffer starts as the gradient itself"),
+         "the first step: the buffer is zeros, so the new buffer is the gradient itself"),
     Case("step with a buffer", _momentum_state((5,), 0.1, 0.9, seed=12), None,
          "a later step, with the buffer left by earlier ones"),
     Case("3x4, lr 0.01, mu 0.5", _momentum_state((3, 4), 0.01, 0.5, seed=13), None,
@@ -219,7 +219,8 @@ def _momentum_run(solution: Callable[..., Any]) -> dict[str, Any]:
 
 def _momentum(*, weight_new: bool = False, along_g: bool = False, sign: float = 1.0,
               return_old: bool = False, return_g: bool = False,
-              lr_inside: bool = False) -> Callable[..., tuple]:
+              lr_inside: bool = False, no_lr: bool = False,
+              mu_on_g: bool = False) -> Callable[..., tuple]:
     """SGD with momentum with one thing changed: the mistakes below."""
 
     def step(theta: np.ndarray, g: np.ndarray, buffer: np.ndarray | None, lr: float,
@@ -230,9 +231,11 @@ def _momentum(*, weight_new: bool = False, along_g: bool = False, sign: float = 
             return theta - new, new
         if weight_new:
             new = mu * old + (1 - mu) * g
+        elif mu_on_g:
+            new = old + mu * g
         else:
             new = mu * old + g
-        moved = theta - sign * lr * (g if along_g else new)
+        moved = theta - sign * (1.0 if no_lr else lr) * (g if along_g else new)
         if return_g:
             return moved, g.copy()
         return moved, (old.copy() if return_old else new)
@@ -255,6 +258,10 @@ MOMENTUM_MISTAKES = (
     Mistake("the buffer returned is this step's gradient, not the updated buffer "
             "mu * buffer + g, which is what the next step builds on.",
             _momentum(return_g=True), ("new_buffer",)),
+    Mistake("the learning rate is missing from the step: theta moves by lr times the buffer.",
+            _momentum(no_lr=True), ("new_theta",)),
+    Mistake("mu multiplies the old buffer, not the new gradient: the buffer decays by mu at "
+            "every step and gains the whole new gradient.", _momentum(mu_on_g=True)),
     Mistake("that is the classic (Sutskever) form, buffer = mu * buffer + lr * g and "
             "theta - buffer: with a constant lr its steps are the same, but its buffer holds "
             "lr-scaled steps, so the two part as soon as lr changes (a schedule). This "
@@ -263,8 +270,8 @@ MOMENTUM_MISTAKES = (
 )
 
 MOMENTUM_ERRORS = (
-    (TypeError, "NoneType", "buffer is None on the first step (no earlier steps): start it "
-     "as the gradient itself, `buffer = g` (a copy), or from zeros, which gives the same."),
+    (TypeError, "NoneType", "the buffer is given as an array, zeros before the first step; "
+     "does your function return a buffer in every case?"),
 )
 
 MOMENTUM_FORBID = library((SGD, "step", "backprop.optim.SGD.step"),
@@ -274,11 +281,11 @@ MOMENTUM_FORBID = library((SGD, "step", "backprop.optim.SGD.step"),
 
 def momentum_step(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(theta, g, buffer, lr, mu) -> (new_theta, new_buffer)``: one step of
-    SGD with momentum, PyTorch's form: ``buffer = mu * buffer + g`` (on the first step, when
-    ``buffer`` is None, ``buffer = g``; starting from zeros gives the same), then
-    ``theta - lr * buffer``.
+    SGD with momentum, PyTorch's form: ``buffer = mu * buffer + g``, then
+    ``theta - lr * buffer``; before the first step the buffer is zeros (PyTorch starts it at
+    ``g`` itself, the same).
 
-    Checked at the first step (buffer None), at a later step with a buffer, on a 3 x 4 weight
+    Checked at the first step (buffer zeros), at a later step with a buffer, on a 3 x 4 weight
     with lr 0.01 and mu 0.5, and with lr 0.3 and mu 0.99, against
     ``backprop.optim.SGD(momentum=mu)``. The buffer is PyTorch's, without lr in it: the classic
     form ``buffer = mu * buffer + lr * g``, ``theta - buffer`` (same steps while lr is constant)
