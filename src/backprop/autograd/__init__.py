@@ -20,6 +20,7 @@ The op-writer's contract (what ``elementwise.py`` uses, and what a new op needs)
 ``Tensor(data, inputs=(x, ...), op="name")`` records an op's result; ``out.backward_fn``
 is a function of dL/d(out) that sends each input its gradient with ``x.add_grad(g)``;
 ``lift(other, like)`` makes a number or an array operand a constant Tensor;
+``unbroadcast(g, x.shape)`` sums a gradient back to a broadcast input's shape;
 ``nodes(root)`` lists a graph, inputs first; ``watch_backward(watcher)`` watches each
 step of a backward pass. ``t.inputs`` and ``t.op`` say how a tensor was made.
 
@@ -37,7 +38,7 @@ import numpy as np
 
 from backprop.autograd import elementwise as ew
 from backprop.autograd import fast, guards, interop, matmul, reduce, shape
-from backprop.autograd.broadcast import unbroadcast
+from backprop.autograd.broadcast import expand_reduced, unbroadcast
 from backprop.autograd.elementwise import lift
 from backprop.autograd.fast import fast_paths
 from backprop.autograd.numerics import stable_sigmoid
@@ -51,8 +52,8 @@ from backprop.autograd.tensor import (
 )
 
 __all__ = [
-    "Tensor", "no_grad", "is_grad_enabled", "unbroadcast", "stable_sigmoid", "nodes",
-    "watch_backward", "fast_paths", "lift",
+    "Tensor", "no_grad", "is_grad_enabled", "unbroadcast", "expand_reduced",
+    "stable_sigmoid", "nodes", "watch_backward", "fast_paths", "lift",
 ]
 
 # the op function each operator of Tensor calls: Tensor.__mul__ calls ops.mul, ...

@@ -42,14 +42,36 @@ def as_float_array(data: ArrayLike, copy: bool) -> np.ndarray:
     )
 
 
-def wrong_grad_shape(tensor: Any, grad: np.ndarray) -> None:
-    """A wrongly shaped gradient is a bug in an op's backward (usually a missing
-    ``unbroadcast``), so it fails where it arrives."""
+def wrong_grad_shape(tensor: Any, grad: Any) -> None:
+    """A gradient that is a Tensor, or wrongly shaped, is a bug in an op's backward, so
+    it fails where it arrives, naming the op that made the tensor when there is one."""
+    made_by = f" (made by {tensor.op!r})" if getattr(tensor, "op", "") else ""
+    if hasattr(grad, "backward_fn"):
+        raise TypeError(
+            f"add_grad got a Tensor for a tensor of shape {tensor.shape}{made_by}: a "
+            "gradient is a NumPy array; inside a backward use x.data, not x"
+        )
+    if np.ndim(grad) > len(tensor.shape) or np.size(grad) > int(np.prod(tensor.shape)):
+        advice = "sum it back to the input's shape with unbroadcast(grad, x.shape)"
+    else:
+        advice = "spread it over the input's shape (np.broadcast_to, or expand_reduced)"
     raise RuntimeError(
-        f"gradient of shape {np.shape(grad)} for a tensor of shape {tensor.shape}: "
-        "an op's backward must send each input a gradient shaped like it (use "
-        "unbroadcast)"
+        f"gradient of shape {np.shape(grad)} for a tensor of shape {tensor.shape}"
+        f"{made_by}: an op's backward must send each input a gradient shaped like it; "
+        f"{advice}"
     )
+
+
+def check_inputs(inputs: tuple, op: str) -> None:
+    """An op records Tensors as its inputs: a number or an array would break the graph
+    walk later, far from the mistake."""
+    for value in inputs:
+        if not hasattr(value, "requires_grad"):
+            raise TypeError(
+                f"the op {op!r} recorded a {type(value).__name__} among its inputs: "
+                "inputs must be Tensors; make a number or an array one with "
+                "lift(value, like)"
+            )
 
 
 def starting_gradient(tensor: Any, grad: ArrayLike | None) -> np.ndarray:

@@ -23,17 +23,17 @@ from backprop.autograd.tensor import Tensor
 
 def ndim(t: Tensor) -> int:
     """The number of axes of ``data``."""
-    return t._data.ndim
+    return t.data.ndim
 
 
 def size(t: Tensor) -> int:
     """The number of elements of ``data``."""
-    return t._data.size
+    return t.data.size
 
 
 def dtype(t: Tensor) -> np.dtype:
     """The dtype of ``data`` (float64 unless you passed float32 or float16 data)."""
-    return t._data.dtype
+    return t.data.dtype
 
 
 def numel(t: Tensor) -> int:

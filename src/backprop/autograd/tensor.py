@@ -51,6 +51,7 @@ class Tensor:
                  inputs: tuple[Tensor, ...] = (), op: str = "") -> None:
         # an op's fresh result is kept as it is; data from outside is copied
         self._data = guards.as_float_array(data, copy=not inputs)
+        guards.check_inputs(inputs, op)  # Tensors only (lift(value, like) first)
         tracked = _grad_enabled and any([t.requires_grad for t in inputs])
         self.requires_grad = bool(requires_grad) or tracked
         self.grad: np.ndarray | None = None
@@ -67,7 +68,7 @@ class Tensor:
         """Add ``grad`` into ``.grad``: a tensor used twice gets a gradient per use."""
         if not self.requires_grad:
             return  # a constant keeps no gradient
-        if np.shape(grad) != self._data.shape:
+        if isinstance(grad, Tensor) or np.shape(grad) != self._data.shape:
             guards.wrong_grad_shape(self, grad)  # raises, saying what to fix
         if self.grad is None:
             self.grad = np.empty_like(self._data)  # the first share: a copy of it
@@ -112,6 +113,10 @@ class Tensor:
     def __pow__(self, other): return ops.power(self, other)
     def __neg__(self): return ops.neg(self)
     def __matmul__(self, other): return ops.matmul(self, other)
+    # The named methods are bound in __init__.py's table: t.sum() is reduce.sum,
+    # t.exp() elementwise.exp, t.T shape.transposed, t.reshape() shape.reshape ...
+    # With the speed paths on (the default), t.T, t.relu() and @ run fast.py's twins
+    # (fast.transposed, fast.relu, fast.matmul) of those plain ops.
 
 
 def nodes(root: Tensor, constants: bool = False) -> list[Tensor]:
