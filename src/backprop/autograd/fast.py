@@ -9,8 +9,9 @@ what each one gains. On by default; ``with fast_paths(False):`` runs the plain o
   a gradient for one input alone: the first such gradient becomes ``.grad`` without a
   copy.
 - ``matmul`` replaces ``matmul.matmul`` for two matrices: it skips the reshaping that
-  vectors and stacks need, multiplies ``x @ W.T`` in the order BLAS runs faster, and
-  lays each gradient out in memory like its input, so the optimiser's update walks both
+  vectors and stacks need, multiplies ``x @ W.T`` as ``(W @ x.T).T`` (the same numbers,
+  a result laid out like the next product wants it; little faster on its own), and lays
+  each gradient out in memory like its input, so the optimiser's update walks both
   arrays in the same order.
 - ``transposed`` replaces ``shape.transposed`` (``W.T``): it marks its result as the
   transpose of ``W`` (``transpose_of``, an attribute only this file sets and reads), so
@@ -70,9 +71,10 @@ def matmul(a: Tensor, b: Operand) -> Tensor:
 
 
 def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b``. When ``b`` is a transposed view (``W.T``), OpenBLAS multiplies the
-    same numbers faster the other way round, ``(W @ a.T).T``; the result is a transposed
-    view, which NumPy's elementwise ops and the next product accept as it is."""
+    """``a @ b``. When ``b`` is a transposed view (``W.T``), the same numbers come from
+    ``(W @ a.T).T`` without copying ``W.T`` to a row-major array first; the result is a
+    transposed view, which NumPy's elementwise ops and the next product accept as it
+    is. (Measured alone, the reordering gains only a few per cent or nothing.)"""
     if b.flags.f_contiguous and not b.flags.c_contiguous:
         try:
             return (b.T @ a.T).T
