@@ -2071,7 +2071,7 @@ def _softmax_library(s, grad):
 
 SOFTMAX_LAYER_WRONG = [
     (lambda s, g: s * (1 - s) * g, "DIAGONAL"),
-    (lambda s, g: s * g, "shares is missing"),
+    (lambda s, g: s * g, "a term is missing"),
     (lambda s, g: s * (g - np.sum(g * s, axis=0, keepdims=True)), "wrong axis"),
     (lambda s, g: s * (g - np.sum(g * s, axis=1)), "keepdims=True"),
     (lambda s, g: -softmax_backward(s, g), "sign"),

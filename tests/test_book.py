@@ -141,3 +141,18 @@ def test_directions_to_the_student_notebook_are_site_only(path):
             assert "open this chapter's student notebook" not in outside, f"cell {index}"
             assert not re.search(r"(download|Colab)[^\n]*student/", outside), (
                 f"cell {index}: a way to the student notebook outside <!-- site-only -->")
+
+
+def test_the_front_pages_example_prints_what_its_comment_says():
+    """intro.md opens with a few lines of the engine and the gradients they print: run them."""
+    import contextlib
+    import io
+    import re
+
+    text = (REPO / "intro.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(code, {})
+    said = re.search(r"print\(a\.grad, b\.grad\)\s*# ([-\d.]+) ([-\d.]+)", code).groups()
+    assert printed.getvalue().split() == list(said)

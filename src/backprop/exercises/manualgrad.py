@@ -148,13 +148,16 @@ def _sigma(x: np.ndarray) -> np.ndarray:
 
 
 SIGMOID_MISTAKES = (
-    Mistake("that is grad_out times σ(x), the sigmoid itself; backward needs its DERIVATIVE, "
-            "σ'(x) = σ(x)(1 - σ(x)).", lambda out, g: g * out),
+    Mistake("that is grad_out times σ(x), the sigmoid itself; backward needs its "
+            "DERIVATIVE, written with the output `out` (chapter 1 derived it).",
+            lambda out, g: g * out),
     Mistake("the local derivative is right, but the chain rule multiplies it by the incoming "
             "gradient grad_out.", lambda out, g: out * (1 - out)),
-    Mistake("`out` is already σ(x): applying the sigmoid to it again computes σ(σ(x)). Use "
-            "σ'(x) = out (1 - out).", lambda out, g: g * _sigma(out) * (1 - _sigma(out))),
-    Mistake("a factor is missing: σ'(x) = σ(x)(1 - σ(x)) has two factors.",
+    Mistake("`out` is already σ(x): applying the sigmoid to it again computes σ(σ(x)). "
+            "Write σ'(x) with `out` itself.",
+            lambda out, g: g * _sigma(out) * (1 - _sigma(out))),
+    Mistake("a factor is missing: the sigmoid's derivative, written with `out`, has two "
+            "factors.",
             lambda out, g: g * (1 - out)),
     Mistake("check the sign inside the derivative: σ(x)(1 + σ(x)) grows where the sigmoid "
             "flattens out, but σ' must vanish as σ(x) approaches 1.",
@@ -162,12 +165,12 @@ SIGMOID_MISTAKES = (
     Mistake("1 - out² is the derivative of tanh (tanh' = 1 - tanh²), not of the sigmoid: write "
             "σ' in terms of σ itself, from σ = 1 / (1 + e^-x).",
             lambda out, g: g * (1 - out**2)),
-    Mistake("σ'(x) = σ(x)(1 - σ(x)) = out (1 - out): one factor out, one factor (1 - out); "
-            "(1 - out)² squares the second and drops the first.",
+    Mistake("(1 - out)² squares one factor of σ' and drops the other: the two factors "
+            "differ.",
             lambda out, g: g * (1 - out) ** 2),
     Mistake("the chain rule MULTIPLIES grad_out by the local derivative out (1 - out); "
             "dividing by it goes the wrong way.", lambda out, g: g / (out * (1 - out))),
-    Mistake("σ(x)² is one of the two terms of σ'(x) = σ(x) - σ(x)²; the other is missing.",
+    Mistake("σ(x)² is one of the two terms of σ'(x), multiplied out; the other is missing.",
             lambda out, g: g * out**2),
 )
 
@@ -376,18 +379,18 @@ def _softmax_layer_run(solution: Callable[..., Any]) -> dict[str, Any]:
 
 
 SOFTMAX_LAYER_MISTAKES = (
-    Mistake("that uses only the DIAGONAL of the softmax's Jacobian, ds_i/du_i = s_i (1 - s_i): "
-            "each output s_i also depends on every other input u_k (through the sum in the "
-            "denominator), ds_i/du_k = -s_i s_k. Sum over every output: "
-            "dL/du_k = s_k (g_k - Σ_i g_i s_i).", lambda s, g: s * (1 - s) * g),
-    Mistake("the term that every output shares is missing: dL/du_k = s_k (g_k - Σ_i g_i s_i), "
-            "and Σ_i g_i s_i (one number per row) comes from the off-diagonal terms of the "
-            "Jacobian.", lambda s, g: s * g),
+    Mistake("that uses only the DIAGONAL of the softmax's Jacobian, ds_i/du_i: each output "
+            "s_i also depends on every other input u_k (through the sum in the denominator). "
+            "dL/du_k must add up what u_k does through EVERY output s_i.",
+            lambda s, g: s * (1 - s) * g),
+    Mistake("a term is missing: the off-diagonal entries of the Jacobian add a part that is "
+            "the same for every unit k of a row (one number per row). Split the sum over i "
+            "into i = k and the rest.", lambda s, g: s * g),
     Mistake("the sum Σ_i g_i s_i is over the wrong axis: it runs over the units of ONE row "
             "(axis=1, keepdims=True), not over the batch.",
             lambda s, g: s * (g - np.sum(g * s, axis=0, keepdims=True))),
-    Mistake("the sum Σ_i g_i s_i is over the whole batch: it is one number per ROW "
-            "(axis=1, keepdims=True), each example's own.", lambda s, g: s * (g - np.sum(g * s))),
+    Mistake("your sum runs over the whole batch; it must be one number per row, each "
+            "example's own (axis=1, keepdims=True).", lambda s, g: s * (g - np.sum(g * s))),
     Mistake("the shared term is Σ_i g_i s_i, the incoming gradient WEIGHTED by s; Σ_i g_i "
             "alone leaves out s.",
             lambda s, g: s * (g - np.sum(g, axis=1, keepdims=True))),
