@@ -48,7 +48,7 @@ IMAGE_CASES = (
          "a single image: its matrix is (1, 784), one row; does something assume more?"),
     Case("11 images", lambda: (_raw_images(11, 7),), None,
          "11 images: is a count (6) written in instead of len(images)?"),
-    Case("4 dim images", lambda: (_dim_images(),), None,
+    Case("4 faint images", lambda: (_dim_images(),), None,
          "these images are dim: their bytes run from 30 to 200 only, not 0 to 255. A byte "
          "means the same brightness in every batch, so its scaled value must not depend on "
          "which other images came with it."),
