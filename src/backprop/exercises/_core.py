@@ -645,6 +645,7 @@ def run_check(
     changed_hint: str | dict[str, str] | None = None,
     error_hints: Sequence[tuple[type[BaseException], str, str]] = (),
     explain: Callable[[Callable[..., Any]], str | None] | None = None,
+    locate: Callable[[str, Sequence[Row]], str | None] | None = None,
 ) -> CheckResult:
     """Check ``learner`` against ``reference``, both run through ``run``.
 
@@ -665,7 +666,9 @@ def run_check(
     a dict gives one per argument name.
     ``error_hints`` are ``(exception type, text in the message, hint)`` for exceptions that a
     known mistake raises. ``explain(learner)``, when the answer is wrong, may return a hint about
-    its structure that outranks the value-based hints.
+    its structure that outranks the value-based hints. ``locate(first wrong quantity, rows)``,
+    tried last when no other hint fits, may name the step the mistake lies in (the quantity is
+    wrong while the ones it is computed from are right) and the kinds of mistake made there.
     """
     name = getattr(learner, "__name__", "your function")
     if not callable(learner):
@@ -723,7 +726,7 @@ def run_check(
         rows = _rows(expected, progress.out, float32, tol, reached=False)
         if any(row.done and not row.ok for row in rows):  # an earlier case is already wrong
             judged = _judge(exercise, name, learner, expected, progress.out, rows, cases, run,
-                            mistakes, batch, products, explain, gradient, tol == 0)
+                            mistakes, batch, products, explain, gradient, tol == 0, locate)
             judged.message += (f" (Then {result.message[0].lower()}{result.message[1:]}.)")
             return judged
         result.rows = rows
@@ -745,7 +748,7 @@ def run_check(
             "afterwards, not to call.")
     if any(row.done and not row.ok for row in rows):
         return _judge(exercise, name, learner, expected, received, rows, cases, run, mistakes,
-                      batch, products, explain, gradient, tol == 0)
+                      batch, products, explain, gradient, tol == 0, locate)
     missing = [row.name for row in rows if not row.done]
     if missing:
         done = len(rows) - len(missing)
@@ -765,7 +768,8 @@ def _judge(exercise: str, name: str, learner: Callable[..., Any], expected: dict
            received: dict[str, Any], rows: list[Row], cases: dict[str, Any],
            run: Callable[..., Any], mistakes: Sequence[Mistake], batch: int | None,
            products: bool, explain: Callable[..., str | None] | None,
-           gradient: bool = True, exact: bool = False) -> CheckResult:
+           gradient: bool = True, exact: bool = False,
+           locate: Callable[[str, Sequence[Row]], str | None] | None = None) -> CheckResult:
     """The verdict on a wrong answer: the first wrong quantity, and the most specific hint."""
     first_wrong = next(row.name for row in rows if row.done and not row.ok)
     want = np.asarray(expected[first_wrong], dtype=np.float64)
@@ -791,6 +795,8 @@ def _judge(exercise: str, name: str, learner: Callable[..., Any], expected: dict
             hint = _earlier_case(first_wrong, rows, cases, ratio) or generic
         else:
             hint = generic
+    if hint is None and locate is not None:
+        hint = locate(first_wrong, rows)
     return CheckResult(exercise, "failed", rows, message, hint)
 
 
