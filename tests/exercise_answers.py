@@ -2210,3 +2210,63 @@ MLP_WRONG += [
     (_mlp_labels_as_targets, "ONE-HOT row per example"),
     (_mlp_wrong_weights_back, "dA2 is wrong while dZ3 is right"),
 ]
+
+
+def _tinynet_inputs_typed_in(weights, inputs, targets):
+    return tinynet_backward(weights, np.array([0.05, 0.10]), targets)
+
+
+def _topo_without_root(root):
+    return topological_order(root)[1:]
+
+
+def _adam_v_from_g(theta, g, m, v, t, lr):
+    m = 0.9 * m + 0.1 * g
+    v = 0.999 * v + 0.001 * g
+    m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
+    return theta - lr * m_hat / (np.sqrt(v_hat) + 1e-8), m, v
+
+
+def _adam_no_root(theta, g, m, v, t, lr):
+    m = 0.9 * m + 0.1 * g
+    v = 0.999 * v + 0.001 * g * g
+    m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
+    return theta - lr * m_hat / (v_hat + 1e-8), m, v
+
+
+def _adam_betas_swapped(theta, g, m, v, t, lr):
+    m = 0.9 * m + 0.1 * g
+    v = 0.999 * v + 0.001 * g * g
+    m_hat, v_hat = m / (1 - 0.999**t), v / (1 - 0.9**t)
+    return theta - lr * m_hat / (np.sqrt(v_hat) + 1e-8), m, v
+
+
+def _momentum_old_buffer(theta, g, buffer, lr, mu):
+    new = g.copy() if buffer is None else mu * buffer + g
+    return theta - lr * (np.zeros_like(g) if buffer is None else buffer), new
+
+
+def _momentum_nesterov(theta, g, buffer, lr, mu):
+    new = g.copy() if buffer is None else mu * buffer + g
+    return theta - lr * (g + mu * new), new
+
+
+TINYNET_WRONG += [(_tinynet_inputs_typed_in, "compute everything from its arguments")]
+TOPO_WRONG += [(_topo_without_root, "ROOT is missing")]
+ONE_HOT_WRONG += [(lambda labels, c: np.eye(c)[labels.astype(float)], "must be an integer"),
+                  (lambda labels, c: 0.9 * np.eye(c)[labels] + 0.01, "exactly two values")]
+ADAM_WRONG += [(_adam_v_from_g, "SQUARED gradient"), (_adam_no_root, "SQUARE ROOT"),
+               (_adam_betas_swapped, "betas are swapped")]
+MOMENTUM_WRONG += [(_momentum_old_buffer, "BEFORE this step's gradient"),
+                   (_momentum_nesterov, "Nesterov")]
+COST_WRONG += [
+    (_cost_changed(bytes_kept=lambda s, b, v: v - 8 * b * sum(s[:-1]) + 8 * b * sum(s[1:])),
+     "not its output"),
+    (_cost_changed(bytes_kept=lambda s, b, v: v - b * sum(s[1:-1])
+                   + sum(-(-b * n // 8) for n in s[1:-1])), "not a bit"),
+]
+FD_COST_WRONG += [
+    (lambda sizes, batch: finite_difference_cost(sizes[:-1], batch), "PAIR of consecutive sizes"),
+    (_fd_changed(macs=lambda s, b, v: v + b * sum(i * o for i, o in zip(s[1:-1], s[2:]))
+                 + b * sum(i * o for i, o in zip(s[:-1], s[1:]))), "forward passes only"),
+]

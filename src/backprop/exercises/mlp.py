@@ -186,7 +186,7 @@ _INPUT_OF = {"1": "the network's input", "2": "the first hidden layer's ReLU out
              "3": "the second hidden layer's ReLU output"}
 
 
-def _locate(first_wrong: str, rows) -> str | None:
+def _locate(first_wrong: str, got: Any, want: np.ndarray) -> str | None:
     """The step the mistake lies in: the first wrong quantity, when what it is computed from
     is right (rows come in backward order, so everything before it is right)."""
     key = first_wrong.split(",")[0]
