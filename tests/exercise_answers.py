@@ -2141,3 +2141,132 @@ ALTERNATIVES["logistic_step"] = ALTERNATIVES.get("logistic_step", []) + [
         np.float32(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float32)
         for v in logistic_step(x.astype(np.float32), y.astype(np.float32),
                                w.astype(np.float32), np.float32(b), np.float32(lr)))]
+
+# ============================================================================= third round
+# Wrong answers of the kinds a second learner trial found silent or misleading; each with a
+# fragment of its hint.
+
+
+def _mlp_relu1_forgotten(params, x, y):
+    g = mlp_backward(params, x, y)
+    dZ1 = g["dA1"]
+    return {**g, "dZ1": dZ1, "dW1": dZ1.T @ x, "db1": dZ1.sum(0)}
+
+
+def _mlp_mask_on_gradient(params, x, y):
+    W1, b1, W2 = params["W1"], params["b1"], params["W2"]
+    g = mlp_backward(params, x, y)
+    A1 = np.maximum(x @ W1.T + b1, 0)
+    dZ2 = g["dA2"] * (g["dA2"] > 0)
+    dA1 = dZ2 @ W2
+    dZ1 = dA1 * (dA1 > 0)
+    return {**g, "dZ2": dZ2, "dW2": dZ2.T @ A1, "db2": dZ2.sum(0), "dA1": dA1, "dZ1": dZ1,
+            "dW1": dZ1.T @ x, "db1": dZ1.sum(0)}
+
+
+def _mlp_sigmoid_derivative(params, x, y):
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    g = mlp_backward(params, x, y)
+    A1 = np.maximum(x @ W1.T + b1, 0)
+    A2 = np.maximum(A1 @ W2.T + b2, 0)
+    dZ2 = g["dA2"] * A2 * (1 - A2)
+    dA1 = dZ2 @ W2
+    dZ1 = dA1 * A1 * (1 - A1)
+    return {**g, "dZ2": dZ2, "dW2": dZ2.T @ A1, "db2": dZ2.sum(0), "dA1": dA1, "dZ1": dZ1,
+            "dW1": dZ1.T @ x, "db1": dZ1.sum(0)}
+
+
+def _mlp_dw1_from(which):
+    def backward(params, x, y):
+        g = mlp_backward(params, x, y)
+        Z1 = x @ params["W1"].T + params["b1"]
+        cached = {"A1": np.maximum(Z1, 0), "Z1": Z1}[which]
+        return {**g, "dW1": g["dZ1"].T @ cached}
+    return backward
+
+
+def _mlp_labels_as_targets(params, x, y):
+    W1, b1, W2, b2, W3, b3 = (params[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
+    A1 = np.maximum(x @ W1.T + b1, 0)
+    A2 = np.maximum(A1 @ W2.T + b2, 0)
+    Z3 = A2 @ W3.T + b3
+    P = np.exp(Z3 - Z3.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    dZ3 = (P - y[:, None]) / len(y)
+    return {**mlp_backward(params, x, y), "dZ3": dZ3}
+
+
+def _mlp_wrong_weights_back(params, x, y):
+    g = mlp_backward(params, x, y)
+    return {**g, "dA2": g["dZ3"] @ np.roll(params["W3"], 1, axis=0)}
+
+
+MLP_WRONG += [
+    (_mlp_relu1_forgotten, "first hidden layer"),
+    (_mlp_mask_on_gradient, "sign of the incoming GRADIENT"),
+    (_mlp_sigmoid_derivative, "SIGMOID's derivative"),
+    (_mlp_dw1_from("A1"), "input of the FIRST layer"),
+    (_mlp_dw1_from("Z1"), "input of the FIRST layer"),
+    (_mlp_labels_as_targets, "ONE-HOT row per example"),
+    (_mlp_wrong_weights_back, "dA2 is wrong while dZ3 is right"),
+]
+
+
+def _tinynet_inputs_typed_in(weights, inputs, targets):
+    return tinynet_backward(weights, np.array([0.05, 0.10]), targets)
+
+
+def _topo_without_root(root):
+    return topological_order(root)[1:]
+
+
+def _adam_v_from_g(theta, g, m, v, t, lr):
+    m = 0.9 * m + 0.1 * g
+    v = 0.999 * v + 0.001 * g
+    m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
+    return theta - lr * m_hat / (np.sqrt(v_hat) + 1e-8), m, v
+
+
+def _adam_no_root(theta, g, m, v, t, lr):
+    m = 0.9 * m + 0.1 * g
+    v = 0.999 * v + 0.001 * g * g
+    m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
+    return theta - lr * m_hat / (v_hat + 1e-8), m, v
+
+
+def _adam_betas_swapped(theta, g, m, v, t, lr):
+    m = 0.9 * m + 0.1 * g
+    v = 0.999 * v + 0.001 * g * g
+    m_hat, v_hat = m / (1 - 0.999**t), v / (1 - 0.9**t)
+    return theta - lr * m_hat / (np.sqrt(v_hat) + 1e-8), m, v
+
+
+def _momentum_old_buffer(theta, g, buffer, lr, mu):
+    new = g.copy() if buffer is None else mu * buffer + g
+    return theta - lr * (np.zeros_like(g) if buffer is None else buffer), new
+
+
+def _momentum_nesterov(theta, g, buffer, lr, mu):
+    new = g.copy() if buffer is None else mu * buffer + g
+    return theta - lr * (g + mu * new), new
+
+
+TINYNET_WRONG += [(_tinynet_inputs_typed_in, "compute everything from its arguments")]
+TOPO_WRONG += [(_topo_without_root, "ROOT is missing")]
+ONE_HOT_WRONG += [(lambda labels, c: np.eye(c)[labels.astype(float)], "must be an integer"),
+                  (lambda labels, c: 0.9 * np.eye(c)[labels] + 0.01, "exactly two values")]
+ADAM_WRONG += [(_adam_v_from_g, "SQUARED gradient"), (_adam_no_root, "SQUARE ROOT"),
+               (_adam_betas_swapped, "betas are swapped")]
+MOMENTUM_WRONG += [(_momentum_old_buffer, "BEFORE this step's gradient"),
+                   (_momentum_nesterov, "Nesterov")]
+COST_WRONG += [
+    (_cost_changed(bytes_kept=lambda s, b, v: v - 8 * b * sum(s[:-1]) + 8 * b * sum(s[1:])),
+     "not its output"),
+    (_cost_changed(bytes_kept=lambda s, b, v: v - b * sum(s[1:-1])
+                   + sum(-(-b * n // 8) for n in s[1:-1])), "not a bit"),
+]
+FD_COST_WRONG += [
+    (lambda sizes, batch: finite_difference_cost(sizes[:-1], batch), "PAIR of consecutive sizes"),
+    (_fd_changed(macs=lambda s, b, v: v + b * sum(i * o for i, o in zip(s[1:-1], s[2:]))
+                 + b * sum(i * o for i, o in zip(s[:-1], s[1:]))), "forward passes only"),
+]

@@ -273,8 +273,13 @@ def close(received: np.ndarray, expected: np.ndarray, tol: float) -> bool:
     matched (a known mistake computed in another order still matches)."""
     if received.shape != expected.shape:
         return False
-    if not np.all(np.isfinite(received)) or not np.all(np.isfinite(expected)):
-        return bool(np.array_equal(received, expected, equal_nan=True))
+    finite = np.isfinite(expected)
+    if not np.all(np.isfinite(received)) or not np.all(finite):
+        # nan and inf where the other has them, the same infinities, the rest close
+        if not (np.array_equal(np.isfinite(received), finite) and np.array_equal(
+                received[~finite], expected[~finite], equal_nan=True)):
+            return False
+        received, expected = received[finite], expected[finite]
     scale = float(np.max(np.abs(expected), initial=0.0)) or 1.0
     return bool(np.max(np.abs(received - expected), initial=0.0) <= tol * scale)
 
@@ -645,6 +650,7 @@ def run_check(
     changed_hint: str | dict[str, str] | None = None,
     error_hints: Sequence[tuple[type[BaseException], str, str]] = (),
     explain: Callable[[Callable[..., Any]], str | None] | None = None,
+    locate: Callable[[str, Any, np.ndarray], str | None] | None = None,
 ) -> CheckResult:
     """Check ``learner`` against ``reference``, both run through ``run``.
 
@@ -665,7 +671,9 @@ def run_check(
     a dict gives one per argument name.
     ``error_hints`` are ``(exception type, text in the message, hint)`` for exceptions that a
     known mistake raises. ``explain(learner)``, when the answer is wrong, may return a hint about
-    its structure that outranks the value-based hints.
+    its structure that outranks the value-based hints. ``locate(first wrong quantity, its
+    value, the right value)``, tried last when no other hint fits, may name the step the mistake lies in (the quantity is
+    wrong while the ones it is computed from are right) and the kinds of mistake made there.
     """
     name = getattr(learner, "__name__", "your function")
     if not callable(learner):
@@ -723,7 +731,7 @@ def run_check(
         rows = _rows(expected, progress.out, float32, tol, reached=False)
         if any(row.done and not row.ok for row in rows):  # an earlier case is already wrong
             judged = _judge(exercise, name, learner, expected, progress.out, rows, cases, run,
-                            mistakes, batch, products, explain, gradient, tol == 0)
+                            mistakes, batch, products, explain, gradient, tol == 0, locate)
             judged.message += (f" (Then {result.message[0].lower()}{result.message[1:]}.)")
             return judged
         result.rows = rows
@@ -745,7 +753,7 @@ def run_check(
             "afterwards, not to call.")
     if any(row.done and not row.ok for row in rows):
         return _judge(exercise, name, learner, expected, received, rows, cases, run, mistakes,
-                      batch, products, explain, gradient, tol == 0)
+                      batch, products, explain, gradient, tol == 0, locate)
     missing = [row.name for row in rows if not row.done]
     if missing:
         done = len(rows) - len(missing)
@@ -765,7 +773,8 @@ def _judge(exercise: str, name: str, learner: Callable[..., Any], expected: dict
            received: dict[str, Any], rows: list[Row], cases: dict[str, Any],
            run: Callable[..., Any], mistakes: Sequence[Mistake], batch: int | None,
            products: bool, explain: Callable[..., str | None] | None,
-           gradient: bool = True, exact: bool = False) -> CheckResult:
+           gradient: bool = True, exact: bool = False,
+           locate: Callable[[str, Any, np.ndarray], str | None] | None = None) -> CheckResult:
     """The verdict on a wrong answer: the first wrong quantity, and the most specific hint."""
     first_wrong = next(row.name for row in rows if row.done and not row.ok)
     want = np.asarray(expected[first_wrong], dtype=np.float64)
@@ -775,13 +784,17 @@ def _judge(exercise: str, name: str, learner: Callable[..., Any], expected: dict
     row = next(row for row in rows if row.name == first_wrong)
     case = cases.get(first_wrong)
     case_batch = case.batch if case is not None and case.batch is not None else batch
+    # nan or inf where the right values are finite is never float32 rounding: no float32 hint.
+    array = as_array(got)
+    blown = (array is not None and array.shape == want.shape
+             and bool(np.any(~np.isfinite(array) & np.isfinite(want))))
     hint = ((explain(learner) if explain else None)
-            or _float32_hint(row, got, False)
-            or (_float32_elsewhere(rows, row) if is_float32(got) else None)
+            or (None if blown else _float32_hint(row, got, False))
+            or (_float32_elsewhere(rows, row) if is_float32(got) and not blown else None)
             or _integer_dtype(got, want)
             or _known_mistake(run, mistakes, first_wrong, got, received, exact, want)
             or _swapped(first_wrong, received, expected)
-            or _float32_elsewhere(rows, row))
+            or (None if blown else _float32_elsewhere(rows, row)))
     if hint is None:
         generic = diagnose(got, want, case_batch, products, gradient)
         if generic is None or generic.startswith("every value is"):
@@ -791,6 +804,8 @@ def _judge(exercise: str, name: str, learner: Callable[..., Any], expected: dict
             hint = _earlier_case(first_wrong, rows, cases, ratio) or generic
         else:
             hint = generic
+    if hint is None and locate is not None:
+        hint = locate(first_wrong, got, want)
     return CheckResult(exercise, "failed", rows, message, hint)
 
 
@@ -1042,6 +1057,9 @@ GENERIC_ERRORS: tuple[tuple[type[BaseException], str, str], ...] = (
     (AttributeError, "has no attribute", "a name that does not exist: check its spelling, and "
      "that it is what this exercise's function receives; the exercise asks you to write the "
      "computation yourself rather than find it in the library."),
+    (IndexError, re.compile(r"only integers|integer \(or boolean\) type"), "an index must be "
+     "an integer (or a boolean mask): is an array of floats, or a float such as n / 2, used "
+     "as an index? Make it integer (int(...), .astype(int), or // for a division)."),
     (IndexError, "", "an index past the end: is a size or a count written in where it should "
      "be read from the arguments (len(...), .shape)?"),
     (ZeroDivisionError, "", "a division by zero: which denominator can be 0 in these inputs?"),

@@ -213,11 +213,18 @@ def tinynet_backward(solution: Callable[..., Any]) -> CheckResult:
     if second.status == "failed" and second.rows:
         second.message = ("right at the chapter's numbers, but at other weights, inputs and "
                           "targets " + second.message)
-        second.hint = second.hint or (
-            "does your function compute everything from its arguments, weights, inputs and "
-            "targets? Numbers copied from the chapter, or read from tinynet.WEIGHTS, are right "
-            "at the chapter's weights only.")
+        # Right at the chapter's numbers and wrong elsewhere is the mark of a number written
+        # in: a value-based guess (a constant factor, a sign) at the other numbers only
+        # describes what a typed-in value happens to be there, and misleads.
+        if second.hint is None or second.hint.startswith(_VALUE_GUESSES):
+            second.hint = (
+                "does your function compute everything from its arguments, weights, inputs and "
+                "targets? Numbers copied from the chapter (an input, a weight, a target), or "
+                "read from tinynet.WEIGHTS, are right at the chapter's numbers only.")
     return second
+
+
+_VALUE_GUESSES = ("every value is", "the sign is flipped", "it is transposed")
 
 
 def _explain(run: Callable[..., dict[str, Any]]) -> Callable[[Callable[..., Any]], str | None]:

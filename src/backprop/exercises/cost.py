@@ -84,17 +84,22 @@ def _variant(*, first_dx: bool = False, batch_factor: bool = True, mask_bytes: i
              first_input: bool = True, parameters: bool = False, targets: bool = True,
              probabilities: bool = True, last_mask: bool = False,
              unit: float = 1, skip_last: bool = False, count_products: bool = False,
-             onehot_targets: bool = False, float_bytes: int = 8) -> Callable[..., dict]:
+             onehot_targets: bool = False, float_bytes: int = 8, outputs: bool = False,
+             mask_bits: bool = False) -> Callable[..., dict]:
     """The prediction with one known mistake: the checker's catalogue of wrong answers."""
 
     def predict(sizes: list[int], batch: int) -> dict[str, int]:
         b = batch if batch_factor else 1
         products = [i * o for i, o in zip(sizes[:-1], sizes[1:])]
         inputs = sizes[:-1] if first_input else sizes[1:-1]
+        if outputs:
+            inputs = sizes[1:]
         loss_kept = (float_bytes * b * sizes[-1] * probabilities
                      + 8 * b * targets * (sizes[-1] if onehot_targets else 1))
         masked = sizes[1:] if last_mask else sizes[1:-1]
-        kept = float_bytes * b * sum(inputs) + mask_bytes * b * sum(masked) + loss_kept
+        mask_kept = (sum(-(-b * n // 8) for n in masked) if mask_bits
+                     else mask_bytes * b * sum(masked))
+        kept = float_bytes * b * sum(inputs) + mask_kept + loss_kept
         if parameters:
             kept = 8 * sum(p + o for p, o in zip(products, sizes[1:]))
         if unit != 1:
@@ -150,6 +155,11 @@ MISTAKES = (
     Mistake("the arrays here are float64, 8 bytes per number, not float32's 4 (the course's "
             "ManualGrad MLP keeps float64 inputs and probabilities).",
             _variant(float_bytes=4), ("bytes_kept",)),
+    Mistake("each Linear layer keeps its INPUT for the backward pass (the weight gradient "
+            "pairs the output gradient with it), not its output: count the arrays that go into "
+            "the layers.", _variant(outputs=True), ("bytes_kept",)),
+    Mistake("a NumPy boolean array takes a whole byte per element, not a bit: the ReLU's mask "
+            "is not packed.", _variant(mask_bits=True), ("bytes_kept",)),
 )
 
 
@@ -187,6 +197,14 @@ def _reference_finite_differences(sizes: list[int], batch: int) -> dict[str, int
     forward = batch * sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
     return {"parameters": parameters, "forward_passes": 2 * parameters,
             "macs": 2 * parameters * forward}
+
+
+def _forward_macs(sizes: list[int], batch: int) -> int:
+    return batch * sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
+
+
+def _backward_macs(sizes: list[int], batch: int) -> int:
+    return 2 * _forward_macs(sizes, batch) - batch * sizes[0] * sizes[1]
 
 
 def _fd_run(solution: Callable[..., Any]) -> dict[str, Any]:
@@ -243,10 +261,31 @@ FD_MISTAKES = (
                 **_reference_finite_differences(sizes, batch),
                 "macs": int(np.array(_reference_finite_differences(sizes, batch)["macs"])
                             .astype(np.int64).astype(np.int32))}, ("macs",)),
-    Mistake("finite differences run forward passes only: no backward pass is counted.",
+    Mistake("your multiply-adds are exactly twice the count: is each multiply-add counted as "
+            "two operations (a multiply and an add, as FLOPs are)? Here one multiply-add is one "
+            "unit, as in the chapter. (Nor is a backward pass counted with each nudged one: "
+            "finite differences run forward passes only.)",
             lambda sizes, batch: {**_reference_finite_differences(sizes, batch),
                                   "macs": 2 * _reference_finite_differences(sizes, batch)["macs"]},
             ("macs",)),
+    Mistake("finite differences run forward passes only: no backward pass is counted.",
+            lambda sizes, batch: {**_reference_finite_differences(sizes, batch),
+                                  "macs": _reference_finite_differences(sizes, batch)["macs"]
+                                  + _backward_macs(sizes, batch)}, ("macs",)),
+    Mistake("finite differences run forward passes only: no backward pass is counted.",
+            lambda sizes, batch: {**_reference_finite_differences(sizes, batch),
+                                  "macs": _reference_finite_differences(sizes, batch)[
+                                      "forward_passes"] * (_forward_macs(sizes, batch)
+                                                           + _backward_macs(sizes, batch))},
+            ("macs",)),
+    Mistake("a layer is a PAIR of consecutive sizes: a list of n sizes makes n - 1 Linear "
+            "layers, and every one of them counts; is a layer left out (or one made up)?",
+            lambda sizes, batch: _reference_finite_differences(sizes[:-1], batch),
+            ("parameters",)),
+    Mistake("a layer is a PAIR of consecutive sizes: a list of n sizes makes n - 1 Linear "
+            "layers, and every one of them counts; is a layer left out (or one made up)?",
+            lambda sizes, batch: _reference_finite_differences(sizes[1:], batch),
+            ("parameters",)),
 )
 
 

@@ -6,6 +6,8 @@ matrix with one row per image, and turning labels into one-hot target rows.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 from typing import Any
 
@@ -184,6 +186,10 @@ ONE_HOT_MISTAKES = (
 )
 
 ONE_HOT_ERRORS = (
+    (IndexError, re.compile(r"only integers|integer \(or boolean\) type"),
+     "the labels are used as indices, and an index must be an integer: are the labels floats "
+     "(an astype(float), a float array built from them)? Keep them integers, or convert them "
+     "with .astype(int) before indexing."),
     (IndexError, "out of bounds", "an index runs past the last column: label k goes in column "
      "k itself (counting from 0), and there are exactly num_classes columns."),
 )
@@ -194,8 +200,19 @@ def one_hot(solution: Callable[..., Any]) -> CheckResult:
     an (N, num_classes) array with a 1 in column ``labels[i]`` of row i and 0 elsewhere.
 
     Checked on 6 labels of 10 classes, on labels that lack the last classes, and on one label;
-    the labels given must be left unchanged. Integer and float results both pass. Allowed:
-    NumPy."""
+    the labels given must be left unchanged. Integer, float and bool results all pass: the
+    chapter asks for "1 in the label's column, 0 elsewhere", and True and False are 1 and 0 as
+    numbers (NumPy turns them into 1.0 and 0.0 in any arithmetic with floats). Allowed: NumPy."""
     return run_check("One-hot targets", solution, _one_hot_run, _reference_one_hot,
                      mistakes=ONE_HOT_MISTAKES, error_hints=ONE_HOT_ERRORS, float32=True,
-                     products=False, gradient=False)
+                     products=False, gradient=False, locate=_one_hot_locate)
+
+
+def _one_hot_locate(first_wrong: str, got: Any, want: np.ndarray) -> str | None:
+    """The ones are in the right columns but the values are not exactly 1 and 0."""
+    array = np.asarray(got, dtype=float) if np.shape(got) == want.shape else None
+    if array is None or not np.array_equal(np.argmax(array, axis=1), np.argmax(want, axis=1)):
+        return None
+    return ("a one-hot row holds exactly two values: 1 in the label's column and 0 everywhere "
+            "else. Is the largest value of each row in the right column but not 1, or the "
+            "others not 0 (a smoothing, a scaling, an offset)?")

@@ -439,6 +439,12 @@ def _backward_in(order: list[Tensor], root: Tensor) -> None:
             node.backward_fn(node.grad)
 
 
+ROOT_LEFT_OUT = ("the ROOT is missing from your list: the order starts with the tensor backward() "
+                 "is called on, itself (a slice that drops the first entry, or a loop that "
+                 "appends only the inputs it finds, leaves it out); its backward is the first to "
+                 "run.")
+
+
 def _order_of(solution: Callable[..., Any], root: Tensor) -> list[Tensor]:
     order = solution(root)
     if order is None or order is Ellipsis:
@@ -457,6 +463,11 @@ def _topo_run(solution: Callable[..., Any]) -> dict[str, Any]:
     left_out = [node for node in nodes(root) if id(node) not in listed]
     if left_out:
         leaves = sum(1 for node in left_out if not node.inputs)
+        if len(left_out) == 1 and left_out[0] is root:
+            raise BadReturn(
+                f"must return every tensor the root was computed from, each once; your list "
+                f"leaves out 1 of the {len(nodes(root))} tensors: the root itself.",
+                ROOT_LEFT_OUT)
         raise BadReturn(
             f"must return every tensor the root was computed from, each once; your list leaves "
             f"out {len(left_out)} of the {len(nodes(root))} tensors.",
@@ -495,6 +506,8 @@ def _explain_order(solution: Callable[..., Any]) -> str | None:
                 "tensor that appears twice runs its backward twice and passes its gradient on "
                 "twice. Keep a set of visited tensors, and list each one once.")
     missing = len(tracked - set(ids))
+    if missing == 1 and id(root) not in ids:
+        return ROOT_LEFT_OUT
     if missing:
         return (f"your list leaves out {missing} of the {len(tracked)} tensors that the root was "
                 "computed from: it must hold every one of them, the inputs of the inputs too, "

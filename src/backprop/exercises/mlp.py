@@ -101,9 +101,11 @@ def _cases(sizes: tuple[int, ...], batch: int) -> tuple[Case, ...]:
     )
 
 
-def _variant(*, onehot: bool = True, mask: str = "indicator", biases: bool = True,
-             shift: int = 0, weight_input: str = "A") -> Callable[..., dict]:
-    """The backward pass with one known mistake: the checker's catalogue of wrong answers."""
+def _variant(*, onehot: str = "onehot", mask: str = "indicator", mask1: str | None = None,
+             biases: bool = True, shift: int = 0, weight_input: str = "A",
+             first_input: str = "x") -> Callable[..., dict]:
+    """The backward pass with one known mistake: the checker's catalogue of wrong answers.
+    ``mask`` is the ReLU step of both hidden layers, ``mask1`` (when given) of layer 1 only."""
 
     def backward(params: dict, x: np.ndarray, y: np.ndarray) -> dict:
         W1, b1, W2, b2, W3, b3 = (params[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
@@ -116,32 +118,61 @@ def _variant(*, onehot: bool = True, mask: str = "indicator", biases: bool = Tru
         P /= P.sum(axis=1, keepdims=True)
         g: dict[str, np.ndarray] = {}
         targets = (y + shift) % P.shape[1]
-        g["dZ3"] = (P - np.eye(P.shape[1])[targets] * onehot) / len(y)
-        local = {"indicator": lambda Z, A: Z > 0, "none": lambda Z, A: 1.0,
-                 "output": lambda Z, A: A}[mask]
+        target = {"onehot": np.eye(P.shape[1])[targets], "none": 0.0,
+                  "labels": np.asarray(y, dtype=float)[:, None]}[onehot]
+        g["dZ3"] = (P - target) / len(y)
+        steps = {"indicator": lambda G, Z, A: G * (Z > 0), "none": lambda G, Z, A: G,
+                 "output": lambda G, Z, A: G * A, "sign": lambda G, Z, A: G * (G > 0),
+                 "sigmoid": lambda G, Z, A: G * A * (1 - A)}
         In1, In2 = (Z1, Z2) if weight_input == "Z" else (A1, A2)
         g["dW3"], g["db3"], g["dA2"] = g["dZ3"].T @ In2, g["dZ3"].sum(0), g["dZ3"] @ W3
-        g["dZ2"] = g["dA2"] * local(Z2, A2)
+        g["dZ2"] = steps[mask](g["dA2"], Z2, A2)
         g["dW2"], g["db2"], g["dA1"] = g["dZ2"].T @ In1, g["dZ2"].sum(0), g["dZ2"] @ W2
-        g["dZ1"] = g["dA1"] * local(Z1, A1)
-        g["dW1"], g["db1"] = g["dZ1"].T @ x, g["dZ1"].sum(0)
+        g["dZ1"] = steps[mask1 or mask](g["dA1"], Z1, A1)
+        In0 = {"x": x, "A1": A1, "Z1": Z1}[first_input]
+        g["dW1"], g["db1"] = g["dZ1"].T @ In0, g["dZ1"].sum(0)
         return g
 
     return backward
 
 
+NO_MASK = ("the ReLU mask is missing, or lets everything through (A = relu(Z) is never "
+           "negative, so a test on A >= 0 is always true): ReLU passes the gradient only where "
+           "its input Z was positive, and blocks it elsewhere.")
 MISTAKES = (
     Mistake("the one-hot target is missing: dZ3 = (softmax(Z3) - onehot(y)) / N.",
-            _variant(onehot=False)),
-    Mistake("the ReLU mask is missing, or lets everything through (A = relu(Z) is never "
-            "negative, so a test on A >= 0 is always true): ReLU passes the gradient only where "
-            "its input Z was positive, and blocks it elsewhere.", _variant(mask="none")),
+            _variant(onehot="none")),
+    Mistake("the targets are the integer labels themselves, broadcast across the columns: "
+            "the softmax is compared with a ONE-HOT row per example (a 1 in its class's column "
+            "and 0 elsewhere), with as many columns as there are classes.",
+            _variant(onehot="labels")),
+    Mistake(NO_MASK, _variant(mask="none")),
+    Mistake(NO_MASK + " (Here the mask of the first hidden layer is the one missing.)",
+            _variant(mask1="none")),
     Mistake("multiply by the ReLU's DERIVATIVE, the indicator (Z > 0), not by its output A.",
             _variant(mask="output")),
+    Mistake("the ReLU mask is taken from the sign of the incoming GRADIENT: whether the "
+            "gradient passes depends on the forward pass, on where the ReLU's input Z was "
+            "positive, not on the sign of dA.", _variant(mask="sign")),
+    Mistake("the ReLU mask is taken from the sign of the incoming GRADIENT: whether the "
+            "gradient passes depends on the forward pass, on where the ReLU's input Z was "
+            "positive, not on the sign of dA.", _variant(mask1="sign")),
+    Mistake("that is the SIGMOID's derivative, a(1 - a): the hidden layers here are ReLUs, "
+            "whose derivative is 1 where the input Z was positive and 0 elsewhere.",
+            _variant(mask="sigmoid")),
+    Mistake("that is the SIGMOID's derivative, a(1 - a): the hidden layers here are ReLUs, "
+            "whose derivative is 1 where the input Z was positive and 0 elsewhere.",
+            _variant(mask1="sigmoid")),
     Mistake("a weight gradient pairs the layer's output gradient with the layer's INPUT: which "
             "array went into this layer's matrix product in the forward pass, the previous "
             "layer's Z or what its ReLU made of it?", _variant(weight_input="Z"),
             ("dW3", "dW2")),
+    Mistake("dW1 pairs dZ1 with the input of the FIRST layer: which array went into layer 1's "
+            "matrix product in the forward pass? Not a hidden layer's Z or A.",
+            _variant(first_input="A1"), ("dW1",)),
+    Mistake("dW1 pairs dZ1 with the input of the FIRST layer: which array went into layer 1's "
+            "matrix product in the forward pass? Not a hidden layer's Z or A.",
+            _variant(first_input="Z1"), ("dW1",)),
     Mistake("dZ3 is wrong from the start, so look at the FORWARD pass first: every layer "
             "computes Z = A @ W.T + b; are the biases added?", _variant(biases=False)),
     Mistake("the one-hot is off by one column: example i's 1 belongs in column y[i] itself "
@@ -149,6 +180,46 @@ MISTAKES = (
     Mistake("the one-hot is off by one column: example i's 1 belongs in column y[i] itself "
             "(class 0 is column 0).", _variant(shift=-1)),
 )
+
+# The arrays each quantity is computed from, and what to look at when it alone is wrong.
+_INPUT_OF = {"1": "the network's input", "2": "the first hidden layer's ReLU output",
+             "3": "the second hidden layer's ReLU output"}
+
+
+def _locate(first_wrong: str, got: Any, want: np.ndarray) -> str | None:
+    """The step the mistake lies in: the first wrong quantity, when what it is computed from
+    is right (rows come in backward order, so everything before it is right)."""
+    key = first_wrong.split(",")[0]
+    kind, layer = key[:-1], key[-1]
+    if kind == "dZ" and layer == "3":
+        return ("dZ3 is wrong, and it depends only on the forward pass and the labels: check "
+                "the softmax (each row sums to 1, computed row by row), that the targets are a "
+                "one-hot row per example with a column for every class, and the mean over the "
+                "batch.")
+    if kind == "dW":
+        return (f"dW{layer} is wrong while dZ{layer} is right, so the mistake is in this one "
+                f"step: a weight gradient pairs dZ{layer} with the array that went INTO layer "
+                f"{layer}'s matrix product in the forward pass ({_INPUT_OF[layer]}), and has "
+                f"W{layer}'s shape (out, in). Is it that cached array, and are the factors in "
+                "the right order?")
+    if kind == "db":
+        return (f"db{layer} is wrong while dZ{layer} is right: a bias is shared by every "
+                f"example, so its gradient collects dZ{layer} over the batch axis (axis 0).")
+    if kind == "dA":
+        nxt = int(layer) + 1
+        return (f"dA{layer} is wrong while dZ{nxt} is right, so the mistake is in this one "
+                f"step: the gradient sent back to the previous layer goes through layer {nxt}'s "
+                f"weights W{nxt} (shape (out, in)) and must come out with the shape of "
+                f"A{layer}, (batch, in). Is it W{nxt}, not another layer's weights or a copy "
+                "changed on the way, and on the right side of the product?")
+    if kind == "dZ":
+        return (f"dZ{layer} is wrong while dA{layer} is right, so the mistake is in the step "
+                f"back through the ReLU: multiply dA{layer} by the ReLU's derivative at its "
+                f"input Z{layer} from the forward pass (1 where Z{layer} was positive, 0 "
+                "elsewhere): not its output A, not a sigmoid's derivative, not a mask taken "
+                "from the gradient's sign.")
+    return None
+
 
 MLP_FORBID = {**library(*[(layer, "backward", f"backprop.manual.{layer.__name__}.backward")
                           for layer in (manual.Linear, manual.ReLU, manual.SoftmaxCrossEntropy,
@@ -183,7 +254,7 @@ def mlp_backward(
 
     return run_check("MLP backward pass", solution, run, reference_backward, mistakes=MISTAKES,
                      batch=batch, error_hints=MATMUL_ERRORS, float32=True,
-                     forbid=MLP_FORBID, allowed="NumPy only")
+                     forbid=MLP_FORBID, allowed="NumPy only", locate=_locate)
 
 
 # ----------------------------------------------------------------------------- training

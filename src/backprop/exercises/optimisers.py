@@ -72,17 +72,21 @@ def _run(solution: Callable[..., Any]) -> dict[str, Any]:
 
 def _adam(*, correct: bool = True, square: bool = True, eps_inside: bool = False,
           t_shift: int = 0, scale_new: bool = True, correct_v: bool = True,
+          v_plain: bool = False, root: bool = True, swap_betas: bool = False,
           ) -> Callable[..., tuple]:
     """Adam with one thing changed: the mistakes below."""
 
     def step(theta: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t: int,
              lr: float) -> tuple:
         m = BETA1 * m + ((1 - BETA1) if scale_new else 1.0) * g
-        v = BETA2 * v + ((1 - BETA2) if scale_new else 1.0) * (g * g if square else np.abs(g))
+        v = BETA2 * v + ((1 - BETA2) if scale_new else 1.0) * (
+            g if v_plain else g * g if square else np.abs(g))
         steps = t + t_shift
-        m_hat = m / (1 - BETA1**steps) if correct else m
-        v_hat = v / (1 - BETA2**steps) if correct and correct_v else v
-        denominator = np.sqrt(v_hat + EPS) if eps_inside else np.sqrt(v_hat) + EPS
+        b1, b2 = (BETA2, BETA1) if swap_betas else (BETA1, BETA2)
+        m_hat = m / (1 - b1**steps) if correct else m
+        v_hat = v / (1 - b2**steps) if correct and correct_v else v
+        sqrt = np.sqrt if root else (lambda a: a)
+        denominator = sqrt(v_hat + EPS) if eps_inside else sqrt(v_hat) + EPS
         return theta - lr * m_hat / denominator, m, v
     return step
 
@@ -107,6 +111,14 @@ MISTAKES = (
     Mistake("epsilon goes outside the square root, sqrt(v_hat) + eps: inside, it weighs "
             "far more when gradients are small.", _adam(eps_inside=True), ("new_theta",)),
     Mistake("v averages the SQUARED gradient, g * g, not |g| or g.", _adam(square=False)),
+    Mistake("v averages the SQUARED gradient, not the gradient itself: built from g, v can be "
+            "negative, and its square root is then nan.", _adam(v_plain=True)),
+    Mistake("the step divides by the SQUARE ROOT of v_hat (plus eps): v holds squared "
+            "gradients, so its root is on the gradient's scale; without it the step size "
+            "depends on the gradient's size again.", _adam(root=False), ("new_theta",)),
+    Mistake("the betas are swapped in the bias correction: m_hat is corrected with beta1's "
+            "power (m is averaged with beta1), v_hat with beta2's.", _adam(swap_betas=True),
+            ("new_theta",)),
     Mistake("the new gradient enters each average with weight 1 - beta, so that a constant "
             "gradient g leaves m at g (not g / (1 - beta)).", _adam(scale_new=False)),
     Mistake("the function returns the bias-corrected m_hat and v_hat as the new averages: "
@@ -220,7 +232,8 @@ def _momentum_run(solution: Callable[..., Any]) -> dict[str, Any]:
 def _momentum(*, weight_new: bool = False, along_g: bool = False, sign: float = 1.0,
               return_old: bool = False, return_g: bool = False,
               lr_inside: bool = False, no_lr: bool = False,
-              mu_on_g: bool = False) -> Callable[..., tuple]:
+              mu_on_g: bool = False, along_old: bool = False,
+              nesterov: bool = False) -> Callable[..., tuple]:
     """SGD with momentum with one thing changed: the mistakes below."""
 
     def step(theta: np.ndarray, g: np.ndarray, buffer: np.ndarray | None, lr: float,
@@ -235,7 +248,12 @@ def _momentum(*, weight_new: bool = False, along_g: bool = False, sign: float = 
             new = old + mu * g
         else:
             new = mu * old + g
-        moved = theta - sign * (1.0 if no_lr else lr) * (g if along_g else new)
+        direction = g if along_g else new
+        if along_old:
+            direction = old
+        if nesterov:
+            direction = g + mu * new
+        moved = theta - sign * (1.0 if no_lr else lr) * direction
         if return_g:
             return moved, g.copy()
         return moved, (old.copy() if return_old else new)
@@ -267,6 +285,12 @@ MOMENTUM_MISTAKES = (
             "lr-scaled steps, so the two part as soon as lr changes (a schedule). This "
             "exercise asks for PyTorch's form, with lr outside the buffer: "
             "buffer = mu * buffer + g, theta - lr * buffer.", _momentum(lr_inside=True)),
+    Mistake("the step uses the buffer as it was BEFORE this step's gradient came in: update "
+            "the buffer first, then move along the updated one.", _momentum(along_old=True),
+            ("new_theta",)),
+    Mistake("that is Nesterov's momentum (the step looks ahead, adding mu times the new buffer "
+            "to the gradient): this exercise asks for plain momentum, a step along the "
+            "updated buffer itself.", _momentum(nesterov=True), ("new_theta",)),
 )
 
 MOMENTUM_ERRORS = (
