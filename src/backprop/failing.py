@@ -5,8 +5,7 @@
 the course's loop (``backprop.train.fit`` with ``manual_step``) and records what a failing run
 needs watching: the validation error after every epoch, the joint gradient norm before clipping
 and each parameter's gradient norm after it, at every step, the largest parameter, and the share
-of saturated
-inputs after every epoch. A run whose loss stops being finite is recorded as
+of saturated inputs after every epoch. A run whose loss stops being finite is recorded as
 exploded (with the step) instead of raising. ``LayerSGD`` gives each layer its own learning
 rate: with raw targets and the first layer's rate divided by Var[t], it reproduces a run on
 standardised targets.
