@@ -53,7 +53,7 @@ import numpy as np
 __all__ = [
     "CheckResult", "Row", "Mistake", "NotDone", "BadReturn", "NOT_DONE", "run_check",
     "distinguish_exact", "Case", "run_cases", "agrees", "note_case", "RULE64", "RULE32",
-    "KEEPDIMS",
+    "KEEPDIMS", "then_harder",
 ]
 
 # Whether a float result equal to the reference bit for bit says "✓ exact" rather than
@@ -631,6 +631,22 @@ def watched(solution: Any, action: Callable[[Any], Any]) -> Any:
 
 
 # ----------------------------------------------------------------------------- the check
+
+
+def then_harder(first: CheckResult, harder: Callable[[], CheckResult],
+                where_right: str) -> CheckResult:
+    """A check's first cases, then harder ones (``harder()``, run only once the first pass):
+    ``first`` if both pass, else the harder cases' result, its message opened by
+    ``where_right`` (what the answer got right), so an answer with a value written in where
+    it should use an argument fails, and says where it was right."""
+    if not first.passed:
+        return first
+    second = harder()
+    if second.passed:
+        return first
+    if second.status == "failed":
+        second.message = where_right + second.message
+    return second
 
 
 def run_check(

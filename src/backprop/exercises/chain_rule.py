@@ -18,7 +18,7 @@ from backprop.gradcheck import numerical_grad
 from backprop.exercises import _core
 from backprop.exercises._core import (BadReturn, Case, CheckResult, InputChanged, Mistake, NotDone,
                                       autograd_engines, library, note_case, run_cases,
-                                      run_check)
+                                      run_check, then_harder)
 
 __all__ = ["tinynet_backward", "central_differences"]
 
@@ -392,18 +392,11 @@ def central_differences(solution: Callable[..., Any]) -> CheckResult:
                    changed_hint="each element must be put back after its two evaluations "
                    "(x[i] = original), or each nudge made on a copy of x: the caller's x must "
                    "come back as it was, and every later element be measured at the true x.")
-    result = run_check(name, solution, _numerical_run, reference, **options)
-    if not result.passed:
-        return result
     # Once the cases at eps = 1e-3 pass: other eps, where the central difference's own error
     # (eps^2 here) is far above the rule, so an answer that uses its own eps fails.
-    second = run_check(name, solution, _other_eps_run, reference, **options)
-    if second.passed:
-        return result
-    if second.status == "failed":
-        second.message = ("right at eps = 1e-3, but not at other values of eps: " +
-                          second.message)
-    return second
+    return then_harder(run_check(name, solution, _numerical_run, reference, **options),
+                       lambda: run_check(name, solution, _other_eps_run, reference, **options),
+                       "right at eps = 1e-3, but not at other values of eps: ")
 
 
 OTHER_EPS_CASES = (

@@ -15,7 +15,7 @@ import numpy as np
 from backprop import logistic as logistic_module
 from backprop.autograd import stable_sigmoid
 from backprop.exercises._core import (Case, CheckResult, Mistake, autograd_engines, library,
-                                      run_cases, run_check)
+                                      run_cases, run_check, then_harder)
 from backprop.logistic import LogisticRegression
 from backprop.optim import SGD, Optimizer
 
@@ -192,16 +192,11 @@ def logistic_step(solution: Callable[..., Any]) -> CheckResult:
                    "caller's array, so the old parameters are gone when the caller still "
                    "needs them (to compare, to retry a step); `new_w = w - lr * grad_w` "
                    "makes a new one.")
-    result = run_check(name, solution, _step_run, _reference_step, **options)
-    if not result.passed:
-        return result
     # Once lr = 0.5 passes: another learning rate, so that a step with 0.5 written in fails.
-    second = run_check(name, solution, _other_lr_run, _reference_step, **options)
-    if second.passed:
-        return result
-    if second.status == "failed":
-        second.message = "right at lr = 0.5, but not at lr = 0.05: " + second.message
-    return second
+    return then_harder(run_check(name, solution, _step_run, _reference_step, **options),
+                       lambda: run_check(name, solution, _other_lr_run, _reference_step,
+                                         **options),
+                       "right at lr = 0.5, but not at lr = 0.05: ")
 
 
 def _other_lr_run(solution: Callable[..., Any]) -> dict[str, Any]:

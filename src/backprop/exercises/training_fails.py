@@ -17,7 +17,7 @@ import numpy as np
 from backprop import optim
 from backprop.exercises._core import (BadReturn, Case, CheckResult, Mistake, NotDone, Row,
                                       _learner_error, _snapshot, _unchanged, is_skeleton,
-                                      library, run_cases, run_check)
+                                      library, run_cases, run_check, then_harder)
 from backprop.optim import clip_grad_norm_
 
 __all__ = ["grad_norm", "clip_grad_norm", "diagnose_run", "record_of", "LABELS"]
@@ -132,18 +132,12 @@ def grad_norm(solution: Callable[..., Any]) -> CheckResult:
     name = "Gradient-norm monitor"
     options = dict(mistakes=NORM_MISTAKES, error_hints=NORM_ERRORS, products=False,
                    forbid=FORBID, allowed="NumPy (np.linalg.norm too)")
-    result = run_check(name, solution, _norm_run, _reference_norm, **options)
-    if not result.passed:
-        return result
     # Once the three cases pass: exploding gradients, of 1e20 (their squares, 1e40, exceed
     # float32's range), the case this monitor is for. Shown only when it fails.
-    second = run_check(name, solution, _huge_run, _reference_norm, **options)
-    if second.passed:
-        return result
-    if second.status == "failed":
-        second.message = ("right on ordinary gradients, but not on exploding ones (of about "
-                          "1e20): " + second.message)
-    return second
+    return then_harder(run_check(name, solution, _norm_run, _reference_norm, **options),
+                       lambda: run_check(name, solution, _huge_run, _reference_norm, **options),
+                       "right on ordinary gradients, but not on exploding ones (of about "
+                       "1e20): ")
 
 
 HUGE_CASES = (Case("3 arrays of about 1e20", lambda: (_grads(1e20),), None,
