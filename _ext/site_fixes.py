@@ -51,6 +51,59 @@ def launch_student_notebooks(app, pagename, templatename, context, doctree) -> N
                                                       f"student/{chapter[1]}.ipynb")
 
 
+def student_notebook(docname: str) -> str | None:
+    """``student/NN_name.ipynb`` for a chapter that has one, else None."""
+    chapter = re.fullmatch(r"chapters/(\d\d_\w+)", docname)
+    if chapter and (STUDENT / f"{chapter[1]}.ipynb").exists():
+        return f"student/{chapter[1]}.ipynb"
+    return None
+
+
+def ship_student_notebook(app, doctree) -> None:
+    """Copy each chapter's student notebook into the site (Sphinx's downloads), so that the
+    header's download button can serve it (``download_student_notebooks``)."""
+    student = student_notebook(app.env.docname)
+    if student:
+        app.env.dlfiles.add_file(app.env.docname, student)
+
+
+def download_student_notebooks(app, pagename, templatename, context, doctree) -> None:
+    """Give a chapter's header download menu the student notebook, first.
+
+    The theme's ".ipynb" downloads the page's own notebook, solutions included: a learner who
+    downloads the page to work in would find every exercise solved. The menu now offers the
+    student notebook first, and says what the page's own notebook holds.
+    """
+    student = student_notebook(pagename)
+    if not student or student not in app.env.dlfiles:
+        return
+    url = f"{context['pathto']('_downloads', 1)}/{app.env.dlfiles[student][1]}"
+    for group in context.get("header_buttons", []):
+        if group.get("label") != "download-buttons":
+            continue
+        for button in group.get("buttons", []):
+            if button.get("label") == "download-source-button":
+                button.update(text=".ipynb, solved",
+                              tooltip="Download this page's notebook, solutions included")
+        group["buttons"].insert(0, {
+            "type": "link", "url": url, "text": ".ipynb, to work in", "icon": "fas fa-code",
+            "tooltip": "Download the student notebook (exercises unsolved)",
+            "label": "download-student-button",
+        })
+
+
+def label_solution_folds(app, doctree) -> None:
+    """A folded solution cell says so: "Show the solution", not "Show code cell source",
+    which a reader may open expecting the exercise's skeleton."""
+    from docutils import nodes
+
+    for cell in doctree.findall(nodes.container):
+        if cell.get("nb_element") == "cell_code" and cell.get("hide_mode") \
+                and "### BEGIN SOLUTION" in cell.astext():
+            cell["prompt_show"] = "Show the solution"
+            cell["prompt_hide"] = "Hide the solution"
+
+
 def saved_run_table() -> str:
     """A Markdown table: each chapter, when its saved outputs were made, how long it ran.
 
@@ -114,4 +167,7 @@ def setup(app):
     app.connect("source-read", fill_status_page)
     app.connect("html-page-context", drop_repeated_scripts, priority=900)
     app.connect("html-page-context", launch_student_notebooks, priority=600)
+    app.connect("html-page-context", download_student_notebooks, priority=600)
+    app.connect("doctree-read", ship_student_notebook)
+    app.connect("doctree-read", label_solution_folds)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

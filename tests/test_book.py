@@ -154,5 +154,21 @@ def test_the_front_pages_example_prints_what_its_comment_says():
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         exec(code, {})
-    said = re.search(r"print\(a\.grad, b\.grad\)\s*# ([-\d.]+) ([-\d.]+)", code).groups()
-    assert printed.getvalue().split() == list(said)
+    said = re.findall(r"print\(.*\)\s*# ([-\d.]+(?: [-\d.]+)*)", code)
+    assert len(said) == 2, said  # the forward value, then the two gradients
+    assert printed.getvalue().split() == " ".join(said).split()
+
+
+def test_the_front_pages_count_of_chapters_with_exercises_is_right():
+    """intro.md and README.md say how many chapters have checked *Your turn* exercises."""
+    import re
+
+    with_checks = sorted(
+        path.name for path in (REPO / "chapters").glob("[0-9][0-9]_*.ipynb")
+        if re.search(r"check\.\w+\(", path.read_text())
+    )
+    count = len(with_checks)
+    words = {10: "Every chapter asks", 9: "Nine of the ten chapters ask"}
+    assert words[count] in (REPO / "intro.md").read_text(), with_checks
+    readme = (REPO / "README.md").read_text()
+    assert ("Every chapter has *Your turn*" in readme) == (count == 10), with_checks

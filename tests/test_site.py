@@ -173,6 +173,17 @@ def test_every_chapter_offers_download_and_launch():
         launches = re.findall(r'href="([^"]*(?:colab\.research|mybinder)[^"]*)"', html)
         student = "student/" + path.split("/")[-1].replace(".html", ".ipynb")
         assert len(launches) >= 2 and all(student in url for url in launches), launches
+        # the header's ".ipynb, to work in" downloads the student notebook, with no solution
+        download = re.search(r'href="([^"]*_downloads/[^"]*\.ipynb)"[^>]*>\s*(?:<[^>]*>\s*)*'
+                             r'<span class="btn__text-container">\.ipynb, to work in', html)
+        assert download, f"{path}: the header's download button does not serve the student copy"
+        served = (SITE / path).parent / download[1]
+        assert "### BEGIN SOLUTION" not in served.read_text(encoding="utf-8"), served
+        # a folded solution says it is one
+        if "### BEGIN SOLUTION" in html:
+            assert "Show the solution" in html and "Show code cell source</p>" not in "".join(
+                re.findall(r"<details[^>]*>(?:(?!</details>).)*BEGIN SOLUTION", html, re.S)
+            ), f"{path}: a folded solution is not labelled as one"
 
 
 # Pages with a step-through or an explorable figure (backprop.interactive): frames made when the
