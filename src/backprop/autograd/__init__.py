@@ -12,7 +12,7 @@ micrograd's idea, scaled up from numbers to arrays. Where to read what:
 - ``guards.py``      what the engine refuses (changed inputs, in-place updates of
   parameters)
 - ``interop.py``     Python, NumPy and PyTorch manners (``float(t)``, ``t > 0``,
-  ``dim=``, ``gradient=``)
+  ``dim=``)
 - ``fast.py``        the speed paths, twins of plain ops, on unless
   ``fast_paths(False)``
 
@@ -25,9 +25,10 @@ is a function of dL/d(out) that sends each input its gradient with ``x.add_grad(
 step of a backward pass. ``t.inputs`` and ``t.op`` say how a tensor was made.
 
 How ``a * b`` runs, forward to backward: the note at the top of ``tensor.py``. The
-operators (``a * b``, ``a @ b``) are methods of ``Tensor`` that call ``ops.mul``,
-``ops.matmul``, ...: this file says which op function each one is, then binds the named
-methods (``t.exp()``, ``t.sum()``) and the Python manners to ``Tensor`` in one table.
+operators (``a * b``, ``a @ b``) are methods of ``Tensor`` that call ``ops.mul``
+(``elementwise.mul``), ``ops.matmul`` (``matmul.matmul``), ...: this file fills in
+``ops``, since the op modules import ``Tensor``, then binds the named methods
+(``t.exp()``, ``t.sum()``) and the Python manners to ``Tensor`` in one table.
 """
 
 from __future__ import annotations
@@ -59,7 +60,6 @@ __all__ = [
 # the op function each operator of Tensor calls: Tensor.__mul__ calls ops.mul, ...
 ops.add, ops.sub, ops.mul, ops.div = ew.add, ew.sub, ew.mul, ew.div
 ops.power, ops.neg, ops.matmul = ew.power, ew.neg, matmul.matmul
-ops.backward_names = interop.backward_names  # t.backward(gradient=...): PyTorch's names
 _pytorch_axes = interop.pytorch_axis_names  # t.sum(dim=0, keepdim=True) as well
 
 _METHODS = {

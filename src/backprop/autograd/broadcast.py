@@ -16,16 +16,10 @@ Axis = int | tuple[int, ...] | list[int] | None
 
 
 def unbroadcast(grad: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum ``grad`` down to ``shape``, undoing NumPy broadcasting.
-
-    Broadcasting does two things, and we undo both by summing:
-
-    1. it prepends axes: (3,) acts like (1, 3) -> sum over the extra leading axes;
-    2. it stretches axes of length 1: (4, 1) becomes (4, 3) -> sum those axes, keeping
-       them.
-    """
-    if type(grad) is not np.ndarray:
-        grad = np.asarray(grad)
+    """Sum ``grad`` down to ``shape``, undoing NumPy broadcasting: sum over the axes it
+    prepended ((3,) acts like (1, 3)), then over the axes of length 1 it stretched
+    ((4, 1) becomes (4, 3)), keeping them."""
+    grad = np.asarray(grad)
     if grad.shape == shape:
         return grad  # nothing was broadcast (the usual case): nothing to undo
     extra_leading_axes = grad.ndim - len(shape)

@@ -1,11 +1,14 @@
 """What the engine refuses, and why: each check turns a silent wrong gradient into an
-error.
+error. The core (``tensor.py``) calls these only to refuse mistakes:
 
-- ``as_float_array``: a tensor holds floats (integers become float64; float32 stays
-  float32), since gradients are fractional even when data are integers.
-- ``wrong_grad_shape``: an op's backward must send each input a gradient shaped like it.
-- ``starting_gradient``: ``backward()`` starts from 1 only for a one-element tensor.
-- ``check_unchanged``: a backward reads the values its forward saw. Every assignment to
+- ``checked_data`` (``Tensor(...)``): a tensor holds floats (integers become float64;
+  float32 stays float32), since gradients are fractional even when data are integers;
+  an op's inputs are Tensors.
+- ``wrong_grad_shape`` (``add_grad``): an op's backward must send each input a gradient
+  shaped like it.
+- ``checked_seed`` (``backward()``): it starts from 1 only for a one-element tensor.
+- ``check_node`` (``backward()``, for each op): the op set a ``backward_fn``, and its
+  backward reads the values its forward saw (``check_unchanged``). Every assignment to
   ``t.data`` (``Tensor.data`` is ``counted_data()``), and every in-place update, is
   counted (``note_change``); ``backward()`` refuses to run through an op whose inputs,
   or output, changed since it ran, as PyTorch does with a version per tensor.
@@ -62,9 +65,11 @@ def wrong_grad_shape(tensor: Any, grad: Any) -> None:
     )
 
 
-def check_inputs(inputs: tuple, op: str) -> None:
-    """An op records Tensors as its inputs: a number or an array would break the graph
-    walk later, far from the mistake."""
+def checked_data(data: ArrayLike, inputs: tuple, op: str) -> np.ndarray:
+    """A new Tensor's ``data`` as a float array (``as_float_array``): data from outside
+    is copied, an op's own result (it has ``inputs``) is kept as it is. Refuses inputs
+    that are not Tensors: a number or an array among them would break the graph walk
+    later, far from the mistake."""
     for value in inputs:
         if not hasattr(value, "requires_grad"):
             raise TypeError(
@@ -72,11 +77,17 @@ def check_inputs(inputs: tuple, op: str) -> None:
                 "inputs must be Tensors; make a number or an array one with "
                 "lift(value, like)"
             )
+    return as_float_array(data, copy=not inputs)
 
 
-def starting_gradient(tensor: Any, grad: ArrayLike | None) -> np.ndarray:
+def checked_seed(tensor: Any, grad: ArrayLike | None,
+                 gradient: ArrayLike | None = None) -> np.ndarray:
     """dL/d(tensor) to start ``backward()`` from: 1 for a one-element tensor, else
-    ``grad``."""
+    ``grad`` (or ``gradient``, PyTorch's name for it) as an array of its dtype."""
+    if gradient is not None:
+        if grad is not None:
+            raise TypeError("give the starting gradient once: grad= or gradient=")
+        grad = gradient
     if not tensor.requires_grad:
         raise RuntimeError(
             "backward() on a tensor that does not require grad: none of the tensors "
@@ -175,11 +186,16 @@ def in_place(symbol: str, ufunc: np.ufunc, out_of_place: Callable,
     return update
 
 
-def missing_backward(node) -> None:
-    """An op recorded its inputs but set no ``backward_fn``: its inputs would silently
-    get no gradient, so say so instead."""
-    raise RuntimeError(
-        f"the op {node.op or '(unnamed)'} recorded its inputs (inputs=...) but set no "
-        "backward_fn, so backward() cannot pass the gradient on. Set out.backward_fn "
-        "to a function that calls input.add_grad(...) for each input."
-    )
+def check_node(node: Any) -> None:
+    """Refuse to run ``node.backward_fn`` when its result would be wrong: the op set no
+    ``backward_fn`` (its inputs would silently get no gradient), or the values it read
+    changed since its forward pass (``check_unchanged``)."""
+    if node.backward_fn is None:
+        raise RuntimeError(
+            f"the op {node.op or '(unnamed)'} recorded its inputs (inputs=...) but set "
+            "no backward_fn, so backward() cannot pass the gradient on. Set "
+            "out.backward_fn to a function that calls input.add_grad(...) for each "
+            "input."
+        )
+    if node.created_at != changes:  # else nothing anywhere changed: nothing to check
+        check_unchanged(node)

@@ -3,9 +3,10 @@
 ``float(loss)``, ``f"{loss:.3f}"``, ``np.mean(losses)`` and ``plt.plot(losses)`` read a
 Tensor as its values; comparisons (``t > 0``) and ``argmax`` return NumPy arrays
 (boolean and int64), since a Tensor always holds floats; ``detach()`` copies instead of
-sharing memory; PyTorch's names for arguments (``dim=``, ``keepdim=``, ``gradient=``,
-``retain_graph=``) are translated here, so the ops themselves take NumPy's. None of this
-is differentiation: ``__init__.py`` binds these to ``Tensor``.
+sharing memory; PyTorch's names for arguments (``dim=``, ``keepdim=``) are translated
+here, so the ops themselves take NumPy's (``backward()`` takes ``gradient=`` and
+``retain_graph=`` itself). None of this is differentiation: ``__init__.py`` binds these
+to ``Tensor``.
 """
 
 from __future__ import annotations
@@ -171,17 +172,6 @@ def reflected(op: Any) -> Any:
 
     method.__name__ = f"__r{op.__name__}__"
     return method
-
-
-def backward_names(grad: Any = None, retain_graph: bool | None = None, *,
-                   gradient: Any = None) -> Any:
-    """``t.backward(gradient=g, retain_graph=True)``, PyTorch's names, as
-    ``t.backward(g)``: the graph is always kept, so ``retain_graph`` changes nothing."""
-    if gradient is not None:
-        if grad is not None:
-            raise TypeError("give the starting gradient once: grad= or gradient=")
-        grad = gradient
-    return grad
 
 
 def pytorch_axis_names(op: Callable) -> Callable:

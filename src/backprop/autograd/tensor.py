@@ -1,12 +1,18 @@
 """The core of the engine: a tensor that remembers how it was made, and ``backward()``.
 
-How to read ``a * b``, forward to backward: ``Tensor.__mul__`` (below) calls
-``elementwise.mul``, which makes ``b`` a Tensor (``lift``, beside it), records
+How ``a * b`` runs, forward to backward: ``Tensor.__mul__`` (below) calls
+``elementwise.mul``, which makes ``b`` a Tensor (``lift``, above it), records
 ``a.data * b.data`` as ``Tensor(data, inputs=(a, b), op="*")`` (``__init__``) and sets
-its ``backward_fn``. ``Tensor.backward`` lists the graph (``nodes``) and calls each
-``backward_fn``, the loss first; ``mul``'s sends ``a`` and ``b`` their gradients with
-``add_grad``, each summed to its input's shape by ``broadcast.unbroadcast``. The calls
-into ``guards`` only refuse mistakes: skip them on a first reading.
+its ``backward_fn``. ``Tensor.backward`` lists the graph (``nodes``), seeds dL/dL = 1
+and calls each ``backward_fn``, the loss first; ``mul``'s sends ``a`` and ``b`` their
+gradients with ``add_grad``, each summed to its input's shape by ``unbroadcast``. The
+calls into ``guards`` only refuse mistakes: no need to open ``guards.py`` to follow a
+correct program. That reading is about 100 lines, in three places:
+
+- ``tensor.py`` (61 lines): ``Tensor``'s first 4 lines, ``__init__``, ``__mul__``,
+  ``add_grad``, ``backward``, ``nodes``
+- ``elementwise.py`` (24): ``lift``, ``mul``
+- ``broadcast.py`` (16): ``unbroadcast``
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ from backprop.autograd import guards
 
 _grad_enabled = True
 _watchers: list[Callable] = []
-ops = SimpleNamespace()  # ops.mul is elementwise.mul...: filled in by __init__.py
+# what Tensor's operators call: ops.mul is elementwise.mul, ops.add elementwise.add,
+# ops.matmul matmul.matmul ... (set by __init__.py, since those modules import Tensor)
+ops = SimpleNamespace()
 
 
 @contextlib.contextmanager
@@ -45,20 +53,19 @@ class Tensor:
     """A NumPy array (``data``) with a gradient (``grad``) and a record of its op."""
 
     __array_ufunc__ = None  # `ndarray + Tensor` calls our __radd__, not NumPy's loop
-    data = guards.counted_data()  # the values (guards counts each assignment to them)
+    data = guards.counted_data()  # t.data is t._data; guards notes each assignment
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False,
                  inputs: tuple[Tensor, ...] = (), op: str = "") -> None:
-        # an op's fresh result is kept as it is; data from outside is copied
-        self._data = guards.as_float_array(data, copy=not inputs)
-        guards.check_inputs(inputs, op)  # Tensors only (lift(value, like) first)
+        # the values as floats (copied unless an op made them); refuses wrong ones
+        self._data = guards.checked_data(data, inputs, op)
         tracked = _grad_enabled and any([t.requires_grad for t in inputs])
         self.requires_grad = bool(requires_grad) or tracked
         self.grad: np.ndarray | None = None
         self.inputs = tuple(inputs) if tracked else ()  # what this was computed from
         self.op = op if tracked else ""  # the op's name, for drawings
         self.backward_fn: Callable[[np.ndarray], None] | None = None
-        self.created_at = guards.changes  # for guards.check_unchanged
+        self.created_at = guards.changes  # check_node refuses inputs changed since
 
     @property
     def shape(self) -> tuple[int, ...]:  # t.shape is t.data.shape
@@ -76,43 +83,35 @@ class Tensor:
         else:
             self.grad += grad
 
-    def backward(self, grad: ArrayLike | None = None, **pytorch_names: object) -> None:
-        """Add dL/dx into ``x.grad`` for every tracked x this was computed from.
-
-        Leave ``grad`` out for a one-element loss (dL/dL = 1). Gradients accumulate:
-        call ``zero_grad()`` between steps. (PyTorch's ``gradient=`` and
-        ``retain_graph=`` work too: ``interop.backward_names``.)
-        """
-        if pytorch_names:
-            grad = ops.backward_names(grad, **pytorch_names)
-        seed = guards.starting_gradient(self, grad)  # 1 for a loss, else grad
+    def backward(self, grad: ArrayLike | None = None, retain_graph: object = None, *,
+                 gradient: ArrayLike | None = None) -> None:
+        """Add dL/dx into ``x.grad`` for every tracked x this was computed from. Leave
+        ``grad`` out for a one-element loss. Gradients add up: ``zero_grad()`` between
+        steps. PyTorch's ``gradient=`` is ``grad``; ``retain_graph`` changes nothing."""
+        seed = guards.checked_seed(self, grad, gradient)  # 1 for a loss, else grad
         order = nodes(self)[::-1]  # the loss first, every tensor before its inputs
         for node in order:
             if node.inputs:
                 node.grad = None  # an intermediate holds this call's gradient only
         self.add_grad(seed)
+        call = _watchers[-1] if _watchers else lambda node, grad, fn: fn(grad)
         for node in order:
-            if node.inputs and node.backward_fn is None:
-                guards.missing_backward(node)  # raises: its inputs would get nothing
-            if node.backward_fn and node.grad is not None:  # a leaf has no backward
-                guards.check_unchanged(node)  # refuses inputs changed since forward
-                if _watchers:  # a watcher (a step-through figure) makes the call
-                    _watchers[-1](node, node.grad, node.backward_fn)
-                else:
-                    node.backward_fn(node.grad)
+            if node.inputs and node.grad is not None:  # a leaf has no backward
+                guards.check_node(node)  # refuses a missing backward_fn, changed inputs
+                call(node, node.grad, node.backward_fn)  # node.backward_fn(node.grad)
 
     def zero_grad(self) -> None:
         """Forget the gradient (``grad = None``, as PyTorch's optimisers do)."""
         self.grad = None
 
-    # Python's operators: each calls the op that computes it and defines its backward
-    def __add__(self, other): return ops.add(self, other)
-    def __sub__(self, other): return ops.sub(self, other)
-    def __mul__(self, other): return ops.mul(self, other)
-    def __truediv__(self, other): return ops.div(self, other)
-    def __pow__(self, other): return ops.power(self, other)
-    def __neg__(self): return ops.neg(self)
-    def __matmul__(self, other): return ops.matmul(self, other)
+    # Python's operators: each calls the op function that computes it and its backward
+    def __add__(self, other): return ops.add(self, other)  # elementwise.add
+    def __sub__(self, other): return ops.sub(self, other)  # elementwise.sub
+    def __mul__(self, other): return ops.mul(self, other)  # elementwise.mul
+    def __truediv__(self, other): return ops.div(self, other)  # elementwise.div
+    def __pow__(self, other): return ops.power(self, other)  # elementwise.power
+    def __neg__(self): return ops.neg(self)  # elementwise.neg
+    def __matmul__(self, other): return ops.matmul(self, other)  # matmul.matmul
     # The named methods are bound in __init__.py's table: t.sum() is reduce.sum,
     # t.exp() elementwise.exp, t.T shape.transposed, t.reshape() shape.reshape ...
     # With the speed paths on (the default), t.T, t.relu() and @ run fast.py's twins
