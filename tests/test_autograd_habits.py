@@ -272,3 +272,12 @@ def test_conversions_of_a_longer_tensor_name_item_and_reductions() -> None:
         f"{t:.3f}"
     with pytest.raises(TypeError, match="0-d tensor"):
         len(Tensor(1.0))
+
+
+@pytest.mark.parametrize("numpy_function", [np.sum, np.mean, np.max])
+def test_a_numpy_reduction_of_a_tensor_says_to_call_the_method(numpy_function):
+    """np.sum(t) would compute without recording: the error names the method to call."""
+    t = Tensor(np.ones((2, 3)), requires_grad=True)
+    name = numpy_function.__name__
+    with pytest.raises(TypeError, match=rf"np\.{name}\(t\).*call t\.{name}\(\)"):
+        numpy_function(t)

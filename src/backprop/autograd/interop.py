@@ -189,6 +189,11 @@ def pytorch_axis_names(op: Callable) -> Callable:
             kwargs["axis"] = dim
         if keepdim is not None:
             kwargs["keepdims"] = keepdim
+        if "out" in kwargs:  # np.sum(t) calls t.sum(axis=..., dtype=..., out=...)
+            raise TypeError(
+                f"np.{op.__name__}(t) on a Tensor: NumPy's functions do not record the "
+                f"op, so no gradient would flow; call t.{op.__name__}() instead"
+            )
         return op(t, *args, **kwargs)
 
     return method
