@@ -316,22 +316,27 @@ def checkpoint_every(model: Any, modules_per_segment: int) -> Any:
                         for start in range(0, len(modules), size)])
 
 
-def fastest_seconds(functions: dict[Any, Callable[[], Any]], rounds: int = 5
-                    ) -> dict[Any, float]:
+def fastest_seconds(functions: dict[Any, Callable[[], Any]], rounds: int = 5,
+                    clock: Callable[[], float] = time.process_time) -> dict[Any, float]:
     """The shortest of ``rounds`` timed runs of each function, taking turns.
 
-    On a shared machine other programs slow some runs down; they never speed one up. The
-    fastest run is therefore the best estimate of the work itself, and taking turns
-    spreads a slow spell over all the functions instead of spoiling one of them.
+    The default clock is the processor time of this process (``time.process_time``): the
+    time the machine's cores spent running it, not the time it waited while other programs
+    ran, so a busy machine inflates it far less than the wall clock. It adds up the time of
+    all the process's threads: time with one BLAS thread (``threadpool_limits(1)``), or
+    pass ``clock=time.perf_counter`` for the wall clock. Other programs still slow some runs
+    down (they share the caches); they never speed one up. The fastest run is therefore the
+    best estimate of the work itself, and taking turns spreads a slow spell over all the
+    functions instead of spoiling one of them.
     """
     best = {name: float("inf") for name in functions}
     for function in functions.values():
         function()  # warm-up: first-call costs (allocation, caches) are not the work
     for _ in range(rounds):
         for name, function in functions.items():
-            start = time.perf_counter()
+            start = clock()
             function()
-            best[name] = min(best[name], time.perf_counter() - start)
+            best[name] = min(best[name], clock() - start)
     return best
 
 
