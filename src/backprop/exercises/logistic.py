@@ -104,7 +104,7 @@ GRADIENT_MISTAKES = (
             "of them does your z use?",
             lambda x, y, w, b: (x.T @ _error(x, y, w, 0.0) / len(y),
                                 np.mean(_error(x, y, w, 0.0)))),
-    Mistake("the bias gradient is ONE number (b is a single parameter, added to every "
+    Mistake("the bias gradient is one number (b is a single parameter, added to every "
             "example): reduce the per-example errors over the batch.",
             lambda x, y, w, b: (x.T @ _error(x, y, w, b) / len(y), _error(x, y, w, b) / len(y)),
             ("grad_b",)),
