@@ -421,6 +421,12 @@ def tensor_sqrt(solution: Callable[..., Any]) -> CheckResult:
     with a ``backward(grad)`` that calls ``x.add_grad(...)``, attached as ``out.backward_fn``. Checked on x in [0.5, 3]:
     alone, and with x used twice (sqrt(x) * x), against the engine's ``x ** 0.5``. The op
     must leave ``x.data`` and the gradient its backward receives as they were.
+
+    float32, as in every check of a float64 chapter: a forward value returned in float32 is
+    told "right only up to float32 rounding" and fails; a gradient share computed in float32
+    passes, because ``x.add_grad`` keeps x.grad in x's dtype (float64), so the check sees
+    float64 values off by float32 rounding (about 1e-7), well inside the 1e-5 rule, like any
+    answer that goes through float32 on the way and returns float64.
     """
     return run_check("A new op: sqrt", solution, _sqrt_run, lambda x: x**0.5,
                      mistakes=SQRT_MISTAKES, error_hints=SQRT_ERRORS, products=False,
