@@ -110,7 +110,7 @@ def _ce_rows(z, y):
 
 SOFTMAX_WRONG = [
     (lambda z, y: (_softmax(z) - np.eye(4)[y]), "1/N of the mean over the batch is missing"),
-    (lambda z, y: _softmax(z) / len(y), "one-hot target is missing"),
+    (lambda z, y: _softmax(z) / len(y), "target's part is missing"),
     (lambda z, y: (np.eye(4)[y] - _softmax(z)) / len(y), "sign is flipped"),
     (lambda z, y: (z - np.eye(4)[y]) / len(y), "softmax(z) first"),
     (lambda z, y: (_softmax(z, axis=0) - np.eye(4)[y]) / len(y), "wrong axis"),
@@ -1205,7 +1205,7 @@ class _TensorValue:
 VALUE_WRONG = [
     (_value_with(__mul__=_mul_assigning), "ASSIGNED"),
     (_value_with(__mul__=_mul_own_factor), "OTHER factor"),
-    (_value_with(tanh=_tanh_with(lambda t, x: 1 - t)), "SQUARED"),
+    (_value_with(tanh=_tanh_with(lambda t, x: 1 - t)), "missing a square"),
     (_value_with(tanh=_tanh_with(lambda t, x: 1 - x * x)), "the OUTPUT"),
     (_value_with(tanh=_tanh_with(lambda t, x: t * (1 - t))), "sigmoid"),
     (_value_with(backward=_backward_unseeded), "seed"),
@@ -1960,7 +1960,7 @@ SOFTMAX_WRONG += [
     (_ce_no_keepdims, "keepdims=True"),
     (_ce_columns, "each COLUMN"),
     (lambda z, y: (_softmax(z) - y[:, None]) / len(y), "as numbers"),
-    (_ce_true_class_only, "only the true class's entry"),
+    (_ce_true_class_only, "only the target's column"),
 ]
 LINEAR_WRONG += [
     (lambda x, w, g: (g.T @ x, g[0], g @ w), "first example's gradient only"),
@@ -2269,4 +2269,80 @@ FD_COST_WRONG += [
     (lambda sizes, batch: finite_difference_cost(sizes[:-1], batch), "PAIR of consecutive sizes"),
     (_fd_changed(macs=lambda s, b, v: v + b * sum(i * o for i, o in zip(s[1:-1], s[2:]))
                  + b * sum(i * o for i, o in zip(s[:-1], s[1:]))), "forward passes only"),
+]
+
+# ============================================================================= fourth round
+# The third trial's silent mistakes, and more of our own (a loop that overwrites, float16,
+# a standardisation, dL/ds for dL/du, exactly saturated sigmoids); each with a fragment of its
+# hint. Then valid answers of other forms that must pass.
+
+
+def _linear_last_row(x, w, g):
+    dW = np.zeros((g.shape[1], x.shape[1]))
+    for k in range(len(x)):
+        dW = np.outer(g[k], x[k])  # overwrites instead of adding
+    return dW, g.sum(axis=0), g @ w
+
+
+def _sigmoid_via_logit(out, g):
+    x = np.log(out) - np.log1p(-out)
+    e = np.exp(-x)
+    return g * e / (1 + e) ** 2
+
+
+def _softmax_layer_loop_mean(s, g):
+    return s * (g - (g * s).mean(axis=1, keepdims=True))
+
+
+def _mul_first_slice(a, b, g):
+    ga, gb = g * b, g * a
+    return np.resize(ga, np.shape(a)), np.resize(gb, np.shape(b))
+
+
+LINEAR_WRONG += [
+    (lambda x, w, g: (np.outer(g[0], x[0]), g.sum(axis=0), g @ w), "first example's contribution"),
+    (_linear_last_row, "last example's contribution"),
+    (lambda x, w, g: (g.T @ x, g[-1], g @ w), "last example's gradient"),
+]
+SIGMOID_WRONG += [(_sigmoid_via_logit, "exactly 0.0 or 1.0")]
+SOFTMAX_WRONG += [
+    (lambda z, y: -np.eye(z.shape[1])[y] / _softmax(z) / len(y), "PROBABILITIES"),
+    (lambda z, y: (1 / (1 + np.exp(-z)) - np.eye(z.shape[1])[y]) / len(y), "sigmoid"),
+    (lambda z, y: (np.log(_softmax(z)) - np.eye(z.shape[1])[y]) / len(y), "the log"),
+]
+SOFTMAX_LAYER_WRONG += [
+    (lambda s, g: g - np.sum(g * s, axis=1, keepdims=True), "factor s_k in front"),
+    (_softmax_layer_loop_mean, "MEAN over the row"),
+    (lambda s, g: s * (g + np.sum(g * s, axis=1, keepdims=True)), "sign of the shared term"),
+]
+GRAD_NORM_WRONG += [(lambda gs: float(np.linalg.norm(np.array(gs))), "different shapes")]
+MUL_WRONG += [(_mul_first_slice, "cut or copied")]
+IMAGES_WRONG += [
+    (lambda images: (images.reshape(len(images), -1) / 255).astype(np.float16), "float16"),
+    (lambda images: (lambda f: (f - f.mean()) / f.std())(
+        images.reshape(len(images), -1).astype(np.float32)), "standardisation"),
+    (lambda images: (lambda f: f - f.mean())(
+        images.reshape(len(images), -1).astype(np.float32) / 255), "centred"),
+]
+BCE_WRONG += [
+    (lambda x, y, w, b: (lambda p: (x.T @ (2 * (p - y) * p * (1 - p)) / len(y),
+                                    float(np.mean(2 * (p - y) * p * (1 - p)))))(
+        _sigmoid(x @ w + b)), "squared error"),
+    (lambda x, y, w, b: tuple(-v for v in bce_gradient(x, y, w, b)), "sign is flipped"),
+]
+STEP_WRONG += [(lambda x, y, w, b, lr: w - lr * bce_gradient(x, y, w, b)[0], "left out")]
+
+ALTERNATIVES["sigmoid_backward"] = ALTERNATIVES.get("sigmoid_backward", []) + [
+    # x recovered from out, then the slope from it: odd, but right where out is 0.0 or 1.0
+    lambda out, g: (lambda s: g * s * (1 - s))(1 / (1 + np.exp(-np.log(out / (1 - out))))),
+    lambda out, g: np.einsum("ij,ij->ij", g, out - out * out),
+]
+ALTERNATIVES["softmax_cross_entropy_backward"] = ALTERNATIVES.get(
+    "softmax_cross_entropy_backward", []) + [
+    lambda z, y: np.exp(z - z.max(1, keepdims=True) - np.log(np.exp(
+        z - z.max(1, keepdims=True)).sum(1, keepdims=True))) / len(y)
+    - np.eye(z.shape[1])[y] / len(y),
+]
+ALTERNATIVES["prepare_images"] = ALTERNATIVES.get("prepare_images", []) + [
+    lambda images: np.stack([im.ravel() for im in images]).astype(np.float32) / np.float32(255),
 ]

@@ -140,7 +140,7 @@ def test_passing_the_result_instead_of_the_function_is_explained():
 def test_html_is_a_table_without_the_expected_values():
     result = check.sigmoid_backward(lambda out, g: g * out)
     page = result._repr_html_()
-    assert page.count("<tr>") == 1 + 3 and "Hint:" in page and "DERIVATIVE" in page
+    assert page.count("<tr>") == 1 + 4 and "Hint:" in page and "DERIVATIVE" in page
     assert not re.search(r"\d\.\d{4}", page)  # no array of numbers, expected or received
 
 

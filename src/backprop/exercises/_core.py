@@ -1066,6 +1066,10 @@ GENERIC_ERRORS: tuple[tuple[type[BaseException], str, str], ...] = (
     (ValueError, "could not be broadcast", "two arrays whose shapes do not line up were "
      "combined: a sum or max over an axis without keepdims=True drops that axis, so (N, K) "
      "against a result of shape (N,) no longer broadcasts; write down each operand's shape."),
+    (ValueError, "inhomogeneous", "np.array (or np.asarray) was given a list of arrays of "
+     "different shapes, which cannot become one rectangular array: work array by array (a "
+     "loop or a generator over the list), or flatten each one (g.ravel()) and join them with "
+     "np.concatenate."),
     (ValueError, "must have the same shape", "the arrays have different shapes, so they cannot "
      "be stacked: flatten each one (g.ravel()) and concatenate, or work array by array."),
     (KeyError, "", "a key that the dict does not have: the docstring (and the exercise's text) "
@@ -1126,8 +1130,19 @@ def returned(value: Any, names: Sequence[str]) -> dict[str, Any]:
     elif isinstance(value, (tuple, list)) and len(value) == len(names):
         values = list(value)
     else:
-        what = (f"a {type(value).__name__} of {len(value)}"
-                if isinstance(value, (tuple, list)) else f"a {type(value).__name__}")
-        raise BadReturn(f"returned {what}; expected a tuple of {len(names)}: "
-                        f"({', '.join(names)}).")
+        sequence = isinstance(value, (tuple, list))
+        what = (f"a {type(value).__name__} of {len(value)}" if sequence
+                else f"a {type(value).__name__}")
+        listed = ", ".join(names)
+        if sequence and len(value) < len(names):
+            hint = (f"{len(value)} of the {len(names)} quantities came back: is one of "
+                    f"({listed}) computed but left out of the `return`?")
+        elif sequence:
+            hint = (f"{len(value)} values came back where {len(names)} are expected: return "
+                    f"exactly ({listed}), in that order, and nothing else.")
+        else:
+            hint = (f"one value came back where {len(names)} are expected: the function must "
+                    f"give back every one of ({listed}), as a tuple in that order. Is one of "
+                    "them computed but left out of the `return`, or never computed?")
+        raise BadReturn(f"returned {what}; expected a tuple of {len(names)}: ({listed}).", hint)
     return {n: (NOT_DONE if v is None or v is Ellipsis else v) for n, v in zip(names, values)}

@@ -96,7 +96,25 @@ IMAGE_MISTAKES = (
             "byte onto [0, 1] gives the same byte a different value in another image (here "
             "they span 30 to 200 only). A byte's range is fixed, whatever the image.",
             lambda images: _min_max(_flat(images), axis=1), ("x",)),
+    Mistake("the values are shifted and scaled by the batch's own mean and spread (a "
+            "standardisation), so they are not in [0, 1] and the same byte gets a different "
+            "value in another batch. The exercise asks for each byte's brightness on a fixed "
+            "scale: what is the largest value a byte can hold?",
+            lambda images: _standardised(_flat(images)), ("x",)),
+    Mistake("each image is shifted and scaled by its own mean and spread (a standardisation), "
+            "so the values are not in [0, 1] and the same byte gets a different value in "
+            "another image. The exercise asks for each byte's brightness on a fixed scale: "
+            "what is the largest value a byte can hold?",
+            lambda images: _standardised(_flat(images), axis=1), ("x",)),
+    Mistake("the values are centred (the batch's mean subtracted), so some are negative: the "
+            "exercise asks for [0, 1], each byte divided by the largest value a byte can hold, "
+            "nothing subtracted.",
+            lambda images: (lambda f: f - f.mean())(_flat(images) / 255), ("x",)),
 )
+
+
+def _standardised(x: np.ndarray, axis: int | None = None) -> np.ndarray:
+    return (x - x.mean(axis=axis, keepdims=True)) / x.std(axis=axis, keepdims=True)
 
 
 def _dtype_hint(learner: Callable[..., Any]) -> str | None:
@@ -106,9 +124,16 @@ def _dtype_hint(learner: Callable[..., Any]) -> str | None:
             x = np.asarray(learner(_raw_images()))
     except Exception:  # the learner's own error is reported by run_check
         return None
-    if x.shape == (6, 784) and x.dtype == np.float64:
+    right = _reference_images(_raw_images())
+    if x.shape != right.shape or x.dtype.kind != "f" or x.dtype == np.float32:
+        return None
+    if x.dtype == np.float64 and np.allclose(x, right, rtol=1e-6, atol=0):
         return ("the values are right but the dtype is float64: ask for float32 (astype("
                 "np.float32)), which holds these values exactly in half the memory.")
+    if x.itemsize < 4 and np.allclose(x.astype(np.float64), right, rtol=1e-3, atol=1e-3):
+        return (f"the values are right up to the rounding of {x.dtype}, which keeps only about "
+                "3 significant digits in 2 bytes: the exercise asks for float32, which keeps "
+                "about 7 in 4 bytes, the dtype every later chapter trains in.")
     return None
 
 

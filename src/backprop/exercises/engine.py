@@ -90,6 +90,12 @@ _SPREAD = ("every element of the gradient is the same number: the whole product 
            "or .sum over those axes with keepdims=True for the stretched ones).")
 
 
+_CUT = ("your gradient has the input's shape, but its values were cut or copied into that "
+        "shape (np.resize, a reshape, or index 0 of the broadcast axes), not added up: an "
+        "element that broadcasting reused gets a gradient from EVERY place it was used, and "
+        "they add. Sum over the axes broadcasting added or stretched.")
+
+
 def _spread(grad: np.ndarray, shape: tuple[int, ...], mean: bool = False) -> np.ndarray:
     """One total (or its mean over the input's elements) written into every element."""
     if grad.shape == tuple(shape):
@@ -118,7 +124,19 @@ MUL_MISTAKES = (
             "(the chain rule).",
             lambda a, b, g: (unbroadcast(np.broadcast_to(b, g.shape), a.shape),
                              unbroadcast(np.broadcast_to(a, g.shape), b.shape))),
+    Mistake(_CUT, lambda a, b, g: (np.resize(g * b, np.shape(a)), np.resize(g * a, np.shape(b)))),
+    Mistake(_CUT, lambda a, b, g: (_first_slice(g * b, np.shape(a)),
+                                   _first_slice(g * a, np.shape(b)))),
 )
+
+
+def _first_slice(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The gradient cut down to the input's shape by taking index 0 of every broadcast axis."""
+    extra = grad.ndim - len(shape)
+    grad = grad[(0,) * extra] if extra else grad
+    index = tuple(slice(0, 1) if n == 1 and m != 1 else slice(None)
+                  for n, m in zip(shape, grad.shape))
+    return grad[index].reshape(shape)
 
 
 def _mean_down(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -403,6 +421,12 @@ def tensor_sqrt(solution: Callable[..., Any]) -> CheckResult:
     with a ``backward(grad)`` that calls ``x.add_grad(...)``, attached as ``out.backward_fn``. Checked on x in [0.5, 3]:
     alone, and with x used twice (sqrt(x) * x), against the engine's ``x ** 0.5``. The op
     must leave ``x.data`` and the gradient its backward receives as they were.
+
+    float32, as in every check of a float64 chapter: a forward value returned in float32 is
+    told "right only up to float32 rounding" and fails; a gradient share computed in float32
+    passes, because ``x.add_grad`` keeps x.grad in x's dtype (float64), so the check sees
+    float64 values off by float32 rounding (about 1e-7), well inside the 1e-5 rule, like any
+    answer that goes through float32 on the way and returns float64.
     """
     return run_check("A new op: sqrt", solution, _sqrt_run, lambda x: x**0.5,
                      mistakes=SQRT_MISTAKES, error_hints=SQRT_ERRORS, products=False,

@@ -88,14 +88,24 @@ GRADIENT_MISTAKES = (
     Mistake("the error must be p - y with p = sigmoid(z) the predicted probability; "
             "z = x . w + b is only the logit.",
             lambda x, y, w, b: (x.T @ (x @ w + b - y) / len(y), np.mean(x @ w + b - y))),
-    Mistake("for the cross-entropy the sigmoid's slope p (1 - p) cancels: dL/dz = p - y, with "
-            "no extra factor (that factor belongs to the squared error).",
+    Mistake("your error term carries the sigmoid's slope p (1 - p): that is how the SQUARED "
+            "error's gradient looks. For the binary cross-entropy the log's derivative cancels "
+            "that slope: derive dL/dz again for this loss.",
             lambda x, y, w, b: _times_slope(x, y, w, b)),
+    Mistake("that is the gradient of the squared error (p - y)², through the sigmoid's slope "
+            "(the 2 and the p (1 - p)): this exercise's loss is the binary CROSS-ENTROPY, "
+            "whose log cancels the sigmoid's slope. Derive dL/dz for it.",
+            lambda x, y, w, b: _times_slope(x, y, w, b, 2.0)),
+    Mistake("the sign is flipped: the gradient points where the loss GROWS; with p the "
+            "predicted probability, check the order of the subtraction in your error term.",
+            lambda x, y, w, b: (-x.T @ _error(x, y, w, b) / len(y),
+                                -np.mean(_error(x, y, w, b)))),
     Mistake("p is computed from a logit that leaves out one of the model's parameters: which "
             "of them does your z use?",
             lambda x, y, w, b: (x.T @ _error(x, y, w, 0.0) / len(y),
                                 np.mean(_error(x, y, w, 0.0)))),
-    Mistake("the bias gradient is one number, the mean of (p - y) over the batch.",
+    Mistake("the bias gradient is one number (b is a single parameter, added to every "
+            "example): reduce the per-example errors over the batch.",
             lambda x, y, w, b: (x.T @ _error(x, y, w, b) / len(y), _error(x, y, w, b) / len(y)),
             ("grad_b",)),
 )
@@ -108,9 +118,10 @@ GRADIENT_ERRORS = (
 )
 
 
-def _times_slope(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> tuple:
+def _times_slope(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: float,
+                 factor: float = 1.0) -> tuple:
     p = stable_sigmoid(x @ w + b)
-    delta = (p - y) * p * (1 - p)
+    delta = factor * (p - y) * p * (1 - p)
     return x.T @ delta / len(y), delta.mean()
 
 

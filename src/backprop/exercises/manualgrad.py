@@ -71,19 +71,33 @@ LINEAR_MISTAKES = (
     Mistake("the bias gradient sums over the batch axis (axis=0), one number per OUTPUT; "
             "summing over axis=1 gives one number per example.",
             lambda x, w, g: (g.T @ x, g.sum(axis=1), g @ w), ("db",)),
-    Mistake("dX must go back through the weights: dL/dx = grad_out @ W (each input feeds every "
-            "output through its weight), not grad_out alone or through W.T.",
+    Mistake("dX must go back through the weight matrix the forward pass used, as it is: each "
+            "input feeds every output through its weight. Write the shapes down (grad_out is "
+            "(batch, out), dX must be (batch, in)): is the transpose needed, or is it one too "
+            "many?",
             lambda x, w, g: (g.T @ x, g.sum(axis=0), g @ w.T), ("dX",)),
-    Mistake("dW pairs each output's gradient with each INPUT: grad_out.T @ x, not a product "
-            "with the weights.", lambda x, w, g: (g.T @ w, g.sum(axis=0), g @ w), ("dW",)),
+    Mistake("dW pairs each output's gradient with each INPUT that weight multiplied in the "
+            "forward pass, not with the weights themselves: which array holds the inputs?",
+            lambda x, w, g: (g.T @ w, g.sum(axis=0), g @ w), ("dW",)),
     Mistake("db holds the first example's gradient only (grad_out[0]): b is added to EVERY "
-            "row, so its gradient sums grad_out over all of them, `grad_out.sum(axis=0)`.",
+            "row, so every example's gradient reaches it, not only the first one's.",
             lambda x, w, g: (g.T @ x, g[0], g @ w), ("db",)),
-    Mistake("dW is the SUM over examples of each example's product g_k x_kᵀ, which is "
-            "grad_out.T @ x; summing grad_out and x over the batch first and multiplying the "
-            "sums pairs every example's gradient with every other example's input.",
+    Mistake("dW is the SUM over examples of each example's own product g_k x_kᵀ; summing "
+            "grad_out and x over the batch first and multiplying the sums pairs every "
+            "example's gradient with every OTHER example's input too.",
             lambda x, w, g: (np.outer(g.sum(axis=0), x.sum(axis=0)), g.sum(axis=0), g @ w),
             ("dW",)),
+    Mistake("dW holds the first example's contribution only (grad_out[0] with x[0]): each "
+            "weight is used by EVERY example of the batch, so its gradient gathers a share from "
+            "every row, not from the first one alone (it looks right with a batch of 1).",
+            lambda x, w, g: (np.outer(g[0], x[0]), g.sum(axis=0), g @ w), ("dW",)),
+    Mistake("dW holds the last example's contribution only: is a loop over the examples "
+            "writing each one's product over the previous one's (`dW = ...` where it should "
+            "add, `dW += ...`)? Each weight gathers a share from every row.",
+            lambda x, w, g: (np.outer(g[-1], x[-1]), g.sum(axis=0), g @ w), ("dW",)),
+    Mistake("db holds the last example's gradient only: is a loop over the examples "
+            "writing over db instead of adding to it? b is added to EVERY row.",
+            lambda x, w, g: (g.T @ x, g[-1], g @ w), ("db",)),
 )
 
 # A product whose shapes do not line up fails inside NumPy; the message names the matmul.
@@ -124,12 +138,23 @@ def _sigmoid_args(shape: tuple[int, ...], spread: float, seed: int) -> Callable[
     return args
 
 
+def _sigmoid_exact_args() -> tuple[np.ndarray, np.ndarray]:
+    """Saturated outputs that are exactly 0.0 and 1.0 (x = -800, 800, 40), and ordinary ones."""
+    x = np.array([[-800.0, -40.0, 800.0, 40.0], [0.5, -750.0, 37.5, -2.0]])
+    return manual.Sigmoid().forward(x), _rng(5).normal(size=x.shape)
+
+
 SIGMOID_CASES = (
     Case("batch 5", _sigmoid_args((BATCH, OUT), 2.0, 2024), BATCH),
     Case("saturated", _sigmoid_args((3, 4), 12.0, 3), 3,
          "outputs close to 0 and 1 (a saturated sigmoid): its slope there is nearly 0."),
     Case("one value", _sigmoid_args((1, 1), 1.0, 4), 1,
          "a single value, shape (1, 1): does something assume a larger array?"),
+    Case("exactly 0 and 1", _sigmoid_exact_args, 2,
+         "some outputs are EXACTLY 0.0 or 1.0, as a float64 sigmoid gives for x above about 37 "
+         "(and float32 from about 17): the slope there is 0. An answer that recovers x from "
+         "`out` (a log of out / (1 - out)) or divides by out or 1 - out gets inf or nan "
+         "there; write the slope with `out` itself."),
 )
 
 
@@ -172,7 +197,19 @@ SIGMOID_MISTAKES = (
             "dividing by it goes the wrong way.", lambda out, g: g / (out * (1 - out))),
     Mistake("σ(x)² is one of the two terms of σ'(x), multiplied out; the other is missing.",
             lambda out, g: g * out**2),
+    Mistake("your slope is inf or nan where the output is exactly 0.0 or 1.0 (a saturated "
+            "sigmoid), where it should be 0: does your code recover x from `out` (a log of "
+            "out / (1 - out)) and compute the slope from x with exponentials? Write the slope "
+            "with `out` itself, which needs no log and no division.",
+            lambda out, g: g * _slope_via_logit(out)),
 )
+
+
+def _slope_via_logit(out: np.ndarray) -> np.ndarray:
+    """x recovered from out, then e^-x / (1 + e^-x)^2: nan where out is exactly 0."""
+    x = np.log(out) - np.log1p(-out)
+    e = np.exp(-x)
+    return e / (1 + e) ** 2
 
 SIGMOID_FORBID = {**library((manual.Sigmoid, "backward", "backprop.manual.Sigmoid.backward"),
                             (manual.Sequential, "backward",
@@ -184,9 +221,12 @@ def sigmoid_backward(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(out, grad_out) -> dX`` for the sigmoid layer.
 
     ``out`` = σ(x) is what forward cached; ``grad_out`` = dL/d(out); return dL/dx, same shape.
-    Checked on a batch of 5 x 4, on saturated outputs and on a single value, against
-    ``backprop.manual.Sigmoid.backward``; the arguments must be left unchanged. Allowed: NumPy
-    only.
+    Checked on a batch of 5 x 4, on saturated outputs, on a single value, and on outputs that
+    are exactly 0.0 and 1.0 (a float64 sigmoid rounds to 1.0 from x of about 37), where the
+    slope is 0: an answer that recovers x from ``out`` by a log and gets inf or nan there fails
+    and is told so (one that recovers x and still returns 0 there passes: its values are
+    right). Against ``backprop.manual.Sigmoid.backward``; the arguments must be left
+    unchanged. Allowed: NumPy only.
     """
     return run_check("Sigmoid.backward", solution, _sigmoid_run, _sigmoid_reference,
                      mistakes=SIGMOID_MISTAKES, products=False, forbid=SIGMOID_FORBID,
@@ -253,10 +293,12 @@ SOFTMAX_MISTAKES = (
     Mistake("divided by the number of classes; the MEAN is over the batch, so divide by the "
             "number of examples, len(targets).",
             lambda z, y: (_softmax(z) - _onehot(y, z.shape[1])) / z.shape[1]),
-    Mistake("the one-hot target is missing: dL/dz = (softmax(z) - onehot(y)) / N, so subtract 1 "
-            "at each example's target class.",
+    Mistake("the target's part is missing: your gradient is the same whatever the targets are. "
+            "The loss of an example is -log of its TARGET class's probability: which column "
+            "does that term add to, and what does it add there?",
             lambda z, y: _softmax(z) / len(y)),
-    Mistake("the formula is applied to the logits: compute the probabilities softmax(z) first.",
+    Mistake("the logits are used where the probabilities belong: the loss sees the logits only "
+            "through the softmax, so compute softmax(z) first.",
             lambda z, y: (z - _onehot(y, z.shape[1])) / len(y)),
     Mistake("softmax is taken over the wrong axis: each ROW (one example) must sum to 1, so "
             "normalise over axis=1.",
@@ -269,10 +311,10 @@ SOFTMAX_MISTAKES = (
             "1 in column 2 and 0 elsewhere, not the number 2 in every column. Build "
             "onehot(y) (np.eye(K)[y]) and subtract that.",
             lambda z, y: (_softmax(z) - y[:, None]) / len(y)),
-    Mistake("only the true class's entry is non-zero: every logit changes the loss through the "
-            "softmax's normaliser, so dL/dz_k = (s_k - onehot_k) / N for EVERY class k, s_k for "
-            "the wrong classes too. (Keeping only the diagonal s(1 - s) of the softmax's "
-            "Jacobian drops its off-diagonal terms -s_i s_j, with the same result.)",
+    Mistake("only the target's column is non-zero: every logit changes the loss, through the "
+            "softmax's normaliser (the sum in its denominator), so the wrong classes' columns "
+            "get a gradient too. (Keeping only the diagonal of the softmax's Jacobian, "
+            "ds_i/dz_i, drops its off-diagonal terms, with the same result.)",
             lambda z, y: _onehot(y, z.shape[1]) * (_softmax(z) - 1) / len(y)),
     Mistake("the 1 is subtracted in the wrong places: `grad[y]` picks whole rows and "
             "`grad[:, y]` whole columns; for row i it goes in column y[i] only, "
@@ -292,6 +334,19 @@ SOFTMAX_MISTAKES = (
     Mistake("the one-hot is off by one column: row i's 1 belongs in column y[i] itself "
             "(class 0 is column 0, nothing subtracted).",
             lambda z, y: (_softmax(z) - _onehot((y - 1) % z.shape[1], z.shape[1])) / len(y)),
+    Mistake("that is dL/ds, the gradient with respect to the PROBABILITIES (it stops at the "
+            "log): the exercise asks for the gradient with respect to the logits, so it must "
+            "still go back through the softmax, where each probability depends on every logit "
+            "of its row. Multiply by the softmax's Jacobian and simplify.",
+            lambda z, y: -_onehot(y, z.shape[1]) / _softmax(z) / len(y)),
+    Mistake("your probabilities come from a sigmoid applied to each logit on its own: this "
+            "loss uses the SOFTMAX, which normalises each row (one example) so that its "
+            "probabilities sum to 1.",
+            lambda z, y: (1 / (1 + np.exp(-z)) - _onehot(y, z.shape[1])) / len(y)),
+    Mistake("the log went into the gradient: log-probabilities (or log of the softmax) appear "
+            "where the probabilities themselves belong. Differentiate -log s_target through "
+            "the softmax again: what is left of the log?",
+            lambda z, y: (np.log(_softmax(z)) - _onehot(y, z.shape[1])) / len(y)),
 )
 
 
@@ -397,6 +452,15 @@ SOFTMAX_LAYER_MISTAKES = (
     Mistake("the row sums lost their axis: np.sum(g * s, axis=1) has shape (batch,), which "
             "NumPy lines up with the units, not the rows; keep it, keepdims=True.",
             lambda s, g: s * (g - np.sum(g * s, axis=1))),
+    Mistake("the factor s_k in front is missing: every entry of the softmax's Jacobian, "
+            "ds_i/du_k, carries a factor of s. Your bracket is right; multiply it by the "
+            "output of unit k.", lambda s, g: g - np.sum(g * s, axis=1, keepdims=True)),
+    Mistake("the shared term is a MEAN over the row's units, not a SUM: it is divided by n. "
+            "The chain rule adds up what u_k does through every output, with no 1/n.",
+            lambda s, g: s * (g - np.mean(g * s, axis=1, keepdims=True))),
+    Mistake("the sign of the shared term is flipped: the off-diagonal entries of the softmax's "
+            "Jacobian are NEGATIVE (raising u_k lowers every other s_i, since each row sums "
+            "to 1).", lambda s, g: s * (g + np.sum(g * s, axis=1, keepdims=True))),
 )
 
 SOFTMAX_LAYER_ERRORS = (

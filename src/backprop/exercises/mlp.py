@@ -140,7 +140,9 @@ NO_MASK = ("the ReLU mask is missing, or lets everything through (A = relu(Z) is
            "negative, so a test on A >= 0 is always true): ReLU passes the gradient only where "
            "its input Z was positive, and blocks it elsewhere.")
 MISTAKES = (
-    Mistake("the one-hot target is missing: dZ3 = (softmax(Z3) - onehot(y)) / N.",
+    Mistake("dZ3 has no trace of the targets: it is the same whatever the labels are. Each "
+            "example's loss is -log of its TARGET class's probability: which column does that "
+            "term add to, and what does it add there?",
             _variant(onehot="none")),
     Mistake("the targets are the integer labels themselves, broadcast across the columns: "
             "the softmax is compared with a ONE-HOT row per example (a 1 in its class's column "
@@ -149,7 +151,8 @@ MISTAKES = (
     Mistake(NO_MASK, _variant(mask="none")),
     Mistake(NO_MASK + " (Here the mask of the first hidden layer is the one missing.)",
             _variant(mask1="none")),
-    Mistake("multiply by the ReLU's DERIVATIVE, the indicator (Z > 0), not by its output A.",
+    Mistake("the gradient is multiplied by the ReLU's OUTPUT A; the chain rule multiplies by "
+            "its DERIVATIVE, which is not A: what is the slope of max(z, 0) on each side of 0?",
             _variant(mask="output")),
     Mistake("the ReLU mask is taken from the sign of the incoming GRADIENT: whether the "
             "gradient passes depends on the forward pass, on where the ReLU's input Z was "

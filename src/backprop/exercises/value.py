@@ -265,7 +265,8 @@ def _variant(**wrong: Any) -> type:
             t = math.tanh(self.data)
             out = Wrong(t, (self,))
             local = {"one_minus_t": 1 - t, "input_squared": 1 - self.data**2,
-                     "sigmoid_like": t * (1 - t), "t_squared": t**2}.get(
+                     "sigmoid_like": t * (1 - t), "t_squared": t**2,
+                     "sech": 1 / math.cosh(self.data), "minus": t**2 - 1}.get(
                 wrong.get("tanh", ""), 1 - t**2)
 
             def _backward() -> None:
@@ -311,24 +312,31 @@ MISTAKES = (
     Mistake("a gradient is ASSIGNED (`self.grad = ...`) where it must be added (`+=`): a value "
             "used more than once gets a share from every use, and the last one overwrites the "
             "others.", _variant(assign=True)),
-    Mistake("in __mul__, each factor's gradient is the OTHER factor's data times out.grad: "
-            "d(a b)/da = b.", _variant(own_factor=True)),
-    Mistake("tanh's _backward adds its local derivative 1 - t² but does not multiply it by "
-            "out.grad, the gradient that reached tanh's output: the chain rule needs both, "
-            "`self.grad += (1 - t**2) * out.grad`. (It looks right when tanh is the last op, "
-            "where out.grad is 1.)", _variant(tanh_no_out=True)),
+    Mistake("in __mul__, each factor's gradient uses its OWN data; the derivative of a "
+            "product with respect to one factor is the OTHER factor.",
+            _variant(own_factor=True)),
+    Mistake("tanh's _backward adds its local derivative but does not multiply it by "
+            "out.grad, the gradient that reached tanh's output: the chain rule needs both. (It "
+            "looks right when tanh is the last op, where out.grad is 1.)",
+            _variant(tanh_no_out=True)),
     Mistake("__mul__'s _backward adds the other factor's data but does not multiply it by "
-            "out.grad, the gradient that reached the product: `self.grad += other.data * "
-            "out.grad`. (It looks right when the product is the output, where out.grad is 1.)",
+            "out.grad, the gradient that reached the product: the chain rule needs both. (It "
+            "looks right when the product is the output, where out.grad is 1.)",
             _variant(mul_no_out=True)),
-    Mistake("tanh's derivative is 1 - tanh(x)², the output SQUARED: 1 - t is missing the "
-            "square.", _variant(tanh="one_minus_t")),
-    Mistake("tanh's derivative is 1 - t² with t = tanh(x), the OUTPUT; 1 - x² squares the "
-            "input.", _variant(tanh="input_squared")),
-    Mistake("t (1 - t) is the sigmoid's derivative written with its output; tanh's is "
-            "1 - t².", _variant(tanh="sigmoid_like")),
-    Mistake("1 - t² is the derivative; t² alone is only its second term.",
-            _variant(tanh="t_squared")),
+    Mistake("tanh's local derivative is nearly right: written with the output t, 1 - t is "
+            "missing a square.", _variant(tanh="one_minus_t")),
+    Mistake("tanh's local derivative is written with the INPUT x (1 - x²); the form with a "
+            "square of 1 minus something uses the OUTPUT t = tanh(x), not x.",
+            _variant(tanh="input_squared")),
+    Mistake("t (1 - t) is the sigmoid's derivative written with its output, not tanh's: "
+            "differentiate tanh again (or check your local derivative against a finite "
+            "difference, (tanh(x + h) - tanh(x - h)) / 2h).", _variant(tanh="sigmoid_like")),
+    Mistake("tanh's local derivative is t² alone: that is only one of its two terms, with the "
+            "wrong sign; a term is missing.", _variant(tanh="t_squared")),
+    Mistake("tanh's local derivative is 1 / cosh(x), that is sech(x): a square is missing.",
+            _variant(tanh="sech")),
+    Mistake("tanh's local derivative has the wrong sign: tanh is increasing, so its slope is "
+            "positive everywhere, and t² - 1 is negative.", _variant(tanh="minus")),
     Mistake("backward must seed the output's own gradient, self.grad = 1 (dL/dL), before the "
             "loop: otherwise every gradient stays 0.", _variant(no_seed=True)),
     Mistake("a node passes its gradient on before it has received all of it: visit the nodes "
