@@ -98,16 +98,19 @@ def _corrected_returned(theta: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.n
 
 
 MISTAKES = (
-    Mistake("no bias correction: m and v start at 0, so early on they are too small; divide "
-            "by 1 - beta^t (each beta to the power of the step number) before the step.",
+    Mistake("no bias correction: m and v start at 0, so early on they are too small. Run "
+            "the average by hand for a constant gradient g: what is m after t steps, as a "
+            "fraction of g? Undo that fraction before the step.",
             _adam(correct=False)),
-    Mistake("only m is corrected: v is biased towards 0 in the same way, by 1 - beta2^t.",
+    Mistake("only m is corrected: v starts at 0 too, and is biased towards 0 in the same "
+            "way, with its own beta.",
             _adam(correct_v=False)),
-    Mistake("the step number in the correction is off by one: t counts from 1, and the first "
-            "step divides by 1 - beta (not 1 - beta^0 = 0, nor 1 - beta^2).",
+    Mistake("the step number in the correction is off by one: t counts from 1 (the first "
+            "call has t = 1), and after one step m holds one share of g, not none.",
             _adam(t_shift=-1)),
-    Mistake("the step number in the correction is off by one: t counts from 1, and the first "
-            "step divides by 1 - beta (not 1 - beta^2).", _adam(t_shift=1)),
+    Mistake("the step number in the correction is off by one: t counts from 1 (the first "
+            "call has t = 1), and after one step m holds one share of g, not two.",
+            _adam(t_shift=1)),
     Mistake("epsilon goes outside the square root, sqrt(v_hat) + eps: inside, it weighs "
             "far more when gradients are small.", _adam(eps_inside=True), ("new_theta",)),
     Mistake("v averages the SQUARED gradient, g * g, not |g| or g.", _adam(square=False)),
