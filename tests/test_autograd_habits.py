@@ -274,10 +274,18 @@ def test_conversions_of_a_longer_tensor_name_item_and_reductions() -> None:
         len(Tensor(1.0))
 
 
-@pytest.mark.parametrize("numpy_function", [np.sum, np.mean, np.max])
-def test_a_numpy_reduction_of_a_tensor_says_to_call_the_method(numpy_function):
-    """np.sum(t) would compute without recording: the error names the method to call."""
-    t = Tensor(np.ones((2, 3)), requires_grad=True)
-    name = numpy_function.__name__
-    with pytest.raises(TypeError, match=rf"np\.{name}\(t\).*call t\.{name}\(\)"):
-        numpy_function(t)
+@pytest.mark.parametrize("call", [
+    lambda t: np.sum(t), lambda t: np.max(t), lambda t: np.dot(np.ones((4, 2)), t),
+    lambda t: np.clip(t, 0, 1), lambda t: np.where(True, t, 0), lambda t: np.stack([t, t]),
+    lambda t: np.linalg.norm(t), lambda t: np.einsum("ij->j", t),
+])
+def test_numpy_functions_refuse_a_tensor_that_requires_grad(call):
+    """np.dot(X, w) would compute without recording, and w.grad would silently stay None:
+    NumPy's functions refuse a tracked tensor, and run on a constant's values."""
+    tracked = Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(TypeError, match=r"np\.\w+ got a Tensor that requires grad.*own ops"):
+        call(tracked)
+    constant = Tensor(np.ones((2, 3)))
+    assert np.allclose(call(constant), call(np.ones((2, 3))))
+    with no_grad():
+        assert np.allclose(call(tracked), call(np.ones((2, 3))))

@@ -100,6 +100,7 @@ _METHODS = {
     "__float__": interop.as_float, "__int__": interop.as_int,
     "__bool__": interop.as_bool,
     "__format__": interop.format_, "__array__": interop.as_array,
+    "__array_function__": interop.array_function,
     "tolist": interop.tolist, "numpy": interop.numpy,
     "__eq__": interop.comparison(np.equal), "__ne__": interop.comparison(np.not_equal),
     "__lt__": interop.comparison(np.less), "__le__": interop.comparison(np.less_equal),

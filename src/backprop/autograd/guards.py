@@ -127,11 +127,9 @@ def counted_data() -> property:
 
 
 def note_change(tensor: Any) -> None:
-    """``tensor.data`` has just changed: count it, stamp the tensor with the count (and
-    count its ``version``, as PyTorch does)."""
+    """``tensor.data`` has just changed: count it, and stamp the tensor with the count."""
     global changes
     changes += 1
-    tensor.version = getattr(tensor, "version", 0) + 1
     tensor.changed_at = changes
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from backprop.autograd.elementwise import lift
-from backprop.autograd.tensor import Tensor
+from backprop.autograd.tensor import Tensor, is_grad_enabled
 
 
 def ndim(t: Tensor) -> int:
@@ -128,6 +128,27 @@ def as_array(t: Tensor, dtype: Any = None, copy: bool | None = None) -> np.ndarr
     return values.copy() if copy else values
 
 
+def array_function(t: Tensor, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+    """NumPy's functions given a Tensor (``np.dot``, ``np.where``, ``np.sum`` ...) compute
+    on its values and record nothing: a gradient would stop there, silently. So they refuse
+    a tensor that requires grad (as PyTorch's ``.numpy()`` does), and run on the values of
+    the others."""
+
+    def values(x: Any) -> Any:
+        if isinstance(x, Tensor):
+            if x.requires_grad and is_grad_enabled():
+                raise TypeError(
+                    f"np.{func.__name__} got a Tensor that requires grad: NumPy's "
+                    "functions record nothing, so no gradient would flow through it. Use "
+                    "the Tensor's own ops (t.sum(), a @ b, t.clip(...), t.reshape(...)), "
+                    "or t.detach() for values you do not differentiate"
+                )
+            return x.data
+        return type(x)(values(item) for item in x) if type(x) in (list, tuple) else x
+
+    return func(*values(args), **{key: values(v) for key, v in kwargs.items()})
+
+
 def tolist(t: Tensor) -> Any:
     """The values as (nested) Python lists of floats, or a float for a 0-d tensor."""
     return t.data.tolist()
@@ -189,11 +210,6 @@ def pytorch_axis_names(op: Callable) -> Callable:
             kwargs["axis"] = dim
         if keepdim is not None:
             kwargs["keepdims"] = keepdim
-        if "out" in kwargs:  # np.sum(t) calls t.sum(axis=..., dtype=..., out=...)
-            raise TypeError(
-                f"np.{op.__name__}(t) on a Tensor: NumPy's functions do not record the "
-                f"op, so no gradient would flow; call t.{op.__name__}() instead"
-            )
         return op(t, *args, **kwargs)
 
     return method
