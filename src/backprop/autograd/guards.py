@@ -127,7 +127,8 @@ def counted_data() -> property:
 
 
 def note_change(tensor: Any) -> None:
-    """``tensor.data`` has just changed: count it, and stamp the tensor with the count."""
+    """``tensor.data`` has just changed: count it, and stamp the tensor with the
+    count."""
     global changes
     changes += 1
     tensor.changed_at = changes

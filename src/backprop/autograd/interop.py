@@ -128,20 +128,22 @@ def as_array(t: Tensor, dtype: Any = None, copy: bool | None = None) -> np.ndarr
     return values.copy() if copy else values
 
 
-def array_function(t: Tensor, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
-    """NumPy's functions given a Tensor (``np.dot``, ``np.where``, ``np.sum`` ...) compute
-    on its values and record nothing: a gradient would stop there, silently. So they refuse
-    a tensor that requires grad (as PyTorch's ``.numpy()`` does), and run on the values of
-    the others."""
+def array_function(t: Tensor, func: Any, types: Any, args: tuple,
+                   kwargs: dict) -> Any:
+    """NumPy's functions given a Tensor (``np.dot``, ``np.where``, ``np.sum`` ...)
+    compute on its values and record nothing: a gradient would stop there, silently.
+    So they refuse a tensor that requires grad (as PyTorch's ``.numpy()`` does), and
+    run on the values of the others."""
 
     def values(x: Any) -> Any:
         if isinstance(x, Tensor):
             if x.requires_grad and is_grad_enabled():
                 raise TypeError(
                     f"np.{func.__name__} got a Tensor that requires grad: NumPy's "
-                    "functions record nothing, so no gradient would flow through it. Use "
-                    "the Tensor's own ops (t.sum(), a @ b, t.clip(...), t.reshape(...)), "
-                    "or t.detach() for values you do not differentiate"
+                    "functions record nothing, so no gradient would flow through "
+                    "it. Use the Tensor's own ops (t.sum(), a @ b, t.clip(...), "
+                    "t.reshape(...)), or t.detach() for values you do not "
+                    "differentiate"
                 )
             return x.data
         return type(x)(values(item) for item in x) if type(x) in (list, tuple) else x
