@@ -42,6 +42,7 @@ from backprop.exercises.training_fails import clip_grad_norm, diagnose_run, grad
 from backprop.exercises.engine import mul_backward, sum_backward, tensor_sqrt, topological_order
 from backprop.exercises.logistic import bce_gradient, logistic_step
 from backprop.exercises.mlp import mlp_backward, mlp_training
+from backprop.exercises.normalisation import layernorm_backward
 from backprop.exercises.optimisers import adam_update, momentum_step
 from backprop.exercises.cost import backprop_cost, finite_difference_cost
 from backprop.exercises.value import value_engine
