@@ -1300,6 +1300,11 @@ DIAGNOSE_WRONG = [
 EXERCISES["value_engine"] = (Value, VALUE_WRONG)
 EXERCISES["diagnose_run"] = (diagnose_run, DIAGNOSE_WRONG)
 
+from test_exercise_layernorm import WRONG as LAYERNORM_WRONG  # noqa: E402
+from test_exercise_layernorm import layernorm_backward  # noqa: E402
+
+EXERCISES["layernorm_backward"] = (layernorm_backward, LAYERNORM_WRONG)
+
 # ----------------------------------------------------------------------------- Adam (chapter 8)
 
 

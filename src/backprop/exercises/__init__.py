@@ -74,4 +74,5 @@ __all__ = [
     "backprop_cost",
     "finite_difference_cost",
     "value_engine",
+    "layernorm_backward",
 ]
