@@ -120,7 +120,14 @@ def counted_data() -> property:
     index (``w.data[0] = 1``) is not seen."""
 
     def assign(tensor: Any, values: ArrayLike) -> None:
-        tensor._data = as_float_array(values, copy=False)
+        new = as_float_array(values, copy=False)
+        if tensor.requires_grad and new.shape != tensor._data.shape:
+            raise ValueError(
+                f"t.data = an array of shape {new.shape} for a tensor of shape "
+                f"{tensor.shape} that requires grad: an update must keep a parameter's "
+                "shape (is the gradient summed over the batch?)"
+            )
+        tensor._data = new
         note_change(tensor)  # backward() refuses ops that saw the old values
 
     return property(operator.attrgetter("_data"), assign, doc=counted_data.__doc__)

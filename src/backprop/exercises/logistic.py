@@ -85,14 +85,14 @@ def _error(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
 
 
 GRADIENT_MISTAKES = (
-    Mistake("the error must be p - y with p = sigmoid(z) the predicted probability; "
+    Mistake("the error must be p - t with p = sigmoid(z) the predicted probability; "
             "z = x . w + b is only the logit.",
             lambda x, y, w, b: (x.T @ (x @ w + b - y) / len(y), np.mean(x @ w + b - y))),
     Mistake("your error term carries the sigmoid's slope p (1 - p): that is how the SQUARED "
             "error's gradient looks. For the binary cross-entropy the log's derivative cancels "
             "that slope: derive dL/dz again for this loss.",
             lambda x, y, w, b: _times_slope(x, y, w, b)),
-    Mistake("that is the gradient of the squared error (p - y)², through the sigmoid's slope "
+    Mistake("that is the gradient of the squared error (p - t)², through the sigmoid's slope "
             "(the 2 and the p (1 - p)): this exercise's loss is the binary CROSS-ENTROPY, "
             "whose log cancels the sigmoid's slope. Derive dL/dz for it.",
             lambda x, y, w, b: _times_slope(x, y, w, b, 2.0)),
@@ -113,7 +113,7 @@ GRADIENT_MISTAKES = (
 
 GRADIENT_ERRORS = (
     (ValueError, "matmul", "the shapes of a matrix product do not line up. Write them down: "
-     "x (batch, features), p - y (batch,); grad_w must come out (features,), one number per "
+     "x (batch, features), p - t (batch,); grad_w must come out (features,), one number per "
      "weight, summed over the batch. Which transpose makes that happen?"),
 )
 
@@ -175,7 +175,7 @@ STEP_MISTAKES = (
     Mistake("the gradient is summed over the batch instead of averaged: the loss is a mean, so "
             "its gradient has a 1/N.", _step(1.0, 1.0, summed=True)),
     Mistake("the bias is not updated: it has a gradient too.", _step(1.0, 0.0), ("new_b",)),
-    Mistake("b's gradient is the mean of the ERRORS p - y over the batch, not of grad_w (the "
+    Mistake("b's gradient is the mean of the ERRORS p - t over the batch, not of grad_w (the "
             "weights' gradient): each parameter moves along its own gradient.",
             lambda x, y, w, b, lr: (w - lr * _reference_gradient(x, y, w, b)[0],
                                     b - lr * np.mean(_reference_gradient(x, y, w, b)[0])),
