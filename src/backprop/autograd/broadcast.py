@@ -12,6 +12,8 @@ import numbers
 import numpy as np
 from numpy.typing import ArrayLike
 
+from backprop.autograd import guards
+
 Axis = int | tuple[int, ...] | list[int] | None
 
 
@@ -22,6 +24,7 @@ def unbroadcast(grad: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
     grad = np.asarray(grad)
     if grad.shape == shape:
         return grad  # nothing was broadcast (the usual case): nothing to undo
+    guards.check_broadcast(grad.shape, shape)  # refuses shapes broadcasting can't make
     extra_leading_axes = grad.ndim - len(shape)
     if extra_leading_axes > 0:
         grad = grad.sum(axis=tuple(range(extra_leading_axes)))
@@ -30,7 +33,7 @@ def unbroadcast(grad: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
     )
     if stretched_axes:
         grad = grad.sum(axis=stretched_axes, keepdims=True)
-    return np.asarray(grad).reshape(shape)
+    return np.asarray(grad)
 
 
 def expand_reduced(

@@ -54,7 +54,10 @@ def wrong_grad_shape(tensor: Any, grad: Any) -> None:
             f"add_grad got a Tensor for a tensor of shape {tensor.shape}{made_by}: a "
             "gradient is a NumPy array; inside a backward use x.data, not x"
         )
-    if np.ndim(grad) > len(tensor.shape) or np.size(grad) > int(np.prod(tensor.shape)):
+    if np.size(grad) == int(np.prod(tensor.shape)):
+        advice = ("the sizes agree but not the shapes: a transposed gradient (.T), "
+                  "or an axis added or lost (keepdims, [:, None])")
+    elif np.ndim(grad) > len(tensor.shape) or np.size(grad) > np.prod(tensor.shape):
         advice = "sum it back to the input's shape with unbroadcast(grad, x.shape)"
     else:
         advice = "spread it over the input's shape (np.broadcast_to, or expand_reduced)"
@@ -62,6 +65,28 @@ def wrong_grad_shape(tensor: Any, grad: Any) -> None:
         f"gradient of shape {np.shape(grad)} for a tensor of shape {tensor.shape}"
         f"{made_by}: an op's backward must send each input a gradient shaped like it; "
         f"{advice}"
+    )
+
+
+def check_broadcast(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> None:
+    """``unbroadcast`` sums a gradient back to its input's shape; a gradient whose shape
+    broadcasting could not have made from that input is a bug in an op's backward."""
+    extra = len(grad_shape) - len(shape)
+    stretched = zip(shape, grad_shape[max(extra, 0):])
+    if extra < 0 or any(size not in (1, g) for size, g in stretched):
+        raise ValueError(
+            f"unbroadcast: a gradient of shape {grad_shape} cannot come from "
+            f"broadcasting an input of shape {shape}: check the op's backward (a "
+            "forgotten .T, or an axis lost or added)"
+        )
+
+
+def returned_grad(node: Any) -> None:
+    """A backward function sends gradients with ``add_grad``; one that returns them
+    would leave its inputs' ``.grad`` empty, silently."""
+    raise TypeError(
+        f"the backward of the {node.op!r} op returned a value: a backward function "
+        "returns nothing and sends each input its gradient with input.add_grad(g)"
     )
 
 

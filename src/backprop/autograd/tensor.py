@@ -98,7 +98,8 @@ class Tensor:
         for node in order:
             if node.inputs and node.grad is not None:  # a leaf has no backward
                 guards.check_node(node)  # refuses a missing backward_fn, changed inputs
-                call(node, node.grad, node.backward_fn)  # node.backward_fn(node.grad)
+                if call(node, node.grad, node.backward_fn) is not None:  # fn(grad)
+                    guards.returned_grad(node)  # raises: a backward uses add_grad
 
     def zero_grad(self) -> None:
         """Forget the gradient (``grad = None``, as PyTorch's optimisers do)."""
