@@ -420,9 +420,10 @@ def profile(function: Callable[[], Any], top: int | None = 10, rounds: int = 1
         profiler = cProfile.Profile()
         profiler.runcall(function)
         rows = []
-        for entry in profiler.getstats():  # one entry per function: code, calls, own time
+        for entry in profiler.getstats():  # one per function: code, calls, own time
             code = entry.code
-            name = code if isinstance(code, str) else f"{_file_of(code)}:{code.co_qualname}"
+            name = (code if isinstance(code, str)
+                    else f"{_file_of(code)}:{code.co_qualname}")
             rows.append(ProfileRow(name, entry.callcount, entry.inlinetime))
         if not best or sum(r.seconds for r in rows) < sum(r.seconds for r in best):
             best = rows
