@@ -8,8 +8,9 @@
   ``backward`` the gradients of intermediates and parameters); ``optimizer_memory`` what
   an optimiser keeps between steps (its state and its scratch arrays); ``traced_bytes``
   measures, instead of counting, what a function leaves allocated and its peak.
-- Time: ``median_seconds``, ``time_forward_backward`` and ``power_law_exponent``;
-  ``profile`` says which functions the time went to.
+- Time: ``fastest_seconds`` (the chapter's timer), ``median_seconds``,
+  ``time_forward_backward`` and ``power_law_exponent``; ``profile`` says which functions
+  the time went to.
 - The trade: ``checkpoint`` keeps a segment's input only and recomputes its inside
   during backward.
 
@@ -398,27 +399,35 @@ class ProfileRow:
     seconds: float  # inside the function itself, not in the functions it called
 
 
-def profile(function: Callable[[], Any], top: int | None = 10) -> list[ProfileRow]:
-    """Run ``function`` once under Python's profiler (cProfile); the ``top`` functions
-    by own time (every function with ``top=None``; their own times add up to the whole
-    run).
+def profile(function: Callable[[], Any], top: int | None = 10, rounds: int = 1
+            ) -> list[ProfileRow]:
+    """Run ``function`` under Python's profiler (cProfile) ``rounds`` times and return,
+    from the run with the smallest total, the ``top`` functions by own time (every
+    function with ``top=None``; their own times add up to the whole run).
 
     Own time is what a function spent in its own lines, not in the functions it called,
     so a NumPy call made by an op shows up as the op's C built-in (``matmul`` is inside
     ``_product``'s own time, since ``@`` is an operator, not a call). Each op's backward
     closure is named by where it is defined: ``relu.<locals>.backward``; a function
-    defined in a notebook cell is ``notebook:name``. The profiler adds a little time to
+    defined in a notebook cell is ``notebook:name``. cProfile reads the wall clock, so
+    other programs on the machine inflate a run; they never shorten one, hence the
+    fastest of several runs (as ``fastest_seconds``). The profiler adds a little time to
     every Python call it records, which makes small, often-called functions look slower
     than they are: read the ranking and the large items, not every microsecond.
     """
-    profiler = cProfile.Profile()
-    profiler.runcall(function)
-    rows = []
-    for entry in profiler.getstats():  # one entry per function: code, calls, own time
-        code = entry.code
-        name = code if isinstance(code, str) else f"{_file_of(code)}:{code.co_qualname}"
-        rows.append(ProfileRow(name, entry.callcount, entry.inlinetime))
-    return sorted(rows, key=lambda row: row.seconds, reverse=True)[:top]
+    best: list[ProfileRow] = []
+    for _ in range(rounds):
+        profiler = cProfile.Profile()
+        profiler.runcall(function)
+        rows = []
+        for entry in profiler.getstats():  # one per function: code, calls, own time
+            code = entry.code
+            name = (code if isinstance(code, str)
+                    else f"{_file_of(code)}:{code.co_qualname}")
+            rows.append(ProfileRow(name, entry.callcount, entry.inlinetime))
+        if not best or sum(r.seconds for r in rows) < sum(r.seconds for r in best):
+            best = rows
+    return sorted(best, key=lambda row: row.seconds, reverse=True)[:top]
 
 
 def _file_of(code: Any) -> str:

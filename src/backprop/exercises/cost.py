@@ -85,7 +85,7 @@ def _variant(*, first_dx: bool = False, batch_factor: bool = True, mask_bytes: i
              probabilities: bool = True, last_mask: bool = False,
              unit: float = 1, skip_last: bool = False, count_products: bool = False,
              onehot_targets: bool = False, float_bytes: int = 8, outputs: bool = False,
-             mask_bits: bool = False) -> Callable[..., dict]:
+             mask_bits: bool = False, image_bytes: int = 8) -> Callable[..., dict]:
     """The prediction with one known mistake: the checker's catalogue of wrong answers."""
 
     def predict(sizes: list[int], batch: int) -> dict[str, int]:
@@ -100,6 +100,8 @@ def _variant(*, first_dx: bool = False, batch_factor: bool = True, mask_bytes: i
         mask_kept = (sum(-(-b * n // 8) for n in masked) if mask_bits
                      else mask_bytes * b * sum(masked))
         kept = float_bytes * b * sum(inputs) + mask_kept + loss_kept
+        if first_input and not outputs:  # the batch itself, as the first layer's input
+            kept += (image_bytes - float_bytes) * b * sizes[0]
         if parameters:
             kept = 8 * sum(p + o for p, o in zip(products, sizes[1:]))
         if unit != 1:
@@ -155,6 +157,9 @@ MISTAKES = (
     Mistake("the arrays here are float64, 8 bytes per number, not float32's 4 (the course's "
             "ManualGrad MLP keeps float64 inputs and probabilities).",
             _variant(float_bytes=4), ("bytes_kept",)),
+    Mistake("the batch is given in float64 here, 8 bytes per pixel: load_mnist's images are "
+            "float32, but this exercise counts a float64 batch, as ManualGrad's layers keep it.",
+            _variant(image_bytes=4), ("bytes_kept",)),
     Mistake("each Linear layer keeps its INPUT for the backward pass (the weight gradient "
             "pairs the output gradient with it), not its output: count the arrays that go into "
             "the layers.", _variant(outputs=True), ("bytes_kept",)),
