@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from backprop import nn
-from backprop.autograd import Tensor, no_grad
+from backprop.autograd import Tensor, no_grad, unbroadcast
 
 
 # --- a parameter replaced by a graph node
@@ -58,3 +58,20 @@ def test_division_gradients_are_finite_wherever_the_quotient_is():
     assert np.all(np.isfinite(b.grad)) and np.all(np.isfinite(a.grad))
     np.testing.assert_allclose(b.grad, -a.data / b.data / b.data, rtol=1e-15)
     np.testing.assert_allclose(a.grad, 1 / b.data, rtol=1e-15)
+
+
+@pytest.mark.parametrize("grad_shape, shape",
+                         [((2, 3), (3, 2)), ((6,), (2, 3)), ((3,), (3, 1))])
+def test_unbroadcast_refuses_a_gradient_broadcasting_cannot_make(grad_shape, shape):
+    """A forgotten .T in a custom op's backward used to be reshaped into place."""
+    with pytest.raises(ValueError, match="cannot come from broadcasting"):
+        unbroadcast(np.ones(grad_shape), shape)
+
+
+def test_a_backward_that_returns_its_gradient_is_refused():
+    """A backward sends gradients with add_grad; a returned one would be lost."""
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    out = Tensor(x.data * 3, inputs=(x,), op="triple")
+    out.backward_fn = lambda grad: grad * 3  # returns, does not send
+    with pytest.raises(TypeError, match="returned a value.*add_grad"):
+        out.backward(np.ones(2))
