@@ -106,3 +106,20 @@ def test_start_continues_a_copy_of_a_trained_network(data):
     more = failing.train(data, "randn", 0.01, seed=0, epochs=1, batch_size=50, start=first.model)
     assert more.val_mse[0] == pytest.approx(first.val_mse[-1])
     assert all(np.array_equal(b, p.data) for b, p in zip(before, first.model.parameters()))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_tiny_start_escapes_through_the_samples_chance_correlation(seed):
+    """Chapter 3's Road 1, the evidence taken off the page: on the page's training set the tiny
+    network escapes the constant within 100 epochs; on a sign-symmetrised set of the same size
+    (every correlation of x1, x2 with t exactly 0) it does not. What remains then is only the
+    weaker second-order term."""
+    x, t = paraboloid(5_000, seed=seed)
+    data = failing.split(x, t, n_val=1_000, seed=seed + 1)
+    level = 0.75 * float(np.mean((data.t_train.mean() - data.t_val) ** 2))
+    sym = failing.Split(*failing.symmetrised(*paraboloid(1_000, seed=seed + 20)),
+                        data.x_val, data.t_val)
+    escapes = [failing.escape_epoch(failing.train(split, 0.01, 0.01, seed=seed, epochs=100,
+                                                  stop_below=level).val_mse, level)
+               for split in (data, sym)]
+    assert escapes[0] is not None and escapes[1] is None, f"seed {seed}: {escapes}"
