@@ -2351,3 +2351,29 @@ ALTERNATIVES["softmax_cross_entropy_backward"] = ALTERNATIVES.get(
 ALTERNATIVES["prepare_images"] = ALTERNATIVES.get("prepare_images", []) + [
     lambda images: np.stack([im.ravel() for im in images]).astype(np.float32) / np.float32(255),
 ]
+
+# ============================================================================= fifth round
+# A fresh learner trial of chapters 6-10: near misses that passed (a softmax shifted by the
+# row's minimum or mean), float32 answers to float64 inputs, and mistakes whose hint was
+# missing or misleading; each with a fragment of its hint.
+
+
+def _softmax_shifted_by(shift):
+    def backward(z, y):
+        e = np.exp(z - shift(z))
+        p = e / e.sum(axis=1, keepdims=True)
+        p[np.arange(len(y)), y] -= 1
+        return p / len(y)
+    return backward
+
+
+def _softmax_ce_with_slope(z, y):
+    s = _softmax(z)
+    return (s - np.eye(z.shape[1])[y]) * s * (1 - s) / len(y)
+
+
+SOFTMAX_WRONG += [
+    (_softmax_shifted_by(lambda z: z.min(axis=1, keepdims=True)), "every exponent <= 0"),
+    (_softmax_shifted_by(lambda z: z.mean(axis=1, keepdims=True)), "every exponent <= 0"),
+    (_softmax_ce_with_slope, "slope s (1 - s)"),
+]
