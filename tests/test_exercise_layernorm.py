@@ -34,8 +34,20 @@ def _by_chain_rule(dy, x, eps):
 
 
 def _float32_throughout(dy, x, eps):
+    """Right, but in float32 whatever the inputs: the float64 cases reject it (one rule for
+    every check: float64 inputs want a float64 answer)."""
     dy, x = dy.astype(np.float32), x.astype(np.float32)
     return layernorm_backward(dy, x, np.float32(eps))
+
+
+def _keeps_the_inputs_dtype(dy, x, eps):
+    """Another right answer: float32 on the float32 case, because its inputs are."""
+    mu = np.mean(x, axis=1, keepdims=True)
+    sigma = np.sqrt(np.mean((x - mu) ** 2, axis=1, keepdims=True) + x.dtype.type(eps))
+    x_hat = (x - mu) / sigma
+    n = x.shape[1]
+    return (n * dy - dy.sum(1, keepdims=True)
+            - x_hat * (dy * x_hat).sum(1, keepdims=True)) / (n * sigma)
 
 
 def _parts(x, eps, ddof=0, eps_at="inside", axis=1):
@@ -154,6 +166,7 @@ WRONG = [
     (_in_place, "changed the caller's `x` in place"),
     (_with_autograd, "Tensor.backward"),
     (_no_keepdims, "keepdims=True"),
+    (_float32_throughout, "this exercise works in float64"),
 ]
 
 
@@ -163,7 +176,7 @@ def test_the_solution_passes_with_a_table_free_of_rounding_noise():
     assert all(row.verdict == "✓ within 1e-5" for row in result.rows), repr(result)
 
 
-@pytest.mark.parametrize("answer", [_by_chain_rule, _float32_throughout])
+@pytest.mark.parametrize("answer", [_by_chain_rule, _keeps_the_inputs_dtype])
 def test_other_right_answers_pass(answer):
     assert check.layernorm_backward(answer), repr(check.layernorm_backward(answer))
 
@@ -175,6 +188,13 @@ def test_the_float32_case_passes_up_to_float32_rounding():
         normalisation._run(normalisation.HARDER),
         normalisation.reference_backward, float32=True)
     assert result.passed and "float32" in result.rows[-1].verdict, repr(result)
+
+
+def test_float32_answers_pass_on_float32_inputs_only():
+    result = check.layernorm_backward(_keeps_the_inputs_dtype)
+    assert result.passed, repr(result)
+    result = check.layernorm_backward(_float32_throughout)
+    assert not result and result.rows[0].verdict == "✗ right only up to float32 rounding"
 
 
 def test_a_skeleton_is_not_done_yet():

@@ -191,14 +191,14 @@ def logistic_step(solution: Callable[..., Any]) -> CheckResult:
     the mean binary cross-entropy, from the same inputs as ``bce_gradient`` and lr = 0.5.
 
     Checked at batch 6 x 4, at a batch of 1 and at batch 9 x 2, then (shown only if it fails) at
-    lr = 0.05; float32 answers pass up to float32 rounding (chapter 7 trains on float32
-    MNIST). The arrays given must be left alone: an update in place (``w -= ...``) fails. Reference: ``LogisticRegression.backward``
+    lr = 0.05. The inputs are float64, so the answer must be float64: a float32 answer
+    fails, with a hint saying so (the same rule as ``bce_gradient``). The arrays given must be left alone: an update in place (``w -= ...``) fails. Reference: ``LogisticRegression.backward``
     then ``backprop.optim.SGD(lr).step()``. Allowed: NumPy, ``stable_sigmoid`` and your own
     ``bce_gradient``; not the library's model or optimiser.
     """
     name = "Logistic regression: one gradient-descent step"
     options = dict(mistakes=STEP_MISTAKES, forbid=STEP_FORBID, allowed=ALLOWED, products=False,
-                   float32=True, explain=_explain_lr,
+                   explain=_explain_lr,
                    changed_hint="`w -= lr * grad_w` (or `w[:] = ...`) writes into the "
                    "caller's array, so the old parameters are gone when the caller still "
                    "needs them (to compare, to retry a step); `new_w = w - lr * grad_w` "

@@ -184,15 +184,25 @@ def layernorm_backward(solution: Callable[..., Any]) -> CheckResult:
     shape of ``x``. Checked first on a batch of 4 x 6 (eps 0.1) and a batch of 1
     (eps 0.01), then (shown only if it fails) on a batch of 3 x 5 with eps = 1e-5 and
     on float32 inputs, against the gradient the autograd engine computes for the same
-    forward. float32 answers pass up to float32 rounding. ``dy`` and ``x`` must be left
-    unchanged. Allowed: NumPy only; not ``Tensor.backward`` or PyTorch's autograd
+    forward. For the float32 inputs a float32 answer passes up to float32 rounding; for
+    float64 inputs the answer must be float64 (a float32 one fails, and says so). ``dy``
+    and ``x`` must be left unchanged. Allowed: NumPy only; not ``Tensor.backward`` or PyTorch's autograd
     (watched once torch is imported).
     """
-    options = dict(mistakes=MISTAKES, batch=4, float32=True, products=False,
+    options = dict(mistakes=MISTAKES, batch=4, products=False,
                    forbid=autograd_engines(), allowed=ALLOWED, changed_hint=CHANGED,
                    error_hints=ERRORS)
+    # One float32 rule for every check: float64 inputs want a float64 answer (a float32 one
+    # fails, with the float32 hint); only the float32 case, run last, accepts float32 rounding.
+    float64_cases = tuple(case for case in HARDER if "float32" not in case.label)
+
+    def harder() -> CheckResult:
+        return then_harder(
+            run_check(NAME, solution, _run(FIRST + float64_cases), reference_backward,
+                      **options),
+            lambda: run_check(NAME, solution, _run(FIRST + HARDER), reference_backward,
+                              float32=True, **options), "")
+
     return then_harder(
-        run_check(NAME, solution, _run(FIRST), reference_backward, **options),
-        lambda: run_check(NAME, solution, _run(FIRST + HARDER), reference_backward,
-                          **options),
+        run_check(NAME, solution, _run(FIRST), reference_backward, **options), harder,
         "right on the first two cases, but not on the harder ones: ")
