@@ -151,6 +151,27 @@ def _no_keepdims(dy, x, eps):
     return (x - mu) / eps
 
 
+def _usual(dy, x, eps, *, mean_sign=1, var_sign=1, power=1, centred=False, factor=1,
+           n=None):
+    """The chapter's form with one thing changed, as the learner trial wrote them."""
+    x_hat, sigma = _parts(x, eps)
+    term = x - x.mean(axis=1, keepdims=True) if centred else x_hat
+    mean_dy = dy.mean(axis=1, keepdims=True) if n is None else dy.sum(1, keepdims=True) / n
+    return (dy - mean_sign * mean_dy
+            - var_sign * factor * term * (dy * term).mean(axis=1, keepdims=True)) / sigma**power
+
+
+def _eps_squared(dy, x, eps):
+    return layernorm_backward(dy, x, eps**2)
+
+
+def _invariant_probe(**change):
+    def wrong(dy, x, eps):
+        return _usual(dy, x, eps, **change)
+    wrong.__name__ = "_" + "_".join(f"{k}{v}" for k, v in change.items())
+    return wrong
+
+
 WRONG = [
     (_no_mean_term, "through the row's mean x_bar"),
     (_no_variance_term, "through the variance"),
@@ -167,6 +188,20 @@ WRONG = [
     (_with_autograd, "Tensor.backward"),
     (_no_keepdims, "keepdims=True"),
     (_float32_throughout, "this exercise works in float64"),
+    # the fifth trial: seven with no hint, one misled (n written in)
+    (_invariant_probe(mean_sign=-1), "through x_bar has the wrong sign"),
+    (_invariant_probe(var_sign=-1), "through the variance has the wrong sign"),
+    (_invariant_probe(mean_sign=-1, var_sign=-1), "both correction terms"),
+    (_invariant_probe(power=-1), "multiplied by sigma_x"),
+    (_invariant_probe(power=2), "divided by sigma_x**2"),
+    (_invariant_probe(centred=True), "x - x_bar where x_hat belongs"),
+    (_invariant_probe(factor=2), "twice too large"),
+    (lambda dy, x, eps: dy, "dy itself, unchanged"),
+    (_eps_squared, "eps is squared"),
+    (_invariant_probe(n=6), "number of features is written in"),
+    # mistakes of no known kind: the two invariants say which term is wrong
+    (_invariant_probe(mean_sign=0.5), "fails the first"),
+    (_invariant_probe(factor=0.3), "passes the first but not the second"),
 ]
 
 
