@@ -2382,3 +2382,33 @@ SOFTMAX_WRONG += [
     (_softmax_shifted_by(lambda z: z.mean(axis=1, keepdims=True)), "every exponent <= 0"),
     (_softmax_ce_with_slope, "slope s (1 - s)"),
 ]
+
+
+def _adam_weights(m_old=0.9, m_new=0.1, v_old=0.999, v_new=0.001, v_from_m=False):
+    def update(theta, g, m, v, t, lr):
+        m = m_old * m + m_new * g
+        v = v_old * v + v_new * (m**2 if v_from_m else g**2)
+        m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
+        return theta - lr * m_hat / (np.sqrt(v_hat) + 1e-8), m, v
+    return update
+
+
+def _adam_v_odd(theta, g, m, v, t, lr):
+    """A mistake of no known kind in v, in float64: located, not blamed on float32."""
+    m = 0.9 * m + 0.1 * g
+    v = 0.999 * v + 0.001 * np.abs(m * g)
+    m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
+    return theta - lr * m_hat / (np.sqrt(v_hat) + 1e-8), m, v
+
+
+ADAM_WRONG += [
+    (_adam_weights(v_from_m=True), "not the square of m"),
+    (_adam_weights(m_old=0.999, m_new=0.001, v_old=0.9, v_new=0.1), "betas are swapped in the "
+     "running averages"),
+    (_adam_weights(m_old=0.1, m_new=0.9, v_old=0.001, v_new=0.999), "beta and 1 - beta are "
+     "swapped"),
+    (_adam_weights(m_old=0.1, m_new=0.9), "swapped in m's average"),
+    (_adam_weights(v_old=0.001, v_new=0.999), "swapped in v's average"),
+    (_adam_weights(v_new=0.1), "beta1's weight"),
+    (_adam_v_odd, "m is right and v is not"),
+]
