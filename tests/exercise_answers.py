@@ -2412,3 +2412,11 @@ ADAM_WRONG += [
     (_adam_weights(v_new=0.1), "beta1's weight"),
     (_adam_v_odd, "m is right and v is not"),
 ]
+
+
+def _momentum_reset(theta, g, buffer, lr, mu):
+    m2 = g.copy()  # the buffer started afresh at every call
+    return theta - lr * m2, m2
+
+
+MOMENTUM_WRONG += [(_momentum_reset, "drops mu * (old buffer)")]

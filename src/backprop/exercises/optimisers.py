@@ -313,7 +313,8 @@ def _momentum_reference(theta: np.ndarray, g: np.ndarray, buffer: np.ndarray | N
 
 
 def _momentum_run(solution: Callable[..., Any]) -> dict[str, Any]:
-    return run_cases(solution, MOMENTUM_CASES, MOMENTUM_NAMES)
+    return run_cases(solution, MOMENTUM_CASES, MOMENTUM_NAMES,
+                     read=_state_first(("new_buffer", "new_theta")))
 
 
 def _momentum(*, weight_new: bool = False, along_g: bool = False, sign: float = 1.0,
@@ -348,6 +349,11 @@ def _momentum(*, weight_new: bool = False, along_g: bool = False, sign: float = 
 
 
 MOMENTUM_MISTAKES = (
+    Mistake("your new buffer drops mu * (old buffer): it starts afresh at every call (new "
+            "buffer = g), so it carries none of the earlier steps and this is plain gradient "
+            "descent. The buffer keeps mu times its old value and adds g to it. Only before the first step is the buffer "
+            "zeros, and then mu * buffer + g is g.",
+            lambda theta, g, buffer, lr, mu: (theta - lr * g, g.copy())),
     Mistake("the gradient enters the buffer with weight 1 - mu: that is an exponential moving "
             "AVERAGE (Adam's m). PyTorch's momentum adds the whole gradient, "
             "buffer = mu * buffer + g, and the first buffer is g itself.",
@@ -398,7 +404,8 @@ def momentum_step(solution: Callable[..., Any]) -> CheckResult:
 
     Checked at the first step (buffer zeros), at a later step with a buffer, on a 3 x 4 weight
     with lr 0.01 and mu 0.5, and with lr 0.3 and mu 0.99, against
-    ``backprop.optim.SGD(momentum=mu)``. The buffer is PyTorch's, without lr in it: the classic
+    ``backprop.optim.SGD(momentum=mu)``; the table lists each case's new buffer before its
+    new theta (the step is built from it). The buffer is PyTorch's, without lr in it: the classic
     form ``buffer = mu * buffer + lr * g``, ``theta - buffer`` (same steps while lr is constant)
     returns another buffer and fails, with a hint saying so. The arrays given must be left
     unchanged (return new ones). Allowed: NumPy; not the library's ``SGD``.
