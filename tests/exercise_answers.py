@@ -2420,3 +2420,41 @@ def _momentum_reset(theta, g, buffer, lr, mu):
 
 
 MOMENTUM_WRONG += [(_momentum_reset, "drops mu * (old buffer)")]
+
+
+def _cost_loop_skips_last(sizes, batch):
+    forward = backward = 0
+    for k in range(len(sizes) - 2):  # one layer short
+        forward += batch * sizes[k] * sizes[k + 1]
+        backward += 2 * batch * sizes[k] * sizes[k + 1]
+    backward -= batch * sizes[0] * sizes[1]
+    return {**backprop_cost(sizes, batch), "forward_macs": forward, "backward_macs": backward}
+
+
+def _fd_from(parameters):
+    def predict(sizes, batch):
+        p = parameters(sizes, batch)
+        forward = batch * sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
+        return {"parameters": p, "forward_passes": 2 * p, "macs": 2 * p * forward}
+    return predict
+
+
+COST_WRONG += [
+    (_cost_changed(forward_macs=lambda s, b, v: 2 * v, backward_macs=lambda s, b, v: 2 * v),
+     "multiply and an add counted"),
+    (_cost_changed(forward_macs=lambda s, b, v: v + b * sum(s[1:])), "bias additions"),
+    (_cost_changed(bytes_kept=lambda s, b, v: v + 8 * b * s[-1]), "logits are counted"),
+    (_cost_changed(bytes_kept=lambda s, b, v: v - 4 * b), "int64"),
+    (_cost_loop_skips_last, "stop one layer early"),
+]
+FD_COST_WRONG += [
+    (_fd_changed(macs=lambda s, b, v: v // 2), "ONE nudge per parameter"),
+    (_fd_changed(macs=lambda s, b, v: b * sum(i * o for i, o in zip(s[:-1], s[1:]))),
+     "cost of ONE forward pass"),
+    (_fd_changed(macs=lambda s, b, v: v + (v // (b * sum(i * o for i, o in zip(s[:-1], s[1:]))))
+                 * b * sum(s[1:])), "bias additions"),
+    (_fd_from(lambda s, b: sum(i * o for i, o in zip(s[:-1], s[1:])) + sum(s)),
+     "the input has none"),
+    (_fd_from(lambda s, b: b * sum(i * o + o for i, o in zip(s[:-1], s[1:]))),
+     "does not depend on the batch"),
+]
