@@ -2458,3 +2458,20 @@ FD_COST_WRONG += [
     (_fd_from(lambda s, b: b * sum(i * o + o for i, o in zip(s[:-1], s[1:]))),
      "does not depend on the batch"),
 ]
+
+
+def _bce_per_probability(x, y, w, b):
+    p = _sigmoid(x @ w + b)
+    d = (-y / p + (1 - y) / (1 - p)) / len(y)
+    return x.T @ d, d.sum()
+
+
+BCE_WRONG += [
+    (_bce_per_probability, "with respect to the PROBABILITY"),
+    (lambda x, y, w, b: (x.T @ (_sigmoid(x @ w + b) - y) / x.shape[1],
+                         np.mean(_sigmoid(x @ w + b) - y)), "number of FEATURES"),
+    (lambda x, y, w, b: (lambda gw: (gw, np.mean(gw)))(
+        x.T @ (_sigmoid(x @ w + b) - y) / len(y)), "dz/db = 1"),
+]
+STEP_WRONG += [(lambda x, y, w, b, lr: tuple(p - g / lr for p, g in zip(
+    (w, b), bce_gradient(x, y, w, b))), "DIVIDED by the learning rate")]
