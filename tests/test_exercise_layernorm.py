@@ -34,8 +34,8 @@ def _by_chain_rule(dy, x, eps):
 
 
 def _float32_throughout(dy, x, eps):
-    """Right, but in float32 whatever the inputs: the float64 cases reject it (one rule for
-    every check: float64 inputs want a float64 answer)."""
+    """Right, but in float32 whatever the inputs: the float64 cases reject it (one rule
+    for every check: float64 inputs want a float64 answer)."""
     dy, x = dy.astype(np.float32), x.astype(np.float32)
     return layernorm_backward(dy, x, np.float32(eps))
 
@@ -156,9 +156,10 @@ def _usual(dy, x, eps, *, mean_sign=1, var_sign=1, power=1, centred=False, facto
     """The chapter's form with one thing changed, as the learner trial wrote them."""
     x_hat, sigma = _parts(x, eps)
     term = x - x.mean(axis=1, keepdims=True) if centred else x_hat
-    mean_dy = dy.mean(axis=1, keepdims=True) if n is None else dy.sum(1, keepdims=True) / n
-    return (dy - mean_sign * mean_dy
-            - var_sign * factor * term * (dy * term).mean(axis=1, keepdims=True)) / sigma**power
+    mean_dy = (dy.mean(axis=1, keepdims=True) if n is None
+               else dy.sum(1, keepdims=True) / n)
+    var_dy = (dy * term).mean(axis=1, keepdims=True)
+    return (dy - mean_sign * mean_dy - var_sign * factor * term * var_dy) / sigma**power
 
 
 def _eps_squared(dy, x, eps):
@@ -229,7 +230,8 @@ def test_float32_answers_pass_on_float32_inputs_only():
     result = check.layernorm_backward(_keeps_the_inputs_dtype)
     assert result.passed, repr(result)
     result = check.layernorm_backward(_float32_throughout)
-    assert not result and result.rows[0].verdict == "✗ right only up to float32 rounding"
+    verdict = "✗ right only up to float32 rounding"
+    assert not result and result.rows[0].verdict == verdict
 
 
 def test_a_skeleton_is_not_done_yet():

@@ -446,6 +446,7 @@ def test_adam_lists_the_averages_before_theta_and_blames_float32_only_on_float32
     from exercise_answers import _adam_v_odd, _adam_weights
 
     result = check.adam_update(_adam_weights(v_from_m=True))
-    assert [row.name.split(",")[0] for row in result.rows[:3]] == ["new_m", "new_v", "new_theta"]
+    names = [row.name.split(",")[0] for row in result.rows[:3]]
+    assert names == ["new_m", "new_v", "new_theta"]
     assert "new_v" in result.message and "float32" not in result.hint, repr(result)
     assert "float32" not in check.adam_update(_adam_v_odd).hint
