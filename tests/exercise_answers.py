@@ -2475,3 +2475,5 @@ BCE_WRONG += [
 ]
 STEP_WRONG += [(lambda x, y, w, b, lr: tuple(p - g / lr for p, g in zip(
     (w, b), bce_gradient(x, y, w, b))), "DIVIDED by the learning rate")]
+MOMENTUM_WRONG += [(lambda theta, g, b, lr, mu: (theta - lr * (mu * b + g), mu * b + 1.3 * g),
+                    "the first wrong quantity is the new buffer")]

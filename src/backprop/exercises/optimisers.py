@@ -410,11 +410,21 @@ def momentum_step(solution: Callable[..., Any]) -> CheckResult:
     returns another buffer and fails, with a hint saying so. The arrays given must be left
     unchanged (return new ones). Allowed: NumPy; not the library's ``SGD``.
     """
-    return run_check("Optimisers: one step of SGD with momentum", solution, _momentum_run,
+    result = run_check("Optimisers: one step of SGD with momentum", solution, _momentum_run,
                      _momentum_reference, mistakes=MOMENTUM_MISTAKES, forbid=MOMENTUM_FORBID,
                      error_hints=MOMENTUM_ERRORS, allowed=ALLOWED, products=False,
                      gradient=False,
+                     locate=lambda name, got, want: _momentum_locate(name.split(",")[0]),
                      changed_hint="`buffer *= mu`, `buffer += g` or `theta -= ...` writes into "
                      "the caller's array (the optimiser's own SGD does, on its own state; this "
                      "function returns new arrays instead): `new_buffer = mu * buffer + g` "
                      "makes a new one.")
+    return _no_float32_guess(result, solution, MOMENTUM_CASES, _momentum_locate)
+
+
+def _momentum_locate(name: str) -> str:
+    if name == "new_buffer":
+        return ("the first wrong quantity is the new buffer: it keeps mu times the old "
+                "buffer and adds this step's gradient. Which weights, which gradient?")
+    return ("the buffer is right, so the mistake is in the step built from it: the "
+            "parameter moves against the NEW buffer, by lr times it.")
