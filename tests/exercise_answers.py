@@ -2141,11 +2141,16 @@ EXERCISES["softmax_backward"] = (softmax_backward, SOFTMAX_LAYER_WRONG)
 EXERCISES["momentum_step"] = (momentum_step, MOMENTUM_WRONG)
 ALTERNATIVES["softmax_backward"] = [_softmax_jacobian_einsum, _softmax_rows]
 ALTERNATIVES["momentum_step"] = [_momentum_from_zeros]
-ALTERNATIVES["logistic_step"] = ALTERNATIVES.get("logistic_step", []) + [
-    lambda x, y, w, b, lr: tuple(
-        np.float32(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float32)
-        for v in logistic_step(x.astype(np.float32), y.astype(np.float32),
-                               w.astype(np.float32), np.float32(b), np.float32(lr)))]
+
+
+def _logistic_step_float32(x, y, w, b, lr):
+    """Right, but in float32 while the inputs are float64: fails, as bce_gradient's does."""
+    return tuple(np.float32(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float32)
+                 for v in logistic_step(x.astype(np.float32), y.astype(np.float32),
+                                        w.astype(np.float32), np.float32(b), np.float32(lr)))
+
+
+STEP_WRONG += [(_logistic_step_float32, "this exercise works in float64")]
 
 # ============================================================================= third round
 # Wrong answers of the kinds a second learner trial found silent or misleading; each with a
@@ -2351,3 +2356,124 @@ ALTERNATIVES["softmax_cross_entropy_backward"] = ALTERNATIVES.get(
 ALTERNATIVES["prepare_images"] = ALTERNATIVES.get("prepare_images", []) + [
     lambda images: np.stack([im.ravel() for im in images]).astype(np.float32) / np.float32(255),
 ]
+
+# ============================================================================= fifth round
+# A fresh learner trial of chapters 6-10: near misses that passed (a softmax shifted by the
+# row's minimum or mean), float32 answers to float64 inputs, and mistakes whose hint was
+# missing or misleading; each with a fragment of its hint.
+
+
+def _softmax_shifted_by(shift):
+    def backward(z, y):
+        e = np.exp(z - shift(z))
+        p = e / e.sum(axis=1, keepdims=True)
+        p[np.arange(len(y)), y] -= 1
+        return p / len(y)
+    return backward
+
+
+def _softmax_ce_with_slope(z, y):
+    s = _softmax(z)
+    return (s - np.eye(z.shape[1])[y]) * s * (1 - s) / len(y)
+
+
+SOFTMAX_WRONG += [
+    (_softmax_shifted_by(lambda z: z.min(axis=1, keepdims=True)), "every exponent <= 0"),
+    (_softmax_shifted_by(lambda z: z.mean(axis=1, keepdims=True)), "every exponent <= 0"),
+    (_softmax_ce_with_slope, "slope s (1 - s)"),
+]
+
+
+def _adam_weights(m_old=0.9, m_new=0.1, v_old=0.999, v_new=0.001, v_from_m=False):
+    def update(theta, g, m, v, t, lr):
+        m = m_old * m + m_new * g
+        v = v_old * v + v_new * (m**2 if v_from_m else g**2)
+        m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
+        return theta - lr * m_hat / (np.sqrt(v_hat) + 1e-8), m, v
+    return update
+
+
+def _adam_v_odd(theta, g, m, v, t, lr):
+    """A mistake of no known kind in v, in float64: located, not blamed on float32."""
+    m = 0.9 * m + 0.1 * g
+    v = 0.999 * v + 0.001 * np.abs(m * g)
+    m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
+    return theta - lr * m_hat / (np.sqrt(v_hat) + 1e-8), m, v
+
+
+ADAM_WRONG += [
+    (_adam_weights(v_from_m=True), "not the square of m"),
+    (_adam_weights(m_old=0.999, m_new=0.001, v_old=0.9, v_new=0.1), "betas are swapped in the "
+     "running averages"),
+    (_adam_weights(m_old=0.1, m_new=0.9, v_old=0.001, v_new=0.999), "beta and 1 - beta are "
+     "swapped"),
+    (_adam_weights(m_old=0.1, m_new=0.9), "swapped in m's average"),
+    (_adam_weights(v_old=0.001, v_new=0.999), "swapped in v's average"),
+    (_adam_weights(v_new=0.1), "beta1's weight"),
+    (_adam_v_odd, "m is right and v is not"),
+]
+
+
+def _momentum_reset(theta, g, buffer, lr, mu):
+    m2 = g.copy()  # the buffer started afresh at every call
+    return theta - lr * m2, m2
+
+
+MOMENTUM_WRONG += [(_momentum_reset, "drops mu * (old buffer)")]
+
+
+def _cost_loop_skips_last(sizes, batch):
+    forward = backward = 0
+    for k in range(len(sizes) - 2):  # one layer short
+        forward += batch * sizes[k] * sizes[k + 1]
+        backward += 2 * batch * sizes[k] * sizes[k + 1]
+    backward -= batch * sizes[0] * sizes[1]
+    return {**backprop_cost(sizes, batch), "forward_macs": forward, "backward_macs": backward}
+
+
+def _fd_from(parameters):
+    def predict(sizes, batch):
+        p = parameters(sizes, batch)
+        forward = batch * sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
+        return {"parameters": p, "forward_passes": 2 * p, "macs": 2 * p * forward}
+    return predict
+
+
+COST_WRONG += [
+    (_cost_changed(forward_macs=lambda s, b, v: 2 * v, backward_macs=lambda s, b, v: 2 * v),
+     "multiply and an add counted"),
+    (_cost_changed(forward_macs=lambda s, b, v: v + b * sum(s[1:])), "bias additions"),
+    (_cost_changed(bytes_kept=lambda s, b, v: v + 8 * b * s[-1]), "logits are counted"),
+    (_cost_changed(bytes_kept=lambda s, b, v: v - 4 * b), "int64"),
+    (_cost_loop_skips_last, "stop one layer early"),
+]
+FD_COST_WRONG += [
+    (_fd_changed(macs=lambda s, b, v: v // 2), "ONE nudge per parameter"),
+    (_fd_changed(macs=lambda s, b, v: b * sum(i * o for i, o in zip(s[:-1], s[1:]))),
+     "cost of ONE forward pass"),
+    (_fd_changed(macs=lambda s, b, v: v + (v // (b * sum(i * o for i, o in zip(s[:-1], s[1:]))))
+                 * b * sum(s[1:])), "bias additions"),
+    (_fd_from(lambda s, b: sum(i * o for i, o in zip(s[:-1], s[1:])) + sum(s)),
+     "the input has none"),
+    (_fd_from(lambda s, b: b * sum(i * o + o for i, o in zip(s[:-1], s[1:]))),
+     "does not depend on the batch"),
+]
+
+
+def _bce_per_probability(x, y, w, b):
+    p = _sigmoid(x @ w + b)
+    d = (-y / p + (1 - y) / (1 - p)) / len(y)
+    return x.T @ d, d.sum()
+
+
+BCE_WRONG += [
+    (_bce_per_probability, "with respect to the PROBABILITY"),
+    (lambda x, y, w, b: (x.T @ (_sigmoid(x @ w + b) - y) / x.shape[1],
+                         np.mean(_sigmoid(x @ w + b) - y)), "number of FEATURES"),
+    (lambda x, y, w, b: (lambda gw: (gw, np.mean(gw)))(
+        x.T @ (_sigmoid(x @ w + b) - y) / len(y)), "dz/db = 1"),
+]
+STEP_WRONG += [(lambda x, y, w, b, lr: tuple(p - g / lr for p, g in zip(
+    (w, b), bce_gradient(x, y, w, b))), "DIVIDED by the learning rate")]
+MOMENTUM_WRONG += [(lambda theta, g, b, lr, mu: (theta - lr * (mu * b + g), mu * b + 1.3 * g),
+                    "the first wrong quantity is the new buffer")]

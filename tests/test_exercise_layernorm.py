@@ -34,8 +34,20 @@ def _by_chain_rule(dy, x, eps):
 
 
 def _float32_throughout(dy, x, eps):
+    """Right, but in float32 whatever the inputs: the float64 cases reject it (one rule
+    for every check: float64 inputs want a float64 answer)."""
     dy, x = dy.astype(np.float32), x.astype(np.float32)
     return layernorm_backward(dy, x, np.float32(eps))
+
+
+def _keeps_the_inputs_dtype(dy, x, eps):
+    """Another right answer: float32 on the float32 case, because its inputs are."""
+    mu = np.mean(x, axis=1, keepdims=True)
+    sigma = np.sqrt(np.mean((x - mu) ** 2, axis=1, keepdims=True) + x.dtype.type(eps))
+    x_hat = (x - mu) / sigma
+    n = x.shape[1]
+    return (n * dy - dy.sum(1, keepdims=True)
+            - x_hat * (dy * x_hat).sum(1, keepdims=True)) / (n * sigma)
 
 
 def _parts(x, eps, ddof=0, eps_at="inside", axis=1):
@@ -139,6 +151,28 @@ def _no_keepdims(dy, x, eps):
     return (x - mu) / eps
 
 
+def _usual(dy, x, eps, *, mean_sign=1, var_sign=1, power=1, centred=False, factor=1,
+           n=None):
+    """The chapter's form with one thing changed, as the learner trial wrote them."""
+    x_hat, sigma = _parts(x, eps)
+    term = x - x.mean(axis=1, keepdims=True) if centred else x_hat
+    mean_dy = (dy.mean(axis=1, keepdims=True) if n is None
+               else dy.sum(1, keepdims=True) / n)
+    var_dy = (dy * term).mean(axis=1, keepdims=True)
+    return (dy - mean_sign * mean_dy - var_sign * factor * term * var_dy) / sigma**power
+
+
+def _eps_squared(dy, x, eps):
+    return layernorm_backward(dy, x, eps**2)
+
+
+def _invariant_probe(**change):
+    def wrong(dy, x, eps):
+        return _usual(dy, x, eps, **change)
+    wrong.__name__ = "_" + "_".join(f"{k}{v}" for k, v in change.items())
+    return wrong
+
+
 WRONG = [
     (_no_mean_term, "through the row's mean x_bar"),
     (_no_variance_term, "through the variance"),
@@ -154,6 +188,21 @@ WRONG = [
     (_in_place, "changed the caller's `x` in place"),
     (_with_autograd, "Tensor.backward"),
     (_no_keepdims, "keepdims=True"),
+    (_float32_throughout, "this exercise works in float64"),
+    # the fifth trial: seven with no hint, one misled (n written in)
+    (_invariant_probe(mean_sign=-1), "through x_bar has the wrong sign"),
+    (_invariant_probe(var_sign=-1), "through the variance has the wrong sign"),
+    (_invariant_probe(mean_sign=-1, var_sign=-1), "both correction terms"),
+    (_invariant_probe(power=-1), "multiplied by sigma_x"),
+    (_invariant_probe(power=2), "divided by sigma_x**2"),
+    (_invariant_probe(centred=True), "x - x_bar where x_hat belongs"),
+    (_invariant_probe(factor=2), "twice too large"),
+    (lambda dy, x, eps: dy, "dy itself, unchanged"),
+    (_eps_squared, "eps is squared"),
+    (_invariant_probe(n=6), "number of features is written in"),
+    # mistakes of no known kind: the two invariants say which term is wrong
+    (_invariant_probe(mean_sign=0.5), "fails the first"),
+    (_invariant_probe(factor=0.3), "passes the first but not the second"),
 ]
 
 
@@ -163,7 +212,7 @@ def test_the_solution_passes_with_a_table_free_of_rounding_noise():
     assert all(row.verdict == "✓ within 1e-5" for row in result.rows), repr(result)
 
 
-@pytest.mark.parametrize("answer", [_by_chain_rule, _float32_throughout])
+@pytest.mark.parametrize("answer", [_by_chain_rule, _keeps_the_inputs_dtype])
 def test_other_right_answers_pass(answer):
     assert check.layernorm_backward(answer), repr(check.layernorm_backward(answer))
 
@@ -175,6 +224,14 @@ def test_the_float32_case_passes_up_to_float32_rounding():
         normalisation._run(normalisation.HARDER),
         normalisation.reference_backward, float32=True)
     assert result.passed and "float32" in result.rows[-1].verdict, repr(result)
+
+
+def test_float32_answers_pass_on_float32_inputs_only():
+    result = check.layernorm_backward(_keeps_the_inputs_dtype)
+    assert result.passed, repr(result)
+    result = check.layernorm_backward(_float32_throughout)
+    verdict = "✗ right only up to float32 rounding"
+    assert not result and result.rows[0].verdict == verdict
 
 
 def test_a_skeleton_is_not_done_yet():

@@ -440,3 +440,13 @@ def test_an_integer_point_passes_when_converted():
         return EXERCISES["central_differences"][0](f, x.astype(np.float64), eps)
 
     assert check.central_differences(converted)
+
+
+def test_adam_lists_the_averages_before_theta_and_blames_float32_only_on_float32():
+    from exercise_answers import _adam_v_odd, _adam_weights
+
+    result = check.adam_update(_adam_weights(v_from_m=True))
+    names = [row.name.split(",")[0] for row in result.rows[:3]]
+    assert names == ["new_m", "new_v", "new_theta"]
+    assert "new_v" in result.message and "float32" not in result.hint, repr(result)
+    assert "float32" not in check.adam_update(_adam_v_odd).hint

@@ -85,7 +85,9 @@ def _variant(*, first_dx: bool = False, batch_factor: bool = True, mask_bytes: i
              probabilities: bool = True, last_mask: bool = False,
              unit: float = 1, skip_last: bool = False, count_products: bool = False,
              onehot_targets: bool = False, float_bytes: int = 8, outputs: bool = False,
-             mask_bits: bool = False, image_bytes: int = 8) -> Callable[..., dict]:
+             mask_bits: bool = False, image_bytes: int = 8, op_factor: int = 1,
+             bias_macs: bool = False, logits_kept: bool = False, target_bytes: int = 8,
+             drop_last_layer: bool = False) -> Callable[..., dict]:
     """The prediction with one known mistake: the checker's catalogue of wrong answers."""
 
     def predict(sizes: list[int], batch: int) -> dict[str, int]:
@@ -94,8 +96,8 @@ def _variant(*, first_dx: bool = False, batch_factor: bool = True, mask_bytes: i
         inputs = sizes[:-1] if first_input else sizes[1:-1]
         if outputs:
             inputs = sizes[1:]
-        loss_kept = (float_bytes * b * sizes[-1] * probabilities
-                     + 8 * b * targets * (sizes[-1] if onehot_targets else 1))
+        loss_kept = (float_bytes * b * sizes[-1] * (probabilities + logits_kept)
+                     + target_bytes * b * targets * (sizes[-1] if onehot_targets else 1))
         masked = sizes[1:] if last_mask else sizes[1:-1]
         mask_kept = (sum(-(-b * n // 8) for n in masked) if mask_bits
                      else mask_bytes * b * sum(masked))
@@ -110,8 +112,11 @@ def _variant(*, first_dx: bool = False, batch_factor: bool = True, mask_bytes: i
             return {"forward_macs": len(products), "backward_macs": 2 * len(products) - 1,
                     "bytes_kept": kept}
         skipped = products[-1] if skip_last else products[0]
-        return {"forward_macs": b * sum(products),
-                "backward_macs": 2 * b * sum(products) - (0 if first_dx else b * skipped),
+        counted = products[:-1] if drop_last_layer else products
+        extra = b * sum(sizes[1:]) if bias_macs else 0
+        return {"forward_macs": op_factor * (b * sum(counted) + extra),
+                "backward_macs": op_factor * (2 * b * sum(counted) + extra
+                                              - (0 if first_dx else b * skipped)),
                 "bytes_kept": kept}
 
     return predict
@@ -165,6 +170,24 @@ MISTAKES = (
             "the layers.", _variant(outputs=True), ("bytes_kept",)),
     Mistake("a NumPy boolean array takes a whole byte per element, not a bit: the ReLU's mask "
             "is not packed.", _variant(mask_bits=True), ("bytes_kept",)),
+    Mistake("your count is exactly twice the multiply-adds: is a multiply and an add counted "
+            "as two operations (as FLOPs are)? Here one multiply-add is one unit: a product "
+            "of (B, in) by (in, out) is B * in * out of them.", _variant(op_factor=2),
+            ("forward_macs", "backward_macs")),
+    Mistake("the bias additions are counted: the count is of the matrix products' "
+            "multiply-adds only (adding a bias is one addition per output, cheap next to "
+            "them, and not a multiply-add).", _variant(bias_macs=True),
+            ("forward_macs", "backward_macs")),
+    Mistake("a layer is left out: a list of n sizes makes n - 1 Linear layers, and the "
+            "count runs over every one of them, the last (the one that makes the logits) "
+            "too. Does a loop stop one layer early (range(len(sizes) - 2))?",
+            _variant(drop_last_layer=True), ("forward_macs", "backward_macs")),
+    Mistake("the logits are counted among the kept arrays: the loss keeps its softmax "
+            "PROBABILITIES (and the targets) for its backward, not the logits, and the last "
+            "Linear layer keeps its input, not its output.", _variant(logits_kept=True),
+            ("bytes_kept",)),
+    Mistake("the targets are counted at 4 bytes each: the labels are int64 (NumPy's default "
+            "integer), 8 bytes per example.", _variant(target_bytes=4), ("bytes_kept",)),
 )
 
 
@@ -291,7 +314,41 @@ FD_MISTAKES = (
             "layers, and every one of them counts; is a layer left out (or one made up)?",
             lambda sizes, batch: _reference_finite_differences(sizes[1:], batch),
             ("parameters",)),
+    Mistake("macs counts ONE nudge per parameter: the gradient takes forward_passes forward "
+            "passes (two per parameter), and each costs the multiply-adds of a whole "
+            "forward pass.",
+            lambda sizes, batch: {**_reference_finite_differences(sizes, batch),
+                                  "macs": _reference_finite_differences(sizes, batch)[
+                                      "parameters"] * _forward_macs(sizes, batch)},
+            ("macs",)),
+    Mistake("macs is the cost of ONE forward pass: the gradient by finite differences takes "
+            "forward_passes of them.",
+            lambda sizes, batch: {**_reference_finite_differences(sizes, batch),
+                                  "macs": _forward_macs(sizes, batch)}, ("macs",)),
+    Mistake("the bias additions are counted in a forward pass's multiply-adds: as in "
+            "backprop_cost, only the matrix products' multiply-adds count.",
+            lambda sizes, batch: {**_reference_finite_differences(sizes, batch),
+                                  "macs": _reference_finite_differences(sizes, batch)[
+                                      "forward_passes"] * (_forward_macs(sizes, batch)
+                                                           + batch * sum(sizes[1:]))},
+            ("macs",)),
+    Mistake("a bias is counted for every size in the list, the input's too: biases belong "
+            "to the Linear layers, one per OUTPUT unit of each, and the input has none.",
+            lambda sizes, batch: _fd_from_parameters(
+                sum(i * o for i, o in zip(sizes[:-1], sizes[1:])) + sum(sizes), sizes, batch),
+            ("parameters",)),
+    Mistake("the number of parameters does not depend on the batch: the batch size enters "
+            "the multiply-adds of each forward pass, not the count of weights and biases.",
+            lambda sizes, batch: _fd_from_parameters(
+                batch * _reference_finite_differences(sizes, batch)["parameters"], sizes,
+                batch), ("parameters",)),
 )
+
+
+def _fd_from_parameters(parameters: int, sizes: list[int], batch: int) -> dict[str, int]:
+    """The rest of the count, right, from a (wrong) number of parameters."""
+    return {"parameters": parameters, "forward_passes": 2 * parameters,
+            "macs": 2 * parameters * _forward_macs(sizes, batch)}
 
 
 def finite_difference_cost(solution: Callable[..., Any]) -> CheckResult:

@@ -104,6 +104,18 @@ GRADIENT_MISTAKES = (
             "of them does your z use?",
             lambda x, y, w, b: (x.T @ _error(x, y, w, 0.0) / len(y),
                                 np.mean(_error(x, y, w, 0.0)))),
+    Mistake("the gradient is divided by the number of FEATURES (x.shape[1]): the loss is a "
+            "mean over the batch, so its 1/N is over the examples, len(y).",
+            lambda x, y, w, b: (x.T @ _error(x, y, w, b) / x.shape[1],
+                                np.mean(_error(x, y, w, b))), ("grad_w",)),
+    Mistake("that is dL/dp, the gradient with respect to the PROBABILITY: the chain rule "
+            "goes on, through the sigmoid (dp/dz = p (1 - p)) and the logit z = x . w + b. "
+            "Multiply and simplify: what is left of dL/dz?",
+            lambda x, y, w, b: _per_probability(x, y, w, b)),
+    Mistake("b's gradient is the mean of the ERRORS p - t over the batch, not of grad_w: b is "
+            "added to every logit as it is, so dz/db = 1 (no x in it).",
+            lambda x, y, w, b: (x.T @ _error(x, y, w, b) / len(y),
+                                np.mean(x.T @ _error(x, y, w, b) / len(y))), ("grad_b",)),
     Mistake("the bias gradient is one number (b is a single parameter, added to every "
             "example): reduce the per-example errors over the batch.",
             lambda x, y, w, b: (x.T @ _error(x, y, w, b) / len(y), _error(x, y, w, b) / len(y)),
@@ -116,6 +128,14 @@ GRADIENT_ERRORS = (
      "x (batch, features), p - t (batch,); grad_w must come out (features,), one number per "
      "weight, summed over the batch. Which transpose makes that happen?"),
 )
+
+
+def _per_probability(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> tuple:
+    # clipped so that it stays finite on large logits: an answer with nan there is an
+    # overflow (told so), whatever this mistake would give
+    p = np.clip(stable_sigmoid(x @ w + b), 1e-12, 1 - 1e-12)
+    d = (-y / p + (1 - y) / (1 - p)) / len(y)
+    return x.T @ d, d.sum()
 
 
 def _times_slope(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: float,
@@ -170,6 +190,9 @@ STEP_MISTAKES = (
             _step(-1.0, -1.0)),
     Mistake("the learning rate is missing: the step is lr times the gradient.",
             lambda x, y, w, b, lr: _step(1 / lr, 1 / lr)(x, y, w, b, lr)),
+    Mistake("the gradient is DIVIDED by the learning rate: the step is lr TIMES the gradient "
+            "(a small lr makes a small step; dividing by it makes the step huge).",
+            lambda x, y, w, b, lr: _step(1 / lr**2, 1 / lr**2)(x, y, w, b, lr)),
     Mistake("both gradients must be computed at the OLD parameters before either changes; here "
             "b's gradient used the already updated w.", _stale, ("new_b",)),
     Mistake("the gradient is summed over the batch instead of averaged: the loss is a mean, so "
@@ -191,14 +214,14 @@ def logistic_step(solution: Callable[..., Any]) -> CheckResult:
     the mean binary cross-entropy, from the same inputs as ``bce_gradient`` and lr = 0.5.
 
     Checked at batch 6 x 4, at a batch of 1 and at batch 9 x 2, then (shown only if it fails) at
-    lr = 0.05; float32 answers pass up to float32 rounding (chapter 7 trains on float32
-    MNIST). The arrays given must be left alone: an update in place (``w -= ...``) fails. Reference: ``LogisticRegression.backward``
+    lr = 0.05. The inputs are float64, so the answer must be float64: a float32 answer
+    fails, with a hint saying so (the same rule as ``bce_gradient``). The arrays given must be left alone: an update in place (``w -= ...``) fails. Reference: ``LogisticRegression.backward``
     then ``backprop.optim.SGD(lr).step()``. Allowed: NumPy, ``stable_sigmoid`` and your own
     ``bce_gradient``; not the library's model or optimiser.
     """
     name = "Logistic regression: one gradient-descent step"
     options = dict(mistakes=STEP_MISTAKES, forbid=STEP_FORBID, allowed=ALLOWED, products=False,
-                   float32=True, explain=_explain_lr,
+                   explain=_explain_lr,
                    changed_hint="`w -= lr * grad_w` (or `w[:] = ...`) writes into the "
                    "caller's array, so the old parameters are gone when the caller still "
                    "needs them (to compare, to retry a step); `new_w = w - lr * grad_w` "

@@ -237,13 +237,15 @@ def sigmoid_backward(solution: Callable[..., Any]) -> CheckResult:
 
 
 def _softmax_args(batch: int, classes: int, seed: int, *, targets: tuple[int, ...] | None = None,
-                  scale: float = 2.0, offsets: tuple[float, ...] | None = None
-                  ) -> Callable[[], tuple]:
+                  scale: float = 2.0, offsets: tuple[float, ...] | None = None,
+                  rows: dict[int, tuple[float, ...]] | None = None) -> Callable[[], tuple]:
     def args() -> tuple[np.ndarray, np.ndarray]:
         rng = _rng(seed)
         logits = scale * rng.normal(size=(batch, classes))
         if offsets is not None:
             logits += np.array(offsets)[:, None]
+        for row, values in (rows or {}).items():  # a row written out: a spread over 710
+            logits[row] = values
         labels = (np.array(targets) if targets is not None
                   else rng.integers(0, classes, size=batch))
         return logits, labels
@@ -253,9 +255,11 @@ def _softmax_args(batch: int, classes: int, seed: int, *, targets: tuple[int, ..
 SOFTMAX_CASES = (
     Case("batch 5", _softmax_args(BATCH, OUT, 2024, targets=(2, 0, 3, 1, 2)), BATCH),
     Case("large logits", _softmax_args(4, OUT, 7, targets=(0, 3, 1, 2), scale=300.0,
-                                       offsets=(900.0, -1500.0, 0.0, 200.0)), 4,
-         "logits in the hundreds and thousands: e^z overflows (e^710 is inf in float64) "
-         "unless each row's maximum is subtracted first; softmax is unchanged by that shift."),
+                                       offsets=(900.0, -1500.0, 0.0, 200.0),
+                                       rows={2: (1000.0, 0.0, -1000.0, 300.0)}), 4,
+         "logits in the hundreds and thousands, one row spread from -1000 to 1000: e^z "
+         "overflows (e^710 is inf in float64) unless each row's maximum is subtracted first; "
+         "softmax is unchanged by that shift."),
     Case("batch lacking classes", _softmax_args(3, OUT, 8, targets=(1, 1, 2)), 3,
          "these targets hold only classes 1 and 2 of 4: the one-hot must have one column per "
          "class of the logits (logits.shape[1]), whatever labels the batch happens to hold."),
@@ -325,6 +329,24 @@ SOFTMAX_MISTAKES = (
     Mistake("e^z overflows for large logits (inf / inf is nan): subtract each row's maximum "
             "before np.exp; softmax does not change when a row is shifted.",
             lambda z, y: (_naive_softmax(z) - _onehot(y, z.shape[1])) / len(y)),
+    Mistake("each row is shifted by its MINIMUM: softmax is unchanged by any shift, but only "
+            "the row's MAXIMUM keeps every exponent <= 0 (the largest term becomes e^0 = 1). "
+            "Shifted by the minimum, a row spread over more than about 710 (here -1000 to "
+            "1000) still overflows: e^2000 is inf.",
+            lambda z, y: (_naive_softmax(z - z.min(axis=1, keepdims=True))
+                          - _onehot(y, z.shape[1])) / len(y)),
+    Mistake("each row is shifted by its MEAN: softmax is unchanged by any shift, but only the "
+            "row's MAXIMUM keeps every exponent <= 0 (the largest term becomes e^0 = 1). "
+            "Shifted by the mean, a row spread over more than about 710 (here -1000 to "
+            "1000) still overflows: e^(1000 - mean) is inf.",
+            lambda z, y: (_naive_softmax(z - z.mean(axis=1, keepdims=True))
+                          - _onehot(y, z.shape[1])) / len(y)),
+    Mistake("your gradient carries the softmax's slope s (1 - s) as an extra factor: that "
+            "is the diagonal of softmax's Jacobian, and the cross-entropy's log has already "
+            "cancelled it. Derive dL/dz once more through the log and the softmax together: "
+            "the slopes cancel and leave something simpler.",
+            lambda z, y: (_softmax(z) - _onehot(y, z.shape[1])) * _softmax(z)
+            * (1 - _softmax(z)) / len(y)),
     Mistake("the maximum subtracted must be each ROW's (axis=1, keepdims=True), not the whole "
             "batch's: a row far below the batch's maximum underflows to 0 / 0.",
             lambda z, y: (_naive_softmax(z - z.max()) - _onehot(y, z.shape[1])) / len(y)),

@@ -54,8 +54,9 @@ def _inputs(batch: int, features: int, seed: int, scale: float = 4.0,
 FIRST = (
     Case("batch 4, 6 features, eps 0.1", _inputs(4, 6, 11, scale=0.5, eps=0.1), 4),
     Case("batch 1, 7 features, eps 0.01", _inputs(1, 7, 12, scale=1.0, eps=0.01), 1,
-         "a batch of ONE example: are the statistics taken over the features of each "
-         "row, whatever the number of rows? And is eps read from the arguments?"),
+         "a batch of ONE example, and 7 features where the first case has 6: are the "
+         "statistics taken over the features of each row, with their number read from "
+         "x, whatever the number of rows? And is eps read from the arguments?"),
 )
 HARDER = (
     Case("batch 3, 5 features, eps 1e-5", _inputs(3, 5, 13), 3,
@@ -89,7 +90,11 @@ def _run(cases: tuple[Case, ...]) -> Callable[[Callable[..., Any]], dict[str, An
 def _variant(*, mean_term: bool = True, var_term: bool = True, ddof: int = 0,
              eps_at: str = "inside", axis: int = 1, stats_axis: int | None = None,
              reduce: str = "mean", over_sigma: bool = True, raw_x: bool = False,
-             exact_unbiased: bool = False) -> Callable[..., np.ndarray]:
+             exact_unbiased: bool = False, mean_sign: float = 1.0,
+             var_sign: float = 1.0, sigma_power: float = 1.0, centred: str = "",
+             var_factor: float = 1.0,
+             features: int | None = None, features_in: str = "both"
+             ) -> Callable[..., np.ndarray]:
     """The backward pass with one known mistake: the checker's catalogue of wrong
     answers. ``axis`` is where the dy-terms are reduced, ``stats_axis`` (default:
     ``axis``) where the mean and variance are taken."""
@@ -100,17 +105,28 @@ def _variant(*, mean_term: bool = True, var_term: bool = True, ddof: int = 0,
         x_bar = x.mean(axis=stats_axis, keepdims=True)
         var = x.var(axis=stats_axis, ddof=ddof, keepdims=True)
         sigma_x = {"inside": np.sqrt(var + eps), "outside": np.sqrt(var) + eps,
-                   "none": np.sqrt(var)}[eps_at]
+                   "none": np.sqrt(var), "squared": np.sqrt(var + eps**2)}[eps_at]
         x_hat = (x - x_bar) / sigma_x
         average = np.mean if reduce == "mean" else np.sum
+        first_average = average
+        if features is not None:  # a feature count written in
+
+            def written_in(a: np.ndarray, axis: int, keepdims: bool) -> np.ndarray:
+                return np.sum(a, axis=axis, keepdims=keepdims) / features
+
+            first_average = written_in
+            average = written_in if features_in == "both" else average
         term = x if raw_x else x_hat
+        inner = x - x_bar if centred in ("both", "inner") else term
+        outer = x - x_bar if centred in ("both", "outer") else term
         if exact_unbiased:  # the true gradient of a forward with the unbiased variance
             n = x.shape[axis]
             third = x_hat * np.sum(dy * x_hat, axis=axis, keepdims=True) / (n - 1)
         else:
-            third = term * average(dy * term, axis=axis, keepdims=True)
-        dx = dy - mean_term * average(dy, axis=axis, keepdims=True) - var_term * third
-        return dx / sigma_x if over_sigma else dx
+            third = var_factor * outer * average(dy * inner, axis=axis, keepdims=True)
+        dx = (dy - mean_sign * mean_term * first_average(dy, axis=axis, keepdims=True)
+              - var_sign * var_term * third)
+        return dx / sigma_x**sigma_power if over_sigma else dx
 
     return backward
 
@@ -134,6 +150,27 @@ AXIS = (
 BIASED = (
     "the variance here is the BIASED one, as in the forward pass: its mean of squares "
     "divides by n, the number of features (NumPy's default, ddof=0), not by n - 1.")
+SIGN_TEST = (
+    "Test it: a dy that is the same along a row must give dx = 0 (y does not change "
+    "when a whole row of x shifts), and so must dy = x_hat with eps = 0 (y does not "
+    "change when a row's deviations are scaled).")
+SIGN_MEAN = (
+    "the term that comes back through x_bar has the wrong sign: x_bar is SUBTRACTED in "
+    "the forward pass, so what flows back along that path is subtracted too. "
+    "" + SIGN_TEST)
+SIGN_VAR = (
+    "the term that comes back through the variance has the wrong sign: a larger "
+    "variance makes sigma_x larger and every |y| smaller, so d sigma_x / d x_i enters "
+    "with a minus. "
+    + SIGN_TEST)
+SIGN_BOTH = (
+    "both correction terms have the wrong sign: x_bar is subtracted and sigma_x "
+    "divides in the forward pass, so what flows back through each enters with a minus. "
+    + SIGN_TEST)
+CENTRED = (
+    "the term that comes back through the variance uses x - x_bar where x_hat belongs: "
+    "it is sigma_x**2 times too large. Test it: with eps = 0, dy = x_hat must give dx "
+    "= 0 (y does not change when a row's deviations are scaled), and yours does not.")
 MISTAKES = (
     Mistake(CONSTANTS, _variant(mean_term=False, var_term=False)),
     Mistake(THROUGH_MEAN, _variant(mean_term=False)),
@@ -160,6 +197,38 @@ MISTAKES = (
     Mistake("the term that comes back through the variance is built from the "
             "normalised x_hat (or, the same, from x - x_bar), not from the raw x.",
             _variant(raw_x=True)),
+    Mistake(SIGN_MEAN, _variant(mean_sign=-1.0)),
+    Mistake(SIGN_VAR, _variant(var_sign=-1.0)),
+    Mistake(SIGN_BOTH, _variant(mean_sign=-1.0, var_sign=-1.0)),
+    Mistake("your result is multiplied by sigma_x where it should be divided by it: "
+            "the forward pass DIVIDES by sigma_x, so its factor in the backward pass "
+            "is 1 / sigma_x, not sigma_x.", _variant(sigma_power=-1.0)),
+    Mistake("your result is divided by sigma_x**2: the forward divides by sigma_x "
+            "once, so every path back carries 1 / sigma_x once. (A 1 / sigma_x**2 "
+            "appears inside the variance path, d(1/sigma_x)/d var, but it is met there "
+            "by an x - x_bar, which makes an x_hat.)", _variant(sigma_power=2.0)),
+    Mistake(CENTRED, _variant(centred="both")),
+    Mistake(CENTRED, _variant(centred="inner")),
+    Mistake(CENTRED, _variant(centred="outer")),
+    Mistake("the term that comes back through the variance is twice too large: d var / "
+            "d x_i = 2 (x_i - x_bar) / n brings a 2, but d sigma_x / d var = 1 / (2 "
+            "sigma_x) takes it away again (sigma_x is a SQUARE ROOT of the variance).",
+            _variant(var_factor=2.0)),
+    Mistake("that is dy itself, unchanged: y is not x (the forward pass subtracts "
+            "x_bar and divides by sigma_x), so the gradient changes on the way back: a "
+            "factor 1 / sigma_x and two correction terms, through x_bar and the "
+            "variance.",
+            lambda dy, x, eps: np.array(dy, dtype=np.float64)),
+    Mistake("eps is squared: the forward pass adds eps itself under the square root, "
+            "sigma_x = sqrt(var + eps), so the backward pass uses that same sigma_x.",
+            _variant(eps_at="squared")),
+    Mistake("the number of features is written in (6, from the first case): this case "
+            "has another number of features. Read n from x (x.shape[1]), or use a mean "
+            "over axis 1, which divides by it for you.", _variant(features=6)),
+    Mistake("the number of features is written in (6, from the first case): this case "
+            "has another number of features. Read n from x (x.shape[1]), or use a mean "
+            "over axis 1, which divides by it for "
+            "you.", _variant(features=6, features_in="mean")),
 )
 
 ERRORS = (
@@ -168,6 +237,54 @@ ERRORS = (
      "against (B, n). Keep the axis: x.mean(axis=1, keepdims=True) is (B, 1), one per "
      "row."),
 )
+
+def _invariants(solution: Callable[..., Any]
+                ) -> Callable[[str, Any, np.ndarray], str | None]:
+    """When no known mistake fits: two properties every right answer has say which
+    term is wrong. A dy constant along each row must give dx = 0 (shifting a row
+    leaves y as it is), and so must dy = x_hat with eps = 0 (scaling a row's
+    deviations leaves y as it is): the first tests the term through x_bar, the second
+    the term through the variance."""
+
+    def locate(first_wrong: str, got: Any, want: np.ndarray) -> str | None:
+        x = 1.0 + np.random.default_rng(21).normal(size=(3, 6))
+        x_hat = (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, keepdims=True)
+        try:
+            with np.errstate(all="ignore"):
+                shifted = np.asarray(solution(np.full_like(x, 0.7), x.copy(), 0.1),
+                                     dtype=np.float64)
+                scaled = np.asarray(solution(x_hat.copy(), x.copy(), 0.0),
+                                    dtype=np.float64)
+        except Exception:
+            return None
+        if shifted.shape != x.shape or scaled.shape != x.shape:
+            return None
+        shift_ok = bool(np.all(np.abs(shifted) < 1e-6))
+        scale_ok = bool(np.all(np.abs(scaled) < 1e-6))
+        tests = ("a dy that is the same along a row must give dx = 0 (y does not "
+                 "change when a whole row shifts), and so must dy = x_hat with eps = 0 "
+                 "(y does not change when a row's deviations are scaled)")
+        both = f"two tests any right answer passes: {tests}."
+        if not shift_ok and not scale_ok:
+            return (f"{both} Yours fails both: look at both correction terms, the one "
+                    "through x_bar (from mean(dy)) and the one through the variance "
+                    "(x_hat times mean(dy * x_hat)): their signs, their 1/n, and "
+                    "whether they are there at all.")
+        if not shift_ok:
+            return (f"{both} Yours fails the first: the term that comes back through "
+                    "x_bar (from mean(dy)) is missing or wrong: its sign, its 1/n?")
+        if not scale_ok:
+            return (f"{both} Yours passes the first but not the second: the term that "
+                    "comes back through the variance (x_hat times mean(dy * x_hat)) is "
+                    "missing or wrong: its sign, a stray factor, x - x_bar where x_hat "
+                    "belongs?")
+        return (f"your answer passes two tests every right answer passes ({tests}), so "
+                "its correction terms have the right form: look at the overall factor, "
+                "1 / sigma_x (divided once, with eps inside the square root as in the "
+                "forward pass).")
+
+    return locate
+
 
 ALLOWED = "NumPy only (not an autograd engine's backward)"
 CHANGED = {name: (f"an in-place operation on `{name}` (`{name} -= ...`, "
@@ -184,15 +301,26 @@ def layernorm_backward(solution: Callable[..., Any]) -> CheckResult:
     shape of ``x``. Checked first on a batch of 4 x 6 (eps 0.1) and a batch of 1
     (eps 0.01), then (shown only if it fails) on a batch of 3 x 5 with eps = 1e-5 and
     on float32 inputs, against the gradient the autograd engine computes for the same
-    forward. float32 answers pass up to float32 rounding. ``dy`` and ``x`` must be left
-    unchanged. Allowed: NumPy only; not ``Tensor.backward`` or PyTorch's autograd
-    (watched once torch is imported).
+    forward. For the float32 inputs a float32 answer passes up to float32 rounding; for
+    float64 inputs the answer must be float64 (a float32 one fails, and says so). ``dy``
+    and ``x`` must be left unchanged. Allowed: NumPy only; not ``Tensor.backward`` or
+    PyTorch's autograd (watched once torch is imported).
     """
-    options = dict(mistakes=MISTAKES, batch=4, float32=True, products=False,
+    options = dict(mistakes=MISTAKES, batch=4, products=False,
                    forbid=autograd_engines(), allowed=ALLOWED, changed_hint=CHANGED,
-                   error_hints=ERRORS)
+                   error_hints=ERRORS, locate=_invariants(solution))
+    # One float32 rule for every check: float64 inputs want a float64 answer (a
+    # float32 one fails, with the float32 hint); only the float32 case, run last,
+    # accepts float32 rounding.
+    float64_cases = tuple(case for case in HARDER if "float32" not in case.label)
+
+    def harder() -> CheckResult:
+        return then_harder(
+            run_check(NAME, solution, _run(FIRST + float64_cases),
+                      reference_backward, **options),
+            lambda: run_check(NAME, solution, _run(FIRST + HARDER), reference_backward,
+                              float32=True, **options), "")
+
     return then_harder(
-        run_check(NAME, solution, _run(FIRST), reference_backward, **options),
-        lambda: run_check(NAME, solution, _run(FIRST + HARDER), reference_backward,
-                          **options),
+        run_check(NAME, solution, _run(FIRST), reference_backward, **options), harder,
         "right on the first two cases, but not on the harder ones: ")

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from backprop.autograd import Tensor
-from backprop.exercises._core import (Case, CheckResult, Mistake, library, run_cases,
-                                      run_check)
+from backprop.exercises._core import (Case, CheckResult, Mistake, is_float32, library,
+                                      returned, run_cases, run_check)
 from backprop.optim import SGD, Adam, Optimizer
 
 __all__ = ["adam_update", "momentum_step"]
@@ -66,21 +66,36 @@ def _reference(theta: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t
     return param.data, adam.first_moments[0], adam.second_moments[0]
 
 
+def _state_first(names: tuple[str, ...]) -> Callable[[Any, Any], dict[str, Any]]:
+    """Read the returned tuple, then list the state (the averages, the buffer) before the
+    parameter: the parameter's step is built from them, so when both are wrong the first
+    wrong row, the one the hint is about, is the cause rather than its consequence."""
+
+    def read(result: Any, given: Any) -> dict[str, Any]:
+        values = returned(result, given)
+        return {name: values[name] for name in names}
+    return read
+
+
 def _run(solution: Callable[..., Any]) -> dict[str, Any]:
-    return run_cases(solution, CASES, NAMES)
+    return run_cases(solution, CASES, NAMES, read=_state_first(("new_m", "new_v", "new_theta")))
 
 
 def _adam(*, correct: bool = True, square: bool = True, eps_inside: bool = False,
           t_shift: int = 0, scale_new: bool = True, correct_v: bool = True,
           v_plain: bool = False, root: bool = True, swap_betas: bool = False,
+          m_weights: tuple[float, float] = (BETA1, 1 - BETA1),
+          v_weights: tuple[float, float] = (BETA2, 1 - BETA2), v_from_m: bool = False,
           ) -> Callable[..., tuple]:
-    """Adam with one thing changed: the mistakes below."""
+    """Adam with one thing changed: the mistakes below. ``m_weights`` and ``v_weights`` are
+    (weight of the old average, weight of the new gradient)."""
 
     def step(theta: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t: int,
              lr: float) -> tuple:
-        m = BETA1 * m + ((1 - BETA1) if scale_new else 1.0) * g
-        v = BETA2 * v + ((1 - BETA2) if scale_new else 1.0) * (
-            g if v_plain else g * g if square else np.abs(g))
+        m = m_weights[0] * m + (m_weights[1] if scale_new else 1.0) * g
+        new = m if v_from_m else g
+        v = v_weights[0] * v + (v_weights[1] if scale_new else 1.0) * (
+            new if v_plain else new * new if square else np.abs(new))
         steps = t + t_shift
         b1, b2 = (BETA2, BETA1) if swap_betas else (BETA1, BETA2)
         m_hat = m / (1 - b1**steps) if correct else m
@@ -124,6 +139,29 @@ MISTAKES = (
             ("new_theta",)),
     Mistake("the new gradient enters each average with weight 1 - beta, so that a constant "
             "gradient g leaves m at g (not g / (1 - beta)).", _adam(scale_new=False)),
+    Mistake("v is built from the new m, squared: v averages the squared GRADIENT, g * g, "
+            "element by element, not the square of m (m is already an average of gradients; "
+            "its square is not the average of their squares).", _adam(v_from_m=True)),
+    Mistake("the betas are swapped in the running averages: m keeps beta1 = 0.9 of its old "
+            "value (it follows the gradient over about 10 steps), v keeps beta2 = 0.999 "
+            "(over about 1000).",
+            _adam(m_weights=(BETA2, 1 - BETA2), v_weights=(BETA1, 1 - BETA1))),
+    Mistake("beta and 1 - beta are swapped in the running averages: the OLD average keeps "
+            "the weight beta (close to 1) and the new gradient gets 1 - beta (small), so that "
+            "the average changes slowly.",
+            _adam(m_weights=(1 - BETA1, BETA1), v_weights=(1 - BETA2, BETA2))),
+    Mistake("beta1 and 1 - beta1 are swapped in m's average: the OLD m keeps the weight "
+            "beta1 = 0.9 and the new gradient gets 1 - beta1 = 0.1.",
+            _adam(m_weights=(1 - BETA1, BETA1))),
+    Mistake("beta2 and 1 - beta2 are swapped in v's average: the OLD v keeps the weight "
+            "beta2 = 0.999 and the new squared gradient gets 1 - beta2 = 0.001.",
+            _adam(v_weights=(1 - BETA2, BETA2))),
+    Mistake("v is built with beta1's weight: the new squared gradient enters v with "
+            "1 - beta2 = 0.001 (v has its own beta, beta2), not 1 - beta1.",
+            _adam(v_weights=(BETA2, 1 - BETA1))),
+    Mistake("v is built with beta1: v has its own beta, beta2 = 0.999 (old v) and "
+            "1 - beta2 = 0.001 (new squared gradient).",
+            _adam(v_weights=(BETA1, 1 - BETA1))),
     Mistake("the function returns the bias-corrected m_hat and v_hat as the new averages: "
             "the correction is for this step only; the averages the next step builds on are "
             "the uncorrected m and v.", _corrected_returned, ("new_m", "new_v")),
@@ -170,21 +208,67 @@ def _explain_adam_lr(solution: Callable[..., Any]) -> str | None:
     return None
 
 
+_ELSEWHERE = "right up to float32 rounding only, and your"
+
+
+def _float32_returned(solution: Callable[..., Any], cases: tuple[Case, ...]) -> bool:
+    """Whether the learner's function returns a float32 value in any case (an exception
+    counts as yes: then nothing is known, and the hint stays as it is)."""
+    for case in cases:
+        try:
+            with np.errstate(all="ignore"):
+                result = solution(*case.args())
+        except Exception:
+            return True
+        values = result if isinstance(result, (tuple, list)) else (result,)
+        if any(is_float32(value) for value in values):
+            return True
+    return False
+
+
+def _no_float32_guess(result: CheckResult, solution: Callable[..., Any],
+                      cases: tuple[Case, ...],
+                      locate: Callable[[str], str]) -> CheckResult:
+    """The check's last resort names float32 when other rows are right only to about 4
+    digits; with float64 values throughout that is a coincidence of sizes (a wrong v whose
+    error is small next to theta), not float32: say where the mistake lies instead."""
+    if result.hint and _ELSEWHERE in result.hint and not _float32_returned(solution, cases):
+        wrong = next(row.name for row in result.rows if row.done and not row.ok)
+        result.hint = ("your values are float64 throughout, so no float32 rounding is to "
+                       "blame: " + locate(wrong.split(",")[0]))
+    return result
+
+
+def _adam_locate(name: str) -> str:
+    return {
+        "new_m": "the first wrong quantity is the new m: m = beta1 * (old m) + (1 - beta1) "
+                 "* g. Which weights, which gradient?",
+        "new_v": "m is right and v is not: v averages the SQUARED gradient with its own "
+                 "beta, beta2. Which values are squared, with which weights?",
+    }.get(name, "m and v are right, so the mistake is in the step built from them: the "
+                "bias corrections (each average with its own beta, t counted from 1), the "
+                "square root of v_hat, eps's place, the sign and lr.")
+
+
 def adam_update(solution: Callable[..., Any]) -> CheckResult:
     """Check ``solution(theta, g, m, v, t, lr) -> (new_theta, new_m, new_v)``: one Adam step
     with beta1 = 0.9, beta2 = 0.999 and eps = 1e-8, for step number t (counted from 1).
 
     Checked at the first step from zeros, at step 4 with earlier averages, on a 3 x 4 weight at
     step 1000 with another learning rate, and with gradients near 1e-6 (where epsilon's place
-    matters), against ``backprop.optim.Adam``. The arrays given must be left unchanged (return
+    matters), against ``backprop.optim.Adam``; the table lists each case's new m and v before
+    its new theta (the step is built from them). The inputs are float64, and a float32 answer
+    fails. The arrays given must be left unchanged (return
     new ones). Allowed: NumPy; not the library's ``Adam``.
     """
-    return run_check("Optimisers: one Adam step", solution, _run, _reference,
-                     mistakes=MISTAKES, forbid=FORBID, allowed=ALLOWED, products=False,
-                     gradient=False, explain=_explain_adam_lr,
-                     changed_hint="`m *= beta1` or `theta -= ...` writes into the caller's "
-                     "array: the caller's old state is gone. `m = beta1 * m + ...` makes a "
-                     "new array, which is what the function returns.")
+    result = run_check("Optimisers: one Adam step", solution, _run, _reference,
+                       mistakes=MISTAKES, forbid=FORBID, allowed=ALLOWED, products=False,
+                       gradient=False, explain=_explain_adam_lr,
+                       locate=lambda name, got, want: _adam_locate(name.split(",")[0]),
+                       changed_hint="`m *= beta1` or `theta -= ...` writes into the caller's "
+                       "array: the caller's old state is gone. `m = beta1 * m + ...` makes a "
+                       "new array, which is what the function returns.")
+    return _no_float32_guess(result, solution, CASES, _adam_locate)
 
 
 # ----------------------------------------------------------------------------- SGD with momentum
@@ -229,7 +313,8 @@ def _momentum_reference(theta: np.ndarray, g: np.ndarray, buffer: np.ndarray | N
 
 
 def _momentum_run(solution: Callable[..., Any]) -> dict[str, Any]:
-    return run_cases(solution, MOMENTUM_CASES, MOMENTUM_NAMES)
+    return run_cases(solution, MOMENTUM_CASES, MOMENTUM_NAMES,
+                     read=_state_first(("new_buffer", "new_theta")))
 
 
 def _momentum(*, weight_new: bool = False, along_g: bool = False, sign: float = 1.0,
@@ -264,6 +349,11 @@ def _momentum(*, weight_new: bool = False, along_g: bool = False, sign: float = 
 
 
 MOMENTUM_MISTAKES = (
+    Mistake("your new buffer drops mu * (old buffer): it starts afresh at every call (new "
+            "buffer = g), so it carries none of the earlier steps and this is plain gradient "
+            "descent. The buffer keeps mu times its old value and adds g to it. Only before the first step is the buffer "
+            "zeros, and then mu * buffer + g is g.",
+            lambda theta, g, buffer, lr, mu: (theta - lr * g, g.copy())),
     Mistake("the gradient enters the buffer with weight 1 - mu: that is an exponential moving "
             "AVERAGE (Adam's m). PyTorch's momentum adds the whole gradient, "
             "buffer = mu * buffer + g, and the first buffer is g itself.",
@@ -314,16 +404,27 @@ def momentum_step(solution: Callable[..., Any]) -> CheckResult:
 
     Checked at the first step (buffer zeros), at a later step with a buffer, on a 3 x 4 weight
     with lr 0.01 and mu 0.5, and with lr 0.3 and mu 0.99, against
-    ``backprop.optim.SGD(momentum=mu)``. The buffer is PyTorch's, without lr in it: the classic
+    ``backprop.optim.SGD(momentum=mu)``; the table lists each case's new buffer before its
+    new theta (the step is built from it). The buffer is PyTorch's, without lr in it: the classic
     form ``buffer = mu * buffer + lr * g``, ``theta - buffer`` (same steps while lr is constant)
     returns another buffer and fails, with a hint saying so. The arrays given must be left
     unchanged (return new ones). Allowed: NumPy; not the library's ``SGD``.
     """
-    return run_check("Optimisers: one step of SGD with momentum", solution, _momentum_run,
+    result = run_check("Optimisers: one step of SGD with momentum", solution, _momentum_run,
                      _momentum_reference, mistakes=MOMENTUM_MISTAKES, forbid=MOMENTUM_FORBID,
                      error_hints=MOMENTUM_ERRORS, allowed=ALLOWED, products=False,
                      gradient=False,
+                     locate=lambda name, got, want: _momentum_locate(name.split(",")[0]),
                      changed_hint="`buffer *= mu`, `buffer += g` or `theta -= ...` writes into "
                      "the caller's array (the optimiser's own SGD does, on its own state; this "
                      "function returns new arrays instead): `new_buffer = mu * buffer + g` "
                      "makes a new one.")
+    return _no_float32_guess(result, solution, MOMENTUM_CASES, _momentum_locate)
+
+
+def _momentum_locate(name: str) -> str:
+    if name == "new_buffer":
+        return ("the first wrong quantity is the new buffer: it keeps mu times the old "
+                "buffer and adds this step's gradient. Which weights, which gradient?")
+    return ("the buffer is right, so the mistake is in the step built from it: the "
+            "parameter moves against the NEW buffer, by lr times it.")
