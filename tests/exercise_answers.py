@@ -1988,6 +1988,53 @@ EXERCISES["diagnose_run"][1].extend([
 ])
 
 
+# ----------------------------------------------------------------------------- third trial
+# Rules that passed the twelve runs of the second edition: absolute thresholds, a fixed epoch.
+
+
+def _diagnose_trial3(record):
+    """The whole function a learner wrote, which passed every run of the second edition."""
+    val = list(record["val_mse"])
+    if len(val) == 1 or max(record["largest_parameter"]) > 1e5:
+        return "exploding"
+    if record["saturated_share"][-1] > 0.9:
+        return "steps too large"
+    if val[10] > 60:
+        return "saddle"
+    return "healthy"
+
+
+def _diagnose_one_rule(saddle=None, exploding=None, steps=None):
+    """The chapter's rules with one replaced by a learner's near miss."""
+
+    def diagnose(record):
+        val, c = np.asarray(record["val_mse"], dtype=float), record["constant_loss"]
+        if (exploding(record, val, c) if exploding else
+                len(val) == 1 or np.max(record["largest_parameter"]) > 1e3 * np.sqrt(c)):
+            return "exploding"
+        if (steps(record, val, c) if steps else np.median(record["saturated_share"]) > 0.5):
+            return "steps too large"
+        if (saddle(record, val, c) if saddle else np.median(record["first_layer_grad_norm"])
+                / np.median(record["grad_norm"]) < 0.1):
+            return "saddle"
+        return "healthy"
+
+    return diagnose
+
+
+EXERCISES["diagnose_run"][1].extend([
+    (_diagnose_trial3, "fixed number (60"),
+    (_diagnose_one_rule(saddle=lambda r, v, c: np.sum(v[1:] > 60) >= 5), "fixed number (60"),
+    (_diagnose_one_rule(saddle=lambda r, v, c: abs(v[min(10, len(v) - 1)] / c - 1) < 0.1),
+     "fixed epoch (epoch 10)"),
+    (_diagnose_one_rule(exploding=lambda r, v, c: len(v) == 1 or np.max(r["grad_norm"]) > 1e4),
+     "absolute threshold on the gradient"),
+    (_diagnose_one_rule(steps=lambda r, v, c: np.any(np.diff(v[1:] / c) > 0.2)),
+     "a bouncing loss alone"),
+])
+ALTERNATIVES["diagnose_run"].append(_diagnose_one_rule())
+
+
 class _TanhWithoutOutGrad:
     """A whole Value class, right but for tanh's backward, which leaves out out.grad."""
 

@@ -440,3 +440,24 @@ def test_an_integer_point_passes_when_converted():
         return EXERCISES["central_differences"][0](f, x.astype(np.float64), eps)
 
     assert check.central_differences(converted)
+
+
+# ----------------------------------------------------------------------------- the third trial
+
+
+def test_record_of_takes_the_learning_rate_from_the_run():
+    from backprop import data, failing
+
+    x, t = data.paraboloid(200, 0)
+    run = failing.train(failing.split(x, t, 50, 0), "randn", 0.05, seed=0, epochs=1)
+    assert record_of(run, constant_loss=1.0)["lr"] == 0.05
+    assert record_of(run, constant_loss=1.0, lr=0.2)["lr"] == 0.2
+
+
+def test_the_near_miss_runs_keep_the_passing_table_of_eight():
+    from backprop.exercises.training_fails import NEAR_MISS_RECORDS
+
+    result = check.diagnose_run(EXERCISES["diagnose_run"][0])
+    assert result and len(result.rows) == len(RECORDS)
+    labels = {cause for _, cause, _, _ in NEAR_MISS_RECORDS}
+    assert labels == {"saddle", "healthy", "steps too large"}
