@@ -817,12 +817,44 @@ def _judge(exercise: str, name: str, learner: Callable[..., Any], expected: dict
             array = as_array(got)
             ratio = (_constant_ratio(array, want) if array is not None
                      and array.shape == want.shape else None)
-            hint = _earlier_case(first_wrong, rows, cases, ratio) or generic
+            hint = _earlier_case(first_wrong, rows, cases, ratio) or (
+                _factor_over_cases(first_wrong, rows, expected, received, generic)
+                if generic else None)
         else:
             hint = generic
     if hint is None and locate is not None:
         hint = locate(first_wrong, got, want)
     return CheckResult(exercise, "failed", rows, message, hint)
+
+
+def _factor_over_cases(key: str, rows: Sequence[Row], expected: dict[str, Any],
+                       received: dict[str, Any], generic: str) -> str:
+    """"Every value is k times the expected one" is said only when it holds: for every element
+    of every case of this quantity that is wrong, the same k. One wrong number alone, or a ratio
+    that differs from case to case (1/b where b.grad forgot a factor, i1/i2 where a gradient
+    took the wrong input), is a factor taken from the wrong place, not a constant."""
+    ratios, count = [], 0
+    for row in rows:
+        if _base(row.name) != _base(key) or not row.done or row.ok:
+            continue
+        mine = as_array(received.get(row.name, NOT_DONE))
+        want = np.asarray(expected[row.name], dtype=np.float64)
+        if mine is None or mine.shape != want.shape:
+            return generic
+        ratios.append(_constant_ratio(mine, want))
+        count += int(np.count_nonzero(want))
+    first = ratios[0] if ratios else None
+    if first is not None and count >= 2 and all(
+            r is not None and abs(r - first) <= 1e-6 * abs(first) for r in ratios):
+        return generic
+    if first is not None and count == 1:
+        return (f"this one value is {first:.3g} times the expected one, and it is the only "
+                f"value of {_base(key)} that is off, so nothing says the factor is a constant: "
+                "is one factor of the product taken from the wrong operand or input (i1 for "
+                "i2, a for b, a neighbour's weight), or is a constant missing or extra?")
+    return ("your values are off by a factor that varies from value to value (or from case "
+            "to case), so it is no constant: is a factor taken from the wrong operand or "
+            "input, or left out where it is not 1?")
 
 
 def _rows(expected: dict[str, Any], received: dict[str, Any], float32: bool,
