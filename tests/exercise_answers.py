@@ -2398,3 +2398,48 @@ ALTERNATIVES["softmax_cross_entropy_backward"] = ALTERNATIVES.get(
 ALTERNATIVES["prepare_images"] = ALTERNATIVES.get("prepare_images", []) + [
     lambda images: np.stack([im.ravel() for im in images]).astype(np.float32) / np.float32(255),
 ]
+
+
+# ----------------------------------------------------------------------------- third trial: Value
+
+
+def _mul_no_factor(self, other):
+    other = other if isinstance(other, type(self)) else type(self)(other)
+    out = type(self)(self.data * other.data, (self, other))
+
+    def _backward():
+        self.grad += out.grad
+        other.grad += out.grad
+
+    out._backward = _backward
+    return out
+
+
+def _tanh_overflowing(self):
+    e = math.exp(2 * self.data)
+    t = (e - 1) / (e + 1)
+    out = type(self)(t, (self,))
+
+    def _backward():
+        self.grad += (1 - t * t) * out.grad
+
+    out._backward = _backward
+    return out
+
+
+VALUE_WRONG += [
+    (_value_with(tanh=_tanh_with(lambda t, x: 1.0)), "passes out.grad through unchanged"),
+    (_value_with(__mul__=_mul_no_factor), "the OTHER factor"),
+    (_value_with(tanh=_tanh_overflowing), "overflow"),
+]
+
+
+def _tinynet_one_wrong_input(weights, inputs, targets):
+    """dE/dw2 takes i1 where it needs i2: one value off by i1 / i2, no constant factor."""
+    out = tinynet_backward(weights, inputs, targets)
+    grads = list(out["grads"])
+    grads[1] = out["delta_h1"] * inputs[0]
+    return dict(out, grads=grads)
+
+
+TINYNET_WRONG += [(_tinynet_one_wrong_input, "the only value of dE/dw2 that is off")]

@@ -461,3 +461,12 @@ def test_the_near_miss_runs_keep_the_passing_table_of_eight():
     assert result and len(result.rows) == len(RECORDS)
     labels = {cause for _, cause, _, _ in NEAR_MISS_RECORDS}
     assert labels == {"saddle", "healthy", "steps too large"}
+
+
+def test_a_ratio_that_differs_between_values_is_no_constant_factor():
+    from exercise_answers import _mul_no_factor, _tinynet_one_wrong_input, _value_with
+
+    lone = check.tinynet_backward(_tinynet_one_wrong_input)
+    assert "every value is" not in lone.hint and "wrong operand or input" in lone.hint
+    value = check.value_engine(_value_with(__mul__=_mul_no_factor))
+    assert "every value is" not in value.hint and "__mul__" in value.hint
