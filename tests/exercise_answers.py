@@ -1544,7 +1544,7 @@ ALTERNATIVES = {
     "prepare_images": [lambda images: (images.reshape(images.shape[0], 784) / 255.0).astype(
                            np.float32),
                        lambda images: np.float32(1 / 255) * images.reshape(len(images), -1)],
-    "one_hot": [lambda labels, c: (labels[:, None] == np.arange(c)).astype(int),
+    "one_hot": [lambda labels, c: (labels[:, None] == np.arange(c)).astype(float),
                 lambda labels, c: np.eye(c, dtype=np.float32)[labels]],
     "finite_difference_cost": [],
     "value_engine": [_value_recursive()],
@@ -2443,3 +2443,11 @@ def _tinynet_one_wrong_input(weights, inputs, targets):
 
 
 TINYNET_WRONG += [(_tinynet_one_wrong_input, "the only value of dE/dw2 that is off")]
+
+
+# one-hot targets must be floats (the chapter's uint8 warning): right 0s and 1s in other dtypes
+ONE_HOT_WRONG += [
+    (lambda labels, c: (labels[:, None] == np.arange(c)).astype(int), "stays in integers"),
+    (lambda labels, c: labels[:, None] == np.arange(c), "a bool array is not numbers"),
+    (lambda labels, c: np.eye(c, dtype=np.uint8)[labels], "wraps around"),
+]
