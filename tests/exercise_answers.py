@@ -2451,3 +2451,27 @@ ONE_HOT_WRONG += [
     (lambda labels, c: labels[:, None] == np.arange(c), "a bool array is not numbers"),
     (lambda labels, c: np.eye(c, dtype=np.uint8)[labels], "wraps around"),
 ]
+
+
+# ----------------------------------------------------------------------------- third trial: in place
+
+
+def _clip_replacing_items(grads, max_norm):
+    norm = np.sqrt(sum(float(np.sum(g * g)) for g in grads))
+    factor = min(1.0, max_norm / (norm + 1e-6))
+    for i, g in enumerate(grads):
+        grads[i] = g * factor  # new arrays, but in the caller's list
+    return grads
+
+
+def _sum_setting_shape(x, axis, keepdims, grad):
+    if axis is not None and not keepdims:
+        shape = list(x.shape)
+        for a in sorted(np.atleast_1d(axis) % x.ndim):
+            shape[a] = 1
+        grad.shape = tuple(shape)  # reshapes the caller's gradient itself
+    return np.broadcast_to(grad, x.shape)
+
+
+CLIP_WRONG += [(_clip_replacing_items, "replaces the items of the caller's list")]
+SUM_WRONG += [(_sum_setting_shape, "`grad.shape = ...`")]
