@@ -7,8 +7,10 @@ from ``backprop.autograd.Tensor`` scalars (its public API only: ``Tensor(x,
 requires_grad=True)``, the operators, ``.tanh()``, ``.backward()``, ``.data``, ``.grad``), and
 compares every value and every gradient: a weighted sum through tanh (micrograd's neuron), a
 variable used three times, constants on both sides (``2 * v``, ``v + 1``), an intermediate
-reused, a chain of 400 nodes and one of 5,000. A recursive topological sort that stops at
-Python's recursion limit on the 5,000 chain is not failed: the check says so, gently.
+reused, a tanh of a large input (450, where exp(2x) overflows), a chain of 400 nodes and one
+of 5,000. A recursive topological sort that stops at Python's recursion limit on the 5,000
+chain is not failed: the check says so, gently. A hint that blames one op is checked against
+each op run on its own (``out.grad`` set to 2.5, then ``out._backward()``).
 """
 
 from __future__ import annotations
@@ -394,8 +396,8 @@ def value_engine(solution: Any) -> CheckResult:
     ``.backward()`` (seed the output's grad with 1, then every node's ``_backward`` in reverse
     topological order).
 
-    Values and gradients are compared with ``backprop.autograd.Tensor``'s on six expressions
-    and a chain of 5,000 nodes (a recursive sort that stops at Python's recursion limit there
+    Values and gradients are compared with ``backprop.autograd.Tensor``'s on seven expressions
+    (one a tanh of 450 and of -900, where a tanh computed from exp(2x) overflows) and a chain of 5,000 nodes (a recursive sort that stops at Python's recursion limit there
     gets a note, not a failure). Allowed: Python and ``math``; not the library's Tensor.
     """
     name = "Build the core: a scalar Value"
