@@ -1544,7 +1544,7 @@ ALTERNATIVES = {
     "prepare_images": [lambda images: (images.reshape(images.shape[0], 784) / 255.0).astype(
                            np.float32),
                        lambda images: np.float32(1 / 255) * images.reshape(len(images), -1)],
-    "one_hot": [lambda labels, c: (labels[:, None] == np.arange(c)).astype(int),
+    "one_hot": [lambda labels, c: (labels[:, None] == np.arange(c)).astype(float),
                 lambda labels, c: np.eye(c, dtype=np.float32)[labels]],
     "finite_difference_cost": [],
     "value_engine": [_value_recursive()],
@@ -1986,6 +1986,53 @@ EXERCISES["diagnose_run"][1].extend([
     (_diagnose_fixed_epoch, "fixed epoch"),
     (_diagnose_absolute_first_layer, "fixed number"),
 ])
+
+
+# ----------------------------------------------------------------------------- third trial
+# Rules that passed the twelve runs of the second edition: absolute thresholds, a fixed epoch.
+
+
+def _diagnose_trial3(record):
+    """The whole function a learner wrote, which passed every run of the second edition."""
+    val = list(record["val_mse"])
+    if len(val) == 1 or max(record["largest_parameter"]) > 1e5:
+        return "exploding"
+    if record["saturated_share"][-1] > 0.9:
+        return "steps too large"
+    if val[10] > 60:
+        return "saddle"
+    return "healthy"
+
+
+def _diagnose_one_rule(saddle=None, exploding=None, steps=None):
+    """The chapter's rules with one replaced by a learner's near miss."""
+
+    def diagnose(record):
+        val, c = np.asarray(record["val_mse"], dtype=float), record["constant_loss"]
+        if (exploding(record, val, c) if exploding else
+                len(val) == 1 or np.max(record["largest_parameter"]) > 1e3 * np.sqrt(c)):
+            return "exploding"
+        if (steps(record, val, c) if steps else np.median(record["saturated_share"]) > 0.5):
+            return "steps too large"
+        if (saddle(record, val, c) if saddle else np.median(record["first_layer_grad_norm"])
+                / np.median(record["grad_norm"]) < 0.1):
+            return "saddle"
+        return "healthy"
+
+    return diagnose
+
+
+EXERCISES["diagnose_run"][1].extend([
+    (_diagnose_trial3, "fixed number (60"),
+    (_diagnose_one_rule(saddle=lambda r, v, c: np.sum(v[1:] > 60) >= 5), "fixed number (60"),
+    (_diagnose_one_rule(saddle=lambda r, v, c: abs(v[min(10, len(v) - 1)] / c - 1) < 0.1),
+     "fixed epoch (epoch 10)"),
+    (_diagnose_one_rule(exploding=lambda r, v, c: len(v) == 1 or np.max(r["grad_norm"]) > 1e4),
+     "absolute threshold on the gradient"),
+    (_diagnose_one_rule(steps=lambda r, v, c: np.any(np.diff(v[1:] / c) > 0.2)),
+     "a bouncing loss alone"),
+])
+ALTERNATIVES["diagnose_run"].append(_diagnose_one_rule())
 
 
 class _TanhWithoutOutGrad:
@@ -2477,3 +2524,80 @@ STEP_WRONG += [(lambda x, y, w, b, lr: tuple(p - g / lr for p, g in zip(
     (w, b), bce_gradient(x, y, w, b))), "DIVIDED by the learning rate")]
 MOMENTUM_WRONG += [(lambda theta, g, b, lr, mu: (theta - lr * (mu * b + g), mu * b + 1.3 * g),
                     "the first wrong quantity is the new buffer")]
+
+
+# ----------------------------------------------------------------------------- third trial: Value
+
+
+def _mul_no_factor(self, other):
+    other = other if isinstance(other, type(self)) else type(self)(other)
+    out = type(self)(self.data * other.data, (self, other))
+
+    def _backward():
+        self.grad += out.grad
+        other.grad += out.grad
+
+    out._backward = _backward
+    return out
+
+
+def _tanh_overflowing(self):
+    e = math.exp(2 * self.data)
+    t = (e - 1) / (e + 1)
+    out = type(self)(t, (self,))
+
+    def _backward():
+        self.grad += (1 - t * t) * out.grad
+
+    out._backward = _backward
+    return out
+
+
+VALUE_WRONG += [
+    (_value_with(tanh=_tanh_with(lambda t, x: 1.0)), "passes out.grad through unchanged"),
+    (_value_with(__mul__=_mul_no_factor), "the OTHER factor"),
+    (_value_with(tanh=_tanh_overflowing), "overflow"),
+]
+
+
+def _tinynet_one_wrong_input(weights, inputs, targets):
+    """dE/dw2 takes i1 where it needs i2: one value off by i1 / i2, no constant factor."""
+    out = tinynet_backward(weights, inputs, targets)
+    grads = list(out["grads"])
+    grads[1] = out["delta_h1"] * inputs[0]
+    return dict(out, grads=grads)
+
+
+TINYNET_WRONG += [(_tinynet_one_wrong_input, "the only value of dE/dw2 that is off")]
+
+
+# one-hot targets must be floats (the chapter's uint8 warning): right 0s and 1s in other dtypes
+ONE_HOT_WRONG += [
+    (lambda labels, c: (labels[:, None] == np.arange(c)).astype(int), "stays in integers"),
+    (lambda labels, c: labels[:, None] == np.arange(c), "a bool array is not numbers"),
+    (lambda labels, c: np.eye(c, dtype=np.uint8)[labels], "wraps around"),
+]
+
+
+# ----------------------------------------------------------------------------- third trial: in place
+
+
+def _clip_replacing_items(grads, max_norm):
+    norm = np.sqrt(sum(float(np.sum(g * g)) for g in grads))
+    factor = min(1.0, max_norm / (norm + 1e-6))
+    for i, g in enumerate(grads):
+        grads[i] = g * factor  # new arrays, but in the caller's list
+    return grads
+
+
+def _sum_setting_shape(x, axis, keepdims, grad):
+    if axis is not None and not keepdims:
+        shape = list(x.shape)
+        for a in sorted(np.atleast_1d(axis) % x.ndim):
+            shape[a] = 1
+        grad.shape = tuple(shape)  # reshapes the caller's gradient itself
+    return np.broadcast_to(grad, x.shape)
+
+
+CLIP_WRONG += [(_clip_replacing_items, "replaces the items of the caller's list")]
+SUM_WRONG += [(_sum_setting_shape, "`grad.shape = ...`")]

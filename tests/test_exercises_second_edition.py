@@ -450,3 +450,32 @@ def test_adam_lists_the_averages_before_theta_and_blames_float32_only_on_float32
     assert names == ["new_m", "new_v", "new_theta"]
     assert "new_v" in result.message and "float32" not in result.hint, repr(result)
     assert "float32" not in check.adam_update(_adam_v_odd).hint
+
+# ----------------------------------------------------------------------------- the third trial
+
+
+def test_record_of_takes_the_learning_rate_from_the_run():
+    from backprop import data, failing
+
+    x, t = data.paraboloid(200, 0)
+    run = failing.train(failing.split(x, t, 50, 0), "randn", 0.05, seed=0, epochs=1)
+    assert record_of(run, constant_loss=1.0)["lr"] == 0.05
+    assert record_of(run, constant_loss=1.0, lr=0.2)["lr"] == 0.2
+
+
+def test_the_near_miss_runs_keep_the_passing_table_of_eight():
+    from backprop.exercises.training_fails import NEAR_MISS_RECORDS
+
+    result = check.diagnose_run(EXERCISES["diagnose_run"][0])
+    assert result and len(result.rows) == len(RECORDS)
+    labels = {cause for _, cause, _, _ in NEAR_MISS_RECORDS}
+    assert labels == {"saddle", "healthy", "steps too large"}
+
+
+def test_a_ratio_that_differs_between_values_is_no_constant_factor():
+    from exercise_answers import _mul_no_factor, _tinynet_one_wrong_input, _value_with
+
+    lone = check.tinynet_backward(_tinynet_one_wrong_input)
+    assert "every value is" not in lone.hint and "wrong operand or input" in lone.hint
+    value = check.value_engine(_value_with(__mul__=_mul_no_factor))
+    assert "every value is" not in value.hint and "__mul__" in value.hint

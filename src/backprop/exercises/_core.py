@@ -443,9 +443,9 @@ class Case:
 class InputChanged(Exception):
     """The learner's function changed one of the caller's arrays in place."""
 
-    def __init__(self, case: str, argument: str) -> None:
+    def __init__(self, case: str, argument: str, how: str | None = None) -> None:
         super().__init__(f"{argument} changed in the case {case}")
-        self.case, self.argument = case, argument
+        self.case, self.argument, self.how = case, argument, how
 
 
 class _Progress:
@@ -506,6 +506,50 @@ def _unchanged(now: Any, before: Any) -> bool:
     return True
 
 
+def _shell(value: Any) -> Any:
+    """Which objects the caller handed over (arrays by identity, with their shape), to tell
+    afterwards HOW an argument was changed, not only that it was."""
+    if isinstance(value, np.ndarray):
+        return ("array", id(value), value.shape)
+    if isinstance(value, list):
+        return ("list", [id(v) for v in value], [_shell(v) for v in value])
+    if isinstance(value, tuple):
+        return ("tuple", None, [_shell(v) for v in value])
+    return None
+
+
+def _how_changed(now: Any, shell: Any, name: str) -> str | None:
+    """A hint naming what the function did to the caller's argument ``name``: items of a list
+    replaced, or an array's ``.shape`` set; ``None`` for a change of values (an in-place op)."""
+    if shell is None:
+        return None
+    kind, ids, inner = shell
+    if kind == "array":
+        if isinstance(now, np.ndarray) and id(now) == ids and now.shape != inner:
+            return (f"`{name}.shape = ...` (or `{name}.resize`) reshapes the caller's array "
+                    f"itself: after your function returns, their {name} has shape {now.shape}, "
+                    f"not {inner}. `{name}.reshape(...)` (or np.reshape) returns a new view "
+                    "with the new shape and leaves the caller's array as it was.")
+        return None
+    if not isinstance(now, (list, tuple)):
+        return None
+    if kind == "list" and isinstance(now, list):
+        if len(now) != len(ids):
+            return (f"the caller's list `{name}` now has {len(now)} items, not {len(ids)}: an "
+                    f"append, pop or slice assignment on `{name}` itself. Build a new list "
+                    "and return it.")
+        if any(id(v) != i for v, i in zip(now, ids)):
+            return (f"`{name}[i] = ...` replaces the items of the caller's list `{name}` (its "
+                    "arrays are left alone, but the caller's list now holds your new ones). "
+                    "Build a new list and return it, e.g. `[g * factor for g in "
+                    f"{name}]`; leave `{name}` as it was.")
+    for index, (item, sub) in enumerate(zip(now, inner)):
+        how = _how_changed(item, sub, f"{name}[{index}]")
+        if how:
+            return how
+    return None
+
+
 def _argument_names(solution: Callable[..., Any], count: int) -> list[str]:
     solution = getattr(solution, "learner", solution)  # a _Guarded learner: its own signature
     try:
@@ -534,6 +578,7 @@ def run_cases(
     for case in cases:
         args = case.args()
         before = [_snapshot(a) for a in args]
+        shells = [_shell(a) for a in args]
         progress.enter(case)
         with np.errstate(all="ignore"):  # an overflow is diagnosed in the table, not warned
             result = solution(*args)
@@ -543,7 +588,8 @@ def run_cases(
         out.update(values)
         for index, (now, then) in enumerate(zip(args, before)):
             if index not in may_change and not _unchanged(now, then):
-                raise InputChanged(case.label, _argument_names(solution, len(args))[index])
+                name = _argument_names(solution, len(args))[index]
+                raise InputChanged(case.label, name, _how_changed(now, shells[index], name))
     return out
 
 
@@ -732,8 +778,8 @@ def run_check(
             exercise, expected, progress,
             f"`{name}` changed the caller's `{change.argument}` in place (in the case "
             f"{_case_words(progress)}); the exercise asks you to leave your inputs alone.",
-            (changed_hint.get(change.argument) if isinstance(changed_hint, dict)
-             else changed_hint) or f"an in-place operation (`{change.argument} -= ...`, "
+            change.how or (changed_hint.get(change.argument) if isinstance(changed_hint, dict)
+                           else changed_hint) or f"an in-place operation (`{change.argument} -= ...`, "
             f"`{change.argument}[...] = ...`, "
             f"`/=`, or an update of a slice or view of it) writes into the caller's array. "
             "Build a new array instead (`a - b` rather than `a -= b`), or work on a `.copy()`.",
@@ -817,12 +863,44 @@ def _judge(exercise: str, name: str, learner: Callable[..., Any], expected: dict
             array = as_array(got)
             ratio = (_constant_ratio(array, want) if array is not None
                      and array.shape == want.shape else None)
-            hint = _earlier_case(first_wrong, rows, cases, ratio) or generic
+            hint = _earlier_case(first_wrong, rows, cases, ratio) or (
+                _factor_over_cases(first_wrong, rows, expected, received, generic)
+                if generic else None)
         else:
             hint = generic
     if hint is None and locate is not None:
         hint = locate(first_wrong, got, want)
     return CheckResult(exercise, "failed", rows, message, hint)
+
+
+def _factor_over_cases(key: str, rows: Sequence[Row], expected: dict[str, Any],
+                       received: dict[str, Any], generic: str) -> str:
+    """"Every value is k times the expected one" is said only when it holds: for every element
+    of every case of this quantity that is wrong, the same k. One wrong number alone, or a ratio
+    that differs from case to case (1/b where b.grad forgot a factor, i1/i2 where a gradient
+    took the wrong input), is a factor taken from the wrong place, not a constant."""
+    ratios, count = [], 0
+    for row in rows:
+        if _base(row.name) != _base(key) or not row.done or row.ok:
+            continue
+        mine = as_array(received.get(row.name, NOT_DONE))
+        want = np.asarray(expected[row.name], dtype=np.float64)
+        if mine is None or mine.shape != want.shape:
+            return generic
+        ratios.append(_constant_ratio(mine, want))
+        count += int(np.count_nonzero(want))
+    first = ratios[0] if ratios else None
+    if first is not None and count >= 2 and all(
+            r is not None and abs(r - first) <= 1e-6 * abs(first) for r in ratios):
+        return generic
+    if first is not None and count == 1:
+        return (f"this one value is {first:.3g} times the expected one, and it is the only "
+                f"value of {_base(key)} that is off, so nothing says the factor is a constant: "
+                "is one factor of the product taken from the wrong operand or input (i1 for "
+                "i2, a for b, a neighbour's weight), or is a constant missing or extra?")
+    return ("your values are off by a factor that varies from value to value (or from case "
+            "to case), so it is no constant: is a factor taken from the wrong operand or "
+            "input, or left out where it is not 1?")
 
 
 def _rows(expected: dict[str, Any], received: dict[str, Any], float32: bool,

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from backprop.exercises._core import (Case, CheckResult, Mistake, returned, run_cases,
+from backprop.exercises._core import (Case, CheckResult, Mistake, Row, returned, run_cases,
                                       run_check)
 
 __all__ = ["prepare_images", "one_hot"]
@@ -225,12 +225,50 @@ def one_hot(solution: Callable[..., Any]) -> CheckResult:
     an (N, num_classes) array with a 1 in column ``labels[i]`` of row i and 0 elsewhere.
 
     Checked on 6 labels of 10 classes, on labels that lack the last classes, and on one label;
-    the labels given must be left unchanged. Integer, float and bool results all pass: the
-    chapter asks for "1 in the label's column, 0 elsewhere", and True and False are 1 and 0 as
-    numbers (NumPy turns them into 1.0 and 0.0 in any arithmetic with floats). Allowed: NumPy."""
-    return run_check("One-hot targets", solution, _one_hot_run, _reference_one_hot,
-                     mistakes=ONE_HOT_MISTAKES, error_hints=ONE_HOT_ERRORS, float32=True,
-                     products=False, gradient=False, locate=_one_hot_locate)
+    the labels given must be left unchanged. The result must be floats (float32 or float64):
+    targets are numbers that the loss computes with, beside the network's float outputs, and
+    the chapter shows what integer arithmetic does to them (uint8 wraps around: 0 - 1 is 255;
+    -t of a bool array raises; an int array truncates what is written into it, t *= 0.9 leaves
+    it unchanged or raises). An integer, uint8 or bool array with the right 0s and 1s fails with
+    a hint saying so. Allowed: NumPy."""
+    result = run_check("One-hot targets", solution, _one_hot_run, _reference_one_hot,
+                       mistakes=ONE_HOT_MISTAKES, error_hints=ONE_HOT_ERRORS, float32=True,
+                       products=False, gradient=False, locate=_one_hot_locate)
+    return _float_policy(result, solution) if result.passed else result
+
+
+def _float_policy(result: CheckResult, solution: Callable[..., Any]) -> CheckResult:
+    """Right 0s and 1s in a non-float dtype: fail each such case's row, and say why floats."""
+    kinds = []
+    for case, row in zip(ONE_HOT_CASES, result.rows):
+        try:
+            with np.errstate(all="ignore"):
+                dtype = np.asarray(solution(*case.args())).dtype
+        except Exception:
+            return result
+        kinds.append(dtype)
+    wrong = [dtype for dtype in kinds if dtype.kind != "f"]
+    if not wrong:
+        return result
+    rows = [row if dtype.kind == "f" else Row(row.name, row.expected_shape, row.received_shape,
+                                              f"✗ right 0s and 1s, but dtype {dtype}", False)
+            for row, dtype in zip(result.rows, kinds)]
+    dtype = wrong[0]
+    if dtype.kind == "u":
+        why = (f"{dtype} arithmetic wraps around, as the images showed: -t, or 0 - 1, is "
+               f"{np.iinfo(dtype).max} in {dtype}, not -1")
+    elif dtype.kind == "b":
+        why = "a bool array is not numbers: -t raises a TypeError, and t - t too"
+    elif dtype.kind == "i":
+        why = (f"{dtype} arithmetic stays in integers: an update written into it (t *= 0.9, "
+               "t -= p) is truncated to whole numbers, or raises")
+    else:
+        why = f"{dtype} is not a float dtype"
+    return CheckResult(result.exercise, "failed", rows, (
+        f"the 0s and 1s are in the right places, but the dtype is {dtype}; the targets must be "
+        "floats."), f"one-hot targets are numbers the loss computes with, beside the network's "
+        f"float outputs, and {why}. Build them as floats: np.zeros((N, num_classes)) is "
+        "float64 (or pass dtype=np.float32), and .astype(np.float32) converts.")
 
 
 def _one_hot_locate(first_wrong: str, got: Any, want: np.ndarray) -> str | None:

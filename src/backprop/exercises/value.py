@@ -7,8 +7,10 @@ from ``backprop.autograd.Tensor`` scalars (its public API only: ``Tensor(x,
 requires_grad=True)``, the operators, ``.tanh()``, ``.backward()``, ``.data``, ``.grad``), and
 compares every value and every gradient: a weighted sum through tanh (micrograd's neuron), a
 variable used three times, constants on both sides (``2 * v``, ``v + 1``), an intermediate
-reused, a chain of 400 nodes and one of 5,000. A recursive topological sort that stops at
-Python's recursion limit on the 5,000 chain is not failed: the check says so, gently.
+reused, a tanh of a large input (450, where exp(2x) overflows), a chain of 400 nodes and one
+of 5,000. A recursive topological sort that stops at Python's recursion limit on the 5,000
+chain is not failed: the check says so, gently. A hint that blames one op is checked against
+each op run on its own (``out.grad`` set to 2.5, then ``out._backward()``).
 """
 
 from __future__ import annotations
@@ -65,6 +67,11 @@ def _expression_reuse(V: Callable) -> tuple[Any, dict[str, Any]]:
     return (f * e + e).tanh(), {"a": a, "b": b}
 
 
+def _expression_large(V: Callable) -> tuple[Any, dict[str, Any]]:
+    a, b = V(450.0), V(-2.0)
+    return a.tanh() + (a * b).tanh() * 0.5 + b, {"a": a, "b": b}
+
+
 def _chain(length: int) -> Callable:
     def expression(V: Callable) -> tuple[Any, dict[str, Any]]:
         x = V(0.3)
@@ -87,6 +94,9 @@ EXPRESSIONS = (
     ("an intermediate reused", _expression_reuse,
      "e = a * b is used three times: e must have received all of its gradient before it "
      "passes it on to a and b (reverse topological order), and only once."),
+    ("tanh of a large input", _expression_large,
+     "tanh(450) and tanh(-900): a tanh computed from exp(2x) overflows there (exp(900) is "
+     "beyond a float's range, about 1.8e308); tanh itself is just 1 or -1."),
     (f"chain of {SHALLOW} nodes", _chain(SHALLOW),
      "a long chain: each node must pass its gradient on exactly once, in order."),
 )
@@ -266,7 +276,8 @@ def _variant(**wrong: Any) -> type:
             out = Wrong(t, (self,))
             local = {"one_minus_t": 1 - t, "input_squared": 1 - self.data**2,
                      "sigmoid_like": t * (1 - t), "t_squared": t**2,
-                     "sech": 1 / math.cosh(self.data), "minus": t**2 - 1}.get(
+                     "sech": 1 / math.cosh(self.data), "minus": t**2 - 1,
+                     "pass_through": 1.0}.get(
                 wrong.get("tanh", ""), 1 - t**2)
 
             def _backward() -> None:
@@ -319,6 +330,9 @@ MISTAKES = (
             "out.grad, the gradient that reached tanh's output: the chain rule needs both. (It "
             "looks right when tanh is the last op, where out.grad is 1.)",
             _variant(tanh_no_out=True)),
+    Mistake("tanh's _backward passes out.grad through unchanged (`self.grad += out.grad`): "
+            "the chain rule multiplies it by tanh's local derivative, which is 1 only at x = "
+            "0.", _variant(tanh="pass_through")),
     Mistake("__mul__'s _backward adds the other factor's data but does not multiply it by "
             "out.grad, the gradient that reached the product: the chain rule needs both. (It "
             "looks right when the product is the output, where out.grad is 1.)",
@@ -361,6 +375,10 @@ ERRORS = (
      "Value) else Value(other)`."),
     (AttributeError, "_prev", "every Value must remember its inputs (`_prev`), the leaves an "
      "empty tuple: the topological sort walks them."),
+    (OverflowError, "", "an exp overflowed: tanh written as (exp(2x) - 1) / (exp(2x) + 1) "
+     "needs exp(900) for x = 450, beyond a float's range (about 1.8e308), although tanh(450) "
+     "is just 1. Use math.tanh, or a form that only takes exp of a negative number, "
+     "(1 - exp(-2|x|)) / (1 + exp(-2|x|)) with the sign of x."),
     (TypeError, "NoneType", "an operation returned None: each of __add__, __mul__ and tanh "
      "must `return out`."),
 )
@@ -378,8 +396,8 @@ def value_engine(solution: Any) -> CheckResult:
     ``.backward()`` (seed the output's grad with 1, then every node's ``_backward`` in reverse
     topological order).
 
-    Values and gradients are compared with ``backprop.autograd.Tensor``'s on six expressions
-    and a chain of 5,000 nodes (a recursive sort that stops at Python's recursion limit there
+    Values and gradients are compared with ``backprop.autograd.Tensor``'s on seven expressions
+    (one a tanh of 450 and of -900, where a tanh computed from exp(2x) overflows) and a chain of 5,000 nodes (a recursive sort that stops at Python's recursion limit there
     gets a note, not a failure). Allowed: Python and ``math``; not the library's Tensor.
     """
     name = "Build the core: a scalar Value"
@@ -396,6 +414,8 @@ def value_engine(solution: Any) -> CheckResult:
     result = run_check(name, solution, _run, _tensor, mistakes=MISTAKES, error_hints=ERRORS,
                        products=False, forbid=_forbidden(),
                        allowed="Python and `math` (not the library's Tensor)")
+    if result.status == "failed" and result.hint is not None:
+        result.hint = _op_on_its_own(solution, result.hint)
     if _Recursive.hit:
         result.rows = [row for row in result.rows if DEEP_LABEL not in row.name]
         if result.status == "not done" and all(row.ok for row in result.rows):
@@ -408,6 +428,64 @@ def value_engine(solution: Any) -> CheckResult:
                        "loop and a stack of its own, so that a deep network cannot hit it. "
                        "Try it: that is the last step to an engine like the library's.")
     return result
+
+
+# Each op on its own: out = op(leaves), an incoming gradient out.grad = 2.5 set by hand, then
+# out._backward() once; the leaves' gradients, from the inputs, and what the right ones are.
+OPS = (
+    ("__add__", lambda a, b: a + b, lambda a, b, g: (g, g)),
+    ("__mul__", lambda a, b: a * b, lambda a, b, g: (b * g, a * g)),
+    ("tanh", lambda a, b: a.tanh(), lambda a, b, g: ((1 - math.tanh(a) ** 2) * g, 0.0)),
+)
+
+
+def _first_wrong_op(solution: Any) -> tuple[str, tuple[float, float], tuple[float, float]] | None:
+    """The first op (of +, *, tanh) whose _backward, run on its own with an incoming gradient
+    other than 1, gives its inputs the wrong gradients: (op, theirs, right). ``None`` when each
+    is right on its own, or when the class cannot be driven so (no ``_backward``)."""
+    data_a, data_b, incoming = 0.7, -1.3, 2.5
+    for op, build, right in OPS:
+        try:
+            with np.errstate(all="ignore"):
+                a, b = solution(data_a), solution(data_b)
+                out = build(a, b)
+                out.grad = incoming
+                out._backward()
+                theirs = (float(a.grad), float(b.grad))
+        except Exception:
+            return None
+        want = right(data_a, data_b, incoming)
+        if not all(abs(x - y) <= 1e-6 * (1 + abs(y)) for x, y in zip(theirs, want)):
+            return op, theirs, want
+    return None
+
+
+def _op_on_its_own(solution: Any, hint: str) -> str:
+    """A hint that blames one op is kept only if that op is wrong on its own: two slips can
+    give one gradient the same wrong value (tanh passing out.grad through, and __mul__ leaving
+    out out.grad, both give x1.grad = w1 in micrograd's neuron)."""
+    if not isinstance(solution, type):
+        return hint
+    found = _first_wrong_op(solution)
+    if found is None:
+        return hint
+    op, theirs, want = found
+    named = {name for name in ("__add__", "__mul__", "tanh") if name in hint}
+    generic = "times the expected one" in hint or "factor that varies" in hint
+    if op in named or not (named or generic):
+        return hint  # the hint is about this op, or about no op (the order, a seed, +=)
+    what = {"__add__": "a + b", "__mul__": "a * b", "tanh": "a.tanh()"}[op]
+    said = (f"tested on its own (out = {what}; out.grad = 2.5; out._backward()), your {op} "
+            f"is the first op whose gradient is wrong")
+    if op == "tanh" and abs(theirs[0] - 2.5) < 1e-9:
+        return (said + ": it passes out.grad through unchanged, so tanh's local derivative "
+                "is missing from the chain rule.")
+    if op == "__mul__" and all(abs(x - 2.5) < 1e-9 for x in theirs):
+        return (said + ": it passes out.grad on to both factors unchanged, as + does; the "
+                "derivative of a * b with respect to a is the OTHER factor, b.")
+    return (said + f": a.grad is {theirs[0]:.3g} and b.grad {theirs[1]:.3g} where the chain "
+            "rule gives out.grad times the op's local derivative for each input. Get each op "
+            "right on its own first.")
 
 
 def _not_done(name: str) -> CheckResult:
