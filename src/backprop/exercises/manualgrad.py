@@ -329,18 +329,14 @@ SOFTMAX_MISTAKES = (
     Mistake("e^z overflows for large logits (inf / inf is nan): subtract each row's maximum "
             "before np.exp; softmax does not change when a row is shifted.",
             lambda z, y: (_naive_softmax(z) - _onehot(y, z.shape[1])) / len(y)),
-    Mistake("each row is shifted by its MINIMUM: softmax is unchanged by any shift, but only "
-            "the row's MAXIMUM keeps every exponent <= 0 (the largest term becomes e^0 = 1). "
-            "Shifted by the minimum, a row spread over more than about 710 (here -1000 to "
-            "1000) still overflows: e^2000 is inf.",
-            lambda z, y: (_naive_softmax(z - z.min(axis=1, keepdims=True))
-                          - _onehot(y, z.shape[1])) / len(y)),
-    Mistake("each row is shifted by its MEAN: softmax is unchanged by any shift, but only the "
-            "row's MAXIMUM keeps every exponent <= 0 (the largest term becomes e^0 = 1). "
-            "Shifted by the mean, a row spread over more than about 710 (here -1000 to "
-            "1000) still overflows: e^(1000 - mean) is inf.",
-            lambda z, y: (_naive_softmax(z - z.mean(axis=1, keepdims=True))
-                          - _onehot(y, z.shape[1])) / len(y)),
+    *(Mistake(f"each row is shifted by its {name.upper()}: softmax is unchanged by any "
+              "shift, but only the row's MAXIMUM keeps every exponent <= 0 (the largest term "
+              f"becomes e^0 = 1). Shifted by the {name}, a row spread over more than about "
+              f"710 (here -1000 to 1000) still overflows: {overflow} is inf.",
+              lambda z, y, shift=shift: (_naive_softmax(z - shift(z, axis=1, keepdims=True))
+                                         - _onehot(y, z.shape[1])) / len(y))
+      for name, shift, overflow in (("minimum", np.min, "e^2000"),
+                                    ("mean", np.mean, "e^(1000 - mean)"))),
     Mistake("your gradient carries the softmax's slope s (1 - s) as an extra factor: that "
             "is the diagonal of softmax's Jacobian, and the cross-entropy's log has already "
             "cancelled it. Derive dL/dz once more through the log and the softmax together: "
