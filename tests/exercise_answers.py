@@ -2601,3 +2601,201 @@ def _sum_setting_shape(x, axis, keepdims, grad):
 
 CLIP_WRONG += [(_clip_replacing_items, "replaces the items of the caller's list")]
 SUM_WRONG += [(_sum_setting_shape, "`grad.shape = ...`")]
+
+
+# ============================================================================= chapter 4: judge an order
+# is_backward_order(order, root): the chapter's solution, valid alternatives, and the near misses
+# a learner writes, each with a fragment of the hint it must get.
+
+
+def is_backward_order(order, root):
+    position = {id(tensor): index for index, tensor in enumerate(order)}
+    if len(position) < len(order) or id(root) not in position:
+        return False
+    reached, stack = {id(root)}, [root]
+    while stack:
+        tensor = stack.pop()
+        for parent in tensor.inputs:
+            if position.get(id(parent), -1) < position[id(tensor)]:
+                return False
+            if id(parent) not in reached:
+                reached.add(id(parent))
+                stack.append(parent)
+    return len(reached) == len(position)
+
+
+def _order_graph(root):
+    """Every tensor reached from root, by a loop with a stack: {id: tensor}."""
+    reached, stack = {id(root): root}, [root]
+    while stack:
+        for parent in stack.pop().inputs:
+            if id(parent) not in reached:
+                reached[id(parent)] = parent
+                stack.append(parent)
+    return reached
+
+
+def _order_by_pairs(order, root):
+    """An alternative: the set of tensors, then every (tensor, input) pair."""
+    graph = _order_graph(root)
+    ids = [id(tensor) for tensor in order]
+    if len(set(ids)) != len(ids) or set(ids) != set(graph):
+        return False
+    place = {i: k for k, i in enumerate(ids)}
+    return all(place[i] < place[id(p)] for i, t in graph.items() for p in t.inputs)
+
+
+def _order_by_seen(order, root):
+    """An alternative: walk the order, every input must not have been seen before."""
+    graph = _order_graph(root)
+    seen = set()
+    for tensor in order:
+        if id(tensor) in seen or id(tensor) not in graph:
+            return False
+        if any(id(p) in seen for p in tensor.inputs):
+            return False
+        seen.add(id(tensor))
+    return len(seen) == len(graph)
+
+
+def _order_duplicates_kept(order, root):
+    position = {id(tensor): index for index, tensor in enumerate(order)}
+    graph = _order_graph(root)
+    return set(position) == set(graph) and all(
+        position[i] < position[id(p)] for i, t in graph.items() for p in t.inputs)
+
+
+def _order_no_completeness(order, root):
+    position = {id(tensor): index for index, tensor in enumerate(order)}
+    if len(position) < len(order):
+        return False
+    return all(position[id(t)] < position[id(p)] for t in order for p in t.inputs
+               if id(p) in position)
+
+
+def _order_extra_allowed(order, root):
+    position = {id(tensor): index for index, tensor in enumerate(order)}
+    if len(position) < len(order):
+        return False
+    graph = _order_graph(root)
+    return set(graph) <= set(position) and all(
+        position[i] < position[id(p)] for i, t in graph.items() for p in t.inputs)
+
+
+def _order_one_fixed(order, root):
+    post, visited, stack = [], set(), [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            post.append(node)
+        elif id(node) not in visited:
+            visited.add(id(node))
+            stack.append((node, True))
+            stack.extend((p, False) for p in node.inputs)
+    return [id(t) for t in order] == [id(t) for t in post[::-1]]
+
+
+def _order_set_only(order, root):
+    ids = [id(tensor) for tensor in order]
+    return len(set(ids)) == len(ids) and set(ids) == set(_order_graph(root))
+
+
+def _order_root_first_only(order, root):
+    return bool(order) and order[0] is root and _order_set_only(order, root)
+
+
+def _order_first_path(order, root):
+    """Checks each tensor against the tensor it was first reached from only."""
+    position = {id(tensor): index for index, tensor in enumerate(order)}
+    if len(position) < len(order) or set(position) != set(_order_graph(root)):
+        return False
+    seen, queue = {id(root)}, [root]
+    while queue:
+        tensor = queue.pop(0)
+        for parent in tensor.inputs:
+            if id(parent) not in seen:
+                if position[id(parent)] < position[id(tensor)]:
+                    return False
+                seen.add(id(parent))
+                queue.append(parent)
+    return True
+
+
+def _order_by_values(order, root):
+    """Finds tensors with list.count and list.index: == compares values."""
+    if any(order.count(t) > 1 for t in order) or root not in order:
+        return False
+    return all(order.index(t) < order.index(p) for t in order for p in t.inputs
+               if p in order)
+
+
+def _order_recursive(order, root):
+    position = {id(tensor): index for index, tensor in enumerate(order)}
+    reached = set()
+
+    def visit(tensor):
+        reached.add(id(tensor))
+        for parent in tensor.inputs:
+            if id(parent) not in reached:
+                visit(parent)
+
+    visit(root)
+    return (len(position) == len(order) and reached == set(position)
+            and all(position[id(t)] < position[id(p)] for t in order for p in t.inputs))
+
+
+def _order_library(order, root):
+    from backprop.autograd import nodes
+    return [id(t) for t in order] == [id(t) for t in nodes(root)[::-1]]
+
+
+def _order_sorts_in_place(order, root):
+    order.reverse()
+    return is_backward_order(order[::-1], root)
+
+
+EXERCISES["backward_order"] = (is_backward_order, [
+    (_order_duplicates_kept, "appears twice"),
+    (_order_no_completeness, "left out"),
+    (_order_extra_allowed, "nothing else"),
+    (_order_one_fixed, "more than one order is right"),
+    (_order_set_only, "reversed"),
+    (_order_root_first_only, "EACH of its inputs"),
+    (_order_first_path, "first path"),
+    (_order_by_values, "by identity"),
+    (_order_recursive, "recursion limit"),
+    (_order_library, LIBRARY),
+    (_order_sorts_in_place, "changed the list"),
+    (lambda order, root: "yes", "True or False"),
+])
+ALTERNATIVES["backward_order"] = [_order_by_pairs, _order_by_seen]
+
+
+def _tanh_overflowing_numpy(self):
+    """The same textbook form with np.exp: no exception, inf / inf = nan at x = 450."""
+    e = np.exp(2 * self.data)
+    t = float((e - 1) / (e + 1))
+    out = type(self)(t, (self,))
+
+    def _backward():
+        self.grad += (1 - t * t) * out.grad
+
+    out._backward = _backward
+    return out
+
+
+def _tanh_stable(self):
+    """A valid alternative: exp of a negative number only, with the sign of x."""
+    e = math.exp(-2 * abs(self.data))
+    t = math.copysign((1 - e) / (1 + e), self.data)
+    out = type(self)(t, (self,))
+
+    def _backward():
+        self.grad += (1 - t * t) * out.grad
+
+    out._backward = _backward
+    return out
+
+
+VALUE_WRONG += [(_value_with(tanh=_tanh_overflowing_numpy), "np.exp returns inf")]
+ALTERNATIVES["value_engine"].append(_value_with(tanh=_tanh_stable))

@@ -23,9 +23,10 @@ learner's exception is reported, not raised, naming the case and keeping the tab
 a notebook with unsolved exercises still runs to the end. The result is truthy only when the
 answer is right: ``assert check.linear_backward(linear_backward)``.
 
-Two checks are not about one function's numbers: ``value_engine`` (chapter 4) takes a whole
+Three checks are not about one function's numbers: ``value_engine`` (chapter 4) takes a whole
 scalar ``Value`` class the learner built and compares it with the library's ``Tensor``;
-``diagnose_run`` (chapter 3) takes a function that names the cause of a failing run from its
+``backward_order`` (chapter 4) takes a function that judges an order of a graph, and tries it on
+twelve orders, right and wrong; ``diagnose_run`` (chapter 3) takes a function that names the cause of a failing run from its
 records and tries it on eight runs of known cause.
 """
 
@@ -46,6 +47,7 @@ from backprop.exercises.normalisation import layernorm_backward
 from backprop.exercises.optimisers import adam_update, momentum_step
 from backprop.exercises.cost import backprop_cost, finite_difference_cost
 from backprop.exercises.value import value_engine
+from backprop.exercises.order import backward_order
 
 __all__ = [
     "CheckResult",
@@ -65,6 +67,7 @@ __all__ = [
     "sum_backward",
     "tensor_sqrt",
     "topological_order",
+    "backward_order",
     "bce_gradient",
     "logistic_step",
     "mlp_backward",

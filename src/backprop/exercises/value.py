@@ -31,6 +31,12 @@ __all__ = ["value_engine", "ReferenceValue"]
 METHODS = ("__add__", "__radd__", "__mul__", "__rmul__", "tanh", "backward")
 DEEP = 5_000
 SHALLOW = 400
+LARGE_LABEL = "tanh of a large input"
+LARGE_TANH = ("tanh(450) or tanh(-900) came out nan or inf: a tanh computed from exp(2x) "
+              "overflows there (exp(900) is beyond a float's range, about 1.8e308; np.exp "
+              "returns inf with a warning where math.exp raises, and inf / inf is nan), "
+              "although tanh(450) is just 1. Use math.tanh, or a form that takes exp of a "
+              "negative number only, (1 - exp(-2|x|)) / (1 + exp(-2|x|)) with the sign of x.")
 
 
 def _tensor(x: float) -> Tensor:
@@ -94,7 +100,7 @@ EXPRESSIONS = (
     ("an intermediate reused", _expression_reuse,
      "e = a * b is used three times: e must have received all of its gradient before it "
      "passes it on to a and b (reverse topological order), and only once."),
-    ("tanh of a large input", _expression_large,
+    (LARGE_LABEL, _expression_large,
      "tanh(450) and tanh(-900): a tanh computed from exp(2x) overflows there (exp(900) is "
      "beyond a float's range, about 1.8e308); tanh itself is just 1 or -1."),
     (f"chain of {SHALLOW} nodes", _chain(SHALLOW),
@@ -416,6 +422,9 @@ def value_engine(solution: Any) -> CheckResult:
                        allowed="Python and `math` (not the library's Tensor)")
     if result.status == "failed" and result.hint is not None:
         result.hint = _op_on_its_own(solution, result.hint)
+    if result.status == "failed" and LARGE_LABEL in result.message and "nan or inf" in (
+            result.hint or ""):
+        result.hint = LARGE_TANH
     if _Recursive.hit:
         result.rows = [row for row in result.rows if DEEP_LABEL not in row.name]
         if result.status == "not done" and all(row.ok for row in result.rows):
