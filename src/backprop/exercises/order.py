@@ -24,7 +24,14 @@ from typing import Any
 import numpy as np
 
 from backprop.autograd import Tensor, nodes
-from backprop.exercises._core import CheckResult, Row, _Guarded, _learner_error, is_skeleton, library
+from backprop.exercises._core import (
+    CheckResult,
+    Row,
+    _Guarded,
+    _learner_error,
+    is_skeleton,
+    library,
+)
 
 __all__ = ["backward_order"]
 
@@ -163,6 +170,21 @@ def _not_done(function: str) -> CheckResult:
                               "cell again."))
 
 
+GRAPHS = {_diamond: "f = (x + y)(x y)", _reused: "loss, a and c used twice",
+          _chain: f"a chain of {CHAIN:,} ops"}
+
+
+def _grouped() -> list[Row]:
+    """A passing table, one row per graph: every verdict is right, so a page need not list
+    twelve of them."""
+    rows = []
+    for make, graph in GRAPHS.items():
+        rights = [right for _, built, *_, right, _ in CASES if built is make]
+        rows.append(Row(f"{graph}: {len(rights)} orders", f"{sum(rights)} of them",
+                        "all judged right", "✓ right", True))
+    return rows
+
+
 def _table(result: CheckResult) -> CheckResult:
     result.columns = COLUMNS
     return result
@@ -186,7 +208,7 @@ def backward_order(solution: Callable[..., Any]) -> CheckResult:
     guarded = _Guarded(solution, _forbidden())
     rows: list[Row] = []
     first_wrong: str | None = None
-    for label, make, root_name, make_order, right, why in CASES:
+    for label, make, root_name, make_order, right, _why in CASES:
         graph = make()
         order = make_order(graph)
         given = list(order)
@@ -230,7 +252,7 @@ def backward_order(solution: Callable[..., Any]) -> CheckResult:
         if not ok and first_wrong is None:
             first_wrong = label
     if first_wrong is None:
-        return _table(CheckResult(NAME, "passed", rows,
+        return _table(CheckResult(NAME, "passed", _grouped(),
                                   f"all {len(CASES)} orders judged right."))
     wrong = [row for row in rows if not row.ok]
     right, hint = next((right, why) for label, *_, right, why in CASES if label == first_wrong)
