@@ -1353,6 +1353,19 @@ def _adam_fixed_lr(theta, g, m, v, t, lr):
     return adam_update(theta, g, m, v, t, 0.01)
 
 
+def _adam_efficient(*, eps_inside=False, corrected=True, t_shift=0):
+    """Kingma & Ba's "efficient" form: alpha_t = lr sqrt(1 - b2^t) / (1 - b1^t), then
+    theta - alpha_t m / (sqrt(v) + eps); with one mistake when asked."""
+    def update(theta, g, m, v, t, lr):
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        s = t + t_shift
+        alpha = lr * np.sqrt(1 - 0.999**s) / (1 - 0.9**s) if corrected else lr
+        denominator = np.sqrt(v + 1e-8) if eps_inside else np.sqrt(v) + 1e-8
+        return theta - alpha * m / denominator, m, v
+    return update
+
+
 ADAM_WRONG = [
     (_adam_variant(corrected=False), "no bias correction"),
     (_adam_variant(t_shift=1), "off by one"),
@@ -1549,7 +1562,7 @@ ALTERNATIVES = {
     "finite_difference_cost": [],
     "value_engine": [_value_recursive()],
     "diagnose_run": [],
-    "adam_update": [lambda theta, g, m, v, t, lr: (
+    "adam_update": [_adam_efficient(), lambda theta, g, m, v, t, lr: (
         theta - lr * ((m + 0.1 * (g - m)) / (1 - 0.9**t))
         / (np.sqrt((v + 0.001 * (g * g - v)) / (1 - 0.999**t)) + 1e-8),
         m + 0.1 * (g - m), v + 0.001 * (g * g - v))],

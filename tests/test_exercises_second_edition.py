@@ -451,6 +451,28 @@ def test_adam_lists_the_averages_before_theta_and_blames_float32_only_on_float32
     assert "new_v" in result.message and "float32" not in result.hint, repr(result)
     assert "float32" not in check.adam_update(_adam_v_odd).hint
 
+
+def test_adam_accepts_kingma_and_bas_efficient_form_and_says_so():
+    from exercise_answers import _adam_efficient
+
+    result = check.adam_update(_adam_efficient())
+    assert result.passed and "efficient" in result.note, repr(result)
+    reference = check.adam_update(EXERCISES["adam_update"][0])
+    assert "efficient" not in (reference.note or "")
+
+
+@pytest.mark.parametrize("mistake, fragment", [
+    (dict(eps_inside=True), "outside the square root"),
+    (dict(corrected=False), "no bias correction"),
+    (dict(t_shift=1), "off by one"),
+    (dict(t_shift=-1), "off by one"),
+])
+def test_the_efficient_form_with_a_mistake_still_fails(mistake, fragment):
+    from exercise_answers import _adam_efficient
+
+    result = check.adam_update(_adam_efficient(**mistake))
+    assert not result.passed and fragment in (result.hint or ""), repr(result)
+
 # ----------------------------------------------------------------------------- the third trial
 
 
@@ -479,3 +501,13 @@ def test_a_ratio_that_differs_between_values_is_no_constant_factor():
     assert "every value is" not in lone.hint and "wrong operand or input" in lone.hint
     value = check.value_engine(_value_with(__mul__=_mul_no_factor))
     assert "every value is" not in value.hint and "__mul__" in value.hint
+
+
+def test_mlp_backward_in_float32_passes_marked_as_float32_rounding_as_chapter_7_says():
+    from exercise_answers import _mlp_float32
+
+    result = check.mlp_backward(_mlp_float32)
+    assert result.passed and "up to float32 rounding" in result.message, repr(result)
+    assert all(row.verdict == "✓ up to float32 rounding" for row in result.rows)
+    exact = check.mlp_backward(EXERCISES["mlp_backward"][0])
+    assert "float32" not in exact.message

@@ -247,7 +247,8 @@ def mlp_backward(
 
     Checked at ``batch`` (8), at a batch of 3 whose labels are only 0 and 2, and at a batch of
     1, against the ManualGrad layers' ``backward``; params, x and y must be left unchanged.
-    float32 answers pass up to float32 rounding (the chapter trains on float32 images).
+    The inputs are float64, as the chapter's arrays are; a float32 answer passes,
+    marked "up to float32 rounding", as the chapter says.
     Allowed: NumPy only; not the library's layers, ``HandMLP`` or an autograd engine.
     """
     cases = _cases(tuple(sizes), batch)
