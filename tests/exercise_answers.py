@@ -2495,6 +2495,14 @@ def _fd_from(parameters):
     return predict
 
 
+COST_WRONG += [  # near misses of a count derived, not copied (learner trial, ch10)
+    (_cost_changed(backward_macs=lambda s, b, v: b * sum(i * o for i, o in zip(s, s[1:]))),
+     "weight gradients G^T X only"),
+    (_cost_changed(backward_macs=lambda s, b, v: v - b * sum(i * o for i, o in zip(s, s[1:]))),
+     "input gradients G W only"),
+    (_cost_changed(backward_macs=lambda s, b, v: v + b * sum(i * o for i, o in zip(s, s[1:]))),
+     "includes the forward pass"),
+]
 COST_WRONG += [
     (_cost_changed(forward_macs=lambda s, b, v: 2 * v, backward_macs=lambda s, b, v: 2 * v),
      "multiply and an add counted"),
