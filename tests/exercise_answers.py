@@ -2128,6 +2128,13 @@ def _softmax_rows(s, grad):
     return out
 
 
+def _softmax_loop_over_rows(s, grad):  # O(n) per row, written as a loop: passes
+    out = np.empty_like(s)
+    for r in range(len(s)):
+        out[r] = s[r] * (grad[r] - grad[r] @ s[r])
+    return out
+
+
 def _softmax_library(s, grad):
     layer = manual.Softmax()
     layer._out = s
@@ -2143,6 +2150,8 @@ SOFTMAX_LAYER_WRONG = [
     (lambda s, g: s * (g - np.sum(g, axis=1, keepdims=True)), "WEIGHTED by s"),
     (lambda s, g: s * (g - np.sum(g * s)), "whole batch"),
     (_softmax_library, LIBRARY),
+    (_softmax_jacobian_einsum, "O(n^2) Jacobian"),
+    (_softmax_rows, "O(n^2) Jacobian"),
 ]
 
 # ----------------------------------------------------------------------------- momentum_step
@@ -2199,7 +2208,7 @@ MOMENTUM_WRONG = [
 
 EXERCISES["softmax_backward"] = (softmax_backward, SOFTMAX_LAYER_WRONG)
 EXERCISES["momentum_step"] = (momentum_step, MOMENTUM_WRONG)
-ALTERNATIVES["softmax_backward"] = [_softmax_jacobian_einsum, _softmax_rows]
+ALTERNATIVES["softmax_backward"] = [_softmax_loop_over_rows]
 ALTERNATIVES["momentum_step"] = [_momentum_from_zeros]
 
 
@@ -2499,6 +2508,14 @@ def _fd_from(parameters):
     return predict
 
 
+COST_WRONG += [  # near misses of a count derived, not copied (learner trial, ch10)
+    (_cost_changed(backward_macs=lambda s, b, v: b * sum(i * o for i, o in zip(s, s[1:]))),
+     "weight gradients G^T X only"),
+    (_cost_changed(backward_macs=lambda s, b, v: v - b * sum(i * o for i, o in zip(s, s[1:]))),
+     "input gradients G W only"),
+    (_cost_changed(backward_macs=lambda s, b, v: v + b * sum(i * o for i, o in zip(s, s[1:]))),
+     "includes the forward pass"),
+]
 COST_WRONG += [
     (_cost_changed(forward_macs=lambda s, b, v: 2 * v, backward_macs=lambda s, b, v: 2 * v),
      "multiply and an add counted"),

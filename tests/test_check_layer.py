@@ -137,3 +137,19 @@ def test_table_displays_as_markdown_with_one_row_per_gradient():
     markdown = table._repr_markdown_()
     assert markdown.startswith("| layer | gradient | max abs diff. | rel. error | verdict |")
     assert markdown.count("✓") == 3
+
+
+@pytest.mark.parametrize("layer_name", ["Linear(3, 2)", "a layer named at length " * 5])
+def test_text_table_stays_aligned_within_88_characters(layer_name):
+    """Long gradient names (dL/d0.weight) and long layer names neither push a column out
+    of line nor widen the table past the course's 88 characters; a name cut ends in an
+    ellipsis."""
+    net = Sequential(Linear(2, 3, rng=0), Softmax(), Linear(3, 1, rng=1))
+    table = check_layer(net, np.ones((2, 2)), name=layer_name)
+    lines = repr(table).splitlines()
+    assert len(lines) == 1 + len(table) and max(map(len, lines)) <= 88
+    numbers_start = {line.index(f"{row.max_abs:9.1e}")
+                     for line, row in zip(lines[1:], table)}
+    assert len(numbers_start) == 1 and lines[0].index("max abs") > min(numbers_start)
+    assert {len(line) for line in lines[1:]} == {len(lines[1])}
+    assert ("…" in lines[1]) == (len(layer_name) > 88 - 30 - len("dL/d0.weight"))

@@ -569,15 +569,32 @@ class GradCheckTable(list):
             )
         return "\n".join(lines) + "\n"
 
+    WIDTH = 88  # the course's widest line of output
+
     def __repr__(self) -> str:
-        lines = [f"{'layer':32} {'gradient':10} {'max abs':>9} {'rel error':>9}  verdict"]
+        # Each name column is as wide as its longest entry; the numbers and the verdict
+        # take 30 characters, and names too long for the rest are cut with an ellipsis.
+        room = self.WIDTH - 30
+        gradient = min(max(len(r.gradient) for r in [*self, _HEADER]), room // 2)
+        layer = min(max(len(r.layer) for r in [*self, _HEADER]), room - gradient)
+        lines = [f"{'layer':{layer}} {'gradient':{gradient}} {'max abs':>9} "
+                 f"{'rel error':>9}  verdict"]
         for row in self:
             verdict = "agrees" if row.passed else "WRONG"
             lines.append(
-                f"{row.layer:32} {row.gradient:10} {row.max_abs:9.1e} {row.rel_error:9.1e}  "
-                f"{verdict}"
+                f"{_fit(row.layer, layer):{layer}} "
+                f"{_fit(row.gradient, gradient):{gradient}} {row.max_abs:9.1e} "
+                f"{row.rel_error:9.1e}  {verdict}"
             )
         return "\n".join(lines)
+
+
+_HEADER = GradCheckRow("layer", "gradient", 0.0, 0.0, True)
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, its last one an ellipsis when cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def check_layer(

@@ -87,7 +87,8 @@ def _variant(*, first_dx: bool = False, batch_factor: bool = True, mask_bytes: i
              onehot_targets: bool = False, float_bytes: int = 8, outputs: bool = False,
              mask_bits: bool = False, image_bytes: int = 8, op_factor: int = 1,
              bias_macs: bool = False, logits_kept: bool = False, target_bytes: int = 8,
-             drop_last_layer: bool = False) -> Callable[..., dict]:
+             drop_last_layer: bool = False, weight_grads: bool = True,
+             input_grads: bool = True, with_forward: bool = False) -> Callable[..., dict]:
     """The prediction with one known mistake: the checker's catalogue of wrong answers."""
 
     def predict(sizes: list[int], batch: int) -> dict[str, int]:
@@ -114,10 +115,11 @@ def _variant(*, first_dx: bool = False, batch_factor: bool = True, mask_bytes: i
         skipped = products[-1] if skip_last else products[0]
         counted = products[:-1] if drop_last_layer else products
         extra = b * sum(sizes[1:]) if bias_macs else 0
-        return {"forward_macs": op_factor * (b * sum(counted) + extra),
-                "backward_macs": op_factor * (2 * b * sum(counted) + extra
-                                              - (0 if first_dx else b * skipped)),
-                "bytes_kept": kept}
+        forward = op_factor * (b * sum(counted) + extra)
+        inputs_part = b * sum(counted) - (0 if first_dx else b * skipped)
+        backward = op_factor * (weight_grads * b * sum(counted) + input_grads * inputs_part
+                                + extra) + with_forward * forward
+        return {"forward_macs": forward, "backward_macs": backward, "bytes_kept": kept}
 
     return predict
 
@@ -186,6 +188,15 @@ MISTAKES = (
             "PROBABILITIES (and the targets) for its backward, not the logits, and the last "
             "Linear layer keeps its input, not its output.", _variant(logits_kept=True),
             ("bytes_kept",)),
+    Mistake("backward counts the weight gradients G^T X only: each layer but the first also "
+            "passes the gradient on to its input, G W, a product of the same size.",
+            _variant(input_grads=False), ("backward_macs",)),
+    Mistake("backward counts the input gradients G W only: every layer's weights need their "
+            "gradient too, G^T X, a product of the same size as the forward one.",
+            _variant(weight_grads=False), ("backward_macs",)),
+    Mistake("backward_macs includes the forward pass: that is the whole training step. Count "
+            "the backward pass's own products only (G^T X and G W).",
+            _variant(with_forward=True), ("backward_macs",)),
     Mistake("the targets are counted at 4 bytes each: the labels are int64 (NumPy's default "
             "integer), 8 bytes per example.", _variant(target_bytes=4), ("bytes_kept",)),
 )

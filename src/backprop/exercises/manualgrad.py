@@ -9,15 +9,15 @@ classes). Calling the layer's own ``backward`` (or an autograd engine) does not 
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from backprop import manual, mlp
-from backprop.exercises._core import (KEEPDIMS, Case, CheckResult, Mistake, autograd_engines,
-                                      library,
-                                      run_cases, run_check)
+from backprop.exercises._core import (KEEPDIMS, BadReturn, Case, CheckResult, Mistake,
+                                      autograd_engines, library, run_cases, run_check)
 
 __all__ = ["linear_backward", "sigmoid_backward", "softmax_cross_entropy_backward",
            "softmax_backward"]
@@ -447,8 +447,43 @@ def _softmax_layer_reference(s: np.ndarray, grad: np.ndarray) -> np.ndarray:
     return layer.backward(np.array(grad, dtype=np.float64))
 
 
+# The O(n) case: rows of 1,500 units. An n x n Jacobian per row is 18 MB; the
+# vector-Jacobian product allocates a few arrays of the batch's size (24 kB). The bound
+# lies between, far from both: it needs no timing and holds on any machine.
+WIDE = Case("batch 2, n 1500, memory", _softmax_layer_args(2, 1500, 35), 2,
+            "rows of 1,500 units: the check also measures the largest memory your "
+            "function allocates at once")
+WIDE_BOUND = 64 * 2 * 1500 * 8  # 64 arrays of the batch's size: 1.5 MB
+
+
+def _peak_bytes(call: Callable[[], Any]) -> tuple[Any, int]:
+    """``call()`` and the most memory it held at once beyond what was held before
+    (tracemalloc; NumPy reports its arrays to it), whether or not tracing was on."""
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        result = call()
+        return result, tracemalloc.get_traced_memory()[1] - before
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+
+
 def _softmax_layer_run(solution: Callable[..., Any]) -> dict[str, Any]:
-    return run_cases(solution, SOFTMAX_LAYER_CASES, ("dL/du",))
+    out = run_cases(solution, SOFTMAX_LAYER_CASES, ("dL/du",))
+    wide, peak = _peak_bytes(lambda: run_cases(solution, (WIDE,), ("dL/du",)))
+    if peak > WIDE_BOUND:
+        raise BadReturn(
+            f"allocated {peak / 2**20:.0f} MiB at once for a batch of 2 rows of 1,500 "
+            "units (the arrays themselves are 24 kB): that is an n x n array per row, "
+            "the O(n^2) Jacobian the exercise asks you not to form.",
+            hint="the sum over i, Σ_i g_i s_i, is one number per row: compute it once "
+                 "(np.sum(g * s, axis=1, keepdims=True)) and use it for every k, with "
+                 "no (n, n) array, no np.outer, np.diag or einsum into a matrix.")
+    return {**out, **wide}
 
 
 SOFTMAX_LAYER_MISTAKES = (
@@ -499,9 +534,11 @@ def softmax_backward(solution: Callable[..., Any]) -> CheckResult:
     it; dL/du has the shape of s.
 
     dL/du_k = s_k (g_k - Σ_i g_i s_i), the vector-Jacobian product of ds_i/du_k = s_i ([i = k]
-    - s_k); a full Jacobian per row (np.einsum) passes too. Checked at batch 4 x 5, at a batch
-    of one row, on nearly one-hot rows (logits in the tens) and with n = 1 (s is 1, dL/du is
-    0), against ``backprop.manual.Softmax.backward``; the arguments must be left unchanged.
+    - s_k). Checked at batch 4 x 5, at a batch of one row, on nearly
+    one-hot rows (logits in the tens), with n = 1 (s is 1, dL/du is 0) and on 2 rows of
+    1,500 units, where the memory allocated at once must stay under ``WIDE_BOUND`` (1.5
+    MB): the O(n) product passes, a full n x n Jacobian per row (18 MB) is refused.
+    Against ``backprop.manual.Softmax.backward``; the arguments must be left unchanged.
     The Jacobian is symmetric, so a transposed one is not a mistake here. Allowed: NumPy; not
     the library's ``Softmax.backward`` or an autograd engine.
     """
