@@ -43,6 +43,7 @@ from backprop.autograd.broadcast import expand_reduced, unbroadcast
 from backprop.autograd.elementwise import lift
 from backprop.autograd.fast import fast_paths
 from backprop.autograd.numerics import stable_sigmoid
+from backprop.autograd.shape import stack
 from backprop.autograd.tensor import (
     Tensor,
     is_grad_enabled,
@@ -54,7 +55,7 @@ from backprop.autograd.tensor import (
 
 __all__ = [
     "Tensor", "no_grad", "is_grad_enabled", "unbroadcast", "expand_reduced",
-    "stable_sigmoid", "nodes", "watch_backward", "fast_paths", "lift",
+    "stable_sigmoid", "nodes", "watch_backward", "fast_paths", "lift", "stack",
 ]
 
 # the op function each operator of Tensor calls: Tensor.__mul__ calls ops.mul, ...
@@ -101,6 +102,7 @@ _METHODS = {
     "__bool__": interop.as_bool,
     "__format__": interop.format_, "__array__": interop.as_array,
     "__array_function__": interop.array_function,
+    "__array_ufunc__": interop.array_ufunc,  # ndarray + t calls t.__radd__
     "tolist": interop.tolist, "numpy": interop.numpy,
     "__eq__": interop.comparison(np.equal), "__ne__": interop.comparison(np.not_equal),
     "__lt__": interop.comparison(np.less), "__le__": interop.comparison(np.less_equal),

@@ -51,9 +51,15 @@ def is_grad_enabled() -> bool:
 
 
 class Tensor:
-    """A NumPy array (``data``) with a gradient (``grad``) and a record of its op."""
+    """A NumPy array (``data``) with a gradient (``grad``) and a record of its op.
 
-    __array_ufunc__ = None  # `ndarray + Tensor` calls our __radd__, not NumPy's loop
+    To write an op: compute the result's array, record it as ``out = Tensor(data,
+    inputs=(x, ...), op="name")``, and set ``out.backward_fn`` to a function of
+    dL/d(out) (an array) that returns nothing and sends each input its gradient, shaped
+    like the input, with ``x.add_grad(g)`` (``unbroadcast(g, x.shape)`` if ``x`` was
+    broadcast).
+    """
+
     data = guards.counted_data()  # t.data is t._data; guards notes each assignment
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False,
