@@ -122,8 +122,7 @@ class Tensor:
     def __matmul__(self, other): return ops.matmul(self, other)  # matmul.matmul
     # The named methods are bound in __init__.py's table: t.sum() is reduce.sum,
     # t.exp() elementwise.exp, t.T shape.transposed, t.reshape() shape.reshape ...
-    # With the speed paths on (the default), t.T, t.relu() and @ run fast.py's twins
-    # (fast.transposed, fast.relu, fast.matmul) of those plain ops.
+    # With the speed paths on (the default), t.relu() runs fast.py's twin, fast.relu.
 
 
 def nodes(root: Tensor, constants: bool = False) -> list[Tensor]:
