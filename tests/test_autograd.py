@@ -492,7 +492,8 @@ def test_repr_item_numpy_detach_and_properties():
     assert repr(Tensor(3.0)) == "Tensor(3.)"
     assert (x.shape, x.ndim, x.size, len(x), x.dtype) == ((2,), 1, 2, 2, np.float64)
     assert Tensor([[4.5]]).item() == 4.5
-    assert x.numpy() is x.data
+    assert x.detach().numpy() is not x.data  # numpy() itself refuses x: requires grad
+    assert Tensor([1.0]).numpy().tolist() == [1.0]
     detached = (x * 2).detach()
     assert not detached.requires_grad and detached.inputs == ()
     np.testing.assert_array_equal(detached.data, [2.0, 4.0])

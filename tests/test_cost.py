@@ -61,14 +61,16 @@ def test_activations_grow_linearly_with_batch():
     steps = np.diff(sizes)
     assert np.all(steps == steps[0]) and steps[0] > 0
     per_example = steps[0] // 16
-    # 128 * 3 + 64 * 3 + 10 * 2 activations in the layers, 33 doubles in the loss
-    assert per_example == (384 + 192 + 20 + 33) * 8
+    # 128 * 2 + 64 * 2 + 10 activations in the layers (each linear op's output and each
+    # ReLU's), 33 doubles in the loss
+    assert per_example == (256 + 128 + 10 + 33) * 8
 
 
 def test_each_hidden_layer_adds_the_same_activations():
     batch = 32
     sizes = [graph_memory(_loss(_mlp([64] * depth), batch)).activations for depth in (1, 2, 3)]
-    assert sizes[2] - sizes[1] == sizes[1] - sizes[0] == 3 * batch * 64 * 8
+    # each hidden layer keeps two activations: its linear op's output and its ReLU's
+    assert sizes[2] - sizes[1] == sizes[1] - sizes[0] == 2 * batch * 64 * 8
 
 
 def test_no_grad_keeps_nothing():

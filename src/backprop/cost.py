@@ -209,9 +209,9 @@ def counted_multiply_adds(root: Any) -> dict[str, int]:
     """
     forward = backward = 0
     for tensor in nodes(root, constants=True):
-        if tensor.op != "@":
+        if tensor.op not in ("@", "linear"):  # linear: x @ W.T + b as one op
             continue
-        left, right = tensor.inputs
+        left, right = tensor.inputs[:2]
         work = int(tensor.data.size * left.shape[-1])
         forward += work
         backward += work * (int(left.requires_grad) + int(right.requires_grad))

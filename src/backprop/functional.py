@@ -24,9 +24,11 @@ from numpy.typing import ArrayLike
 from backprop.autograd import Tensor, stable_sigmoid
 from backprop.autograd.numerics import softmax_cross_entropy as _softmax_cross_entropy
 from backprop.autograd import reduce
+from backprop.autograd.matmul import linear  # x @ W.T + b as one op (nn.Linear's)
 from backprop.autograd.interop import pytorch_axis_names
 
 __all__ = [
+    "linear",
     "relu",
     "sigmoid",
     "tanh",

@@ -199,8 +199,7 @@ class Linear(Module):
 
     def forward(self, x: Tensor | np.ndarray) -> Tensor:
         """x of shape (batch, in_features) -> (batch, out_features)."""
-        output = x @ self.weight.T
-        return output if self.bias is None else output + self.bias
+        return F.linear(x, self.weight, self.bias)  # x @ W.T + b, as one op
 
     def __repr__(self) -> str:
         return (

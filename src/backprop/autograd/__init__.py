@@ -5,7 +5,7 @@ micrograd's idea, scaled up from numbers to arrays. Where to read what:
 - ``tensor.py``      the core: ``Tensor`` (with its operators), ``backward()``,
   ``add_grad``, ``nodes``, ``no_grad``
 - ``elementwise.py`` + - * / ** exp log relu sigmoid tanh abs sqrt clamp, and ``lift``
-- ``matmul.py``      @, written as dA = G B^T and dB = A^T G
+- ``matmul.py``      @, written as dA = G B^T and dB = A^T G; ``linear`` (x W^T + b)
 - ``reduce.py``      sum mean max min argmax argmin softmax log_softmax
 - ``shape.py``       reshape, transposes, indexing, clone
 - ``broadcast.py``   ``unbroadcast``: broadcasting undone in one place
@@ -13,7 +13,7 @@ micrograd's idea, scaled up from numbers to arrays. Where to read what:
   parameters)
 - ``interop.py``     Python, NumPy and PyTorch manners (``float(t)``, ``t > 0``,
   ``dim=``)
-- ``fast.py``        the speed paths, twins of plain ops, on unless
+- ``fast.py``        the speed paths, twins of plain ops (``relu``), on unless
   ``fast_paths(False)``
 
 The op-writer's contract (what ``elementwise.py`` uses, and what a new op needs):
@@ -43,6 +43,7 @@ from backprop.autograd.broadcast import expand_reduced, unbroadcast
 from backprop.autograd.elementwise import lift
 from backprop.autograd.fast import fast_paths
 from backprop.autograd.numerics import stable_sigmoid
+from backprop.autograd.shape import stack
 from backprop.autograd.tensor import (
     Tensor,
     is_grad_enabled,
@@ -54,7 +55,7 @@ from backprop.autograd.tensor import (
 
 __all__ = [
     "Tensor", "no_grad", "is_grad_enabled", "unbroadcast", "expand_reduced",
-    "stable_sigmoid", "nodes", "watch_backward", "fast_paths", "lift",
+    "stable_sigmoid", "nodes", "watch_backward", "fast_paths", "lift", "stack",
 ]
 
 # the op function each operator of Tensor calls: Tensor.__mul__ calls ops.mul, ...
@@ -101,6 +102,7 @@ _METHODS = {
     "__bool__": interop.as_bool,
     "__format__": interop.format_, "__array__": interop.as_array,
     "__array_function__": interop.array_function,
+    "__array_ufunc__": interop.array_ufunc,  # ndarray + t calls t.__radd__
     "tolist": interop.tolist, "numpy": interop.numpy,
     "__eq__": interop.comparison(np.equal), "__ne__": interop.comparison(np.not_equal),
     "__lt__": interop.comparison(np.less), "__le__": interop.comparison(np.less_equal),
@@ -110,7 +112,7 @@ _METHODS = {
 for _name, _method in _METHODS.items():
     setattr(Tensor, _name, _method)
 
-# The speed paths (fast.py) then replace three of the plain ops above by faster twins:
-# ops.matmul (by fast.matmul), "T" (fast.transposed) and "relu" (fast.relu). What the
-# chapters teach is the plain op; `with fast_paths(False):` runs it.
+# The speed paths (fast.py) then replace one of the plain ops above by a faster twin:
+# "relu" (fast.relu). What the chapters teach is the plain op; `with
+# fast_paths(False):` runs it.
 fast.enable()

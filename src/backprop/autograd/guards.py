@@ -92,9 +92,24 @@ def returned_grad(node: Any) -> None:
 
 def checked_data(data: ArrayLike, inputs: tuple, op: str) -> np.ndarray:
     """A new Tensor's ``data`` as a float array (``as_float_array``): data from outside
-    is copied, an op's own result (it has ``inputs``) is kept as it is. Refuses inputs
-    that are not Tensors: a number or an array among them would break the graph walk
-    later, far from the mistake."""
+    is copied, an op's own result (it has ``inputs``) is kept as it is. Refuses what
+    would lose a gradient silently: an op named with no inputs (its backward would
+    never run), tracked tensors inside a list, and inputs that are not Tensors (a
+    number or an array among them would break the graph walk later)."""
+    if op and not inputs:
+        raise TypeError(
+            f"Tensor(..., op={op!r}) without inputs=: backward() reaches an op only "
+            "through the tensors it records, so its gradient would be lost. Pass "
+            f"inputs=(x, ...), the Tensors it was computed from: Tensor(data, "
+            f"inputs=(x,), op={op!r})"
+        )
+    if not inputs and isinstance(data, (list, tuple)) and _holds_tracked(data):
+        raise TypeError(
+            "Tensor([...]) of tensors that require grad would copy their values and "
+            "drop their gradients. Combine them with the Tensor's ops instead: "
+            "l1 + l2 for a sum, or stack([l1, l2]) (from backprop.autograd) for a "
+            "tensor of them; use t.detach() for values you do not differentiate"
+        )
     for value in inputs:
         if not hasattr(value, "requires_grad"):
             raise TypeError(
@@ -103,6 +118,15 @@ def checked_data(data: ArrayLike, inputs: tuple, op: str) -> np.ndarray:
                 "lift(value, like)"
             )
     return as_float_array(data, copy=not inputs)
+
+
+def _holds_tracked(values: list | tuple) -> bool:
+    """True if a (nested) list or tuple holds a tensor that requires grad."""
+    return any(
+        _holds_tracked(v) if isinstance(v, (list, tuple))
+        else getattr(v, "requires_grad", False) is True
+        for v in values
+    )
 
 
 def checked_seed(tensor: Any, grad: ArrayLike | None,

@@ -118,7 +118,7 @@ def format_(t: Tensor, spec: str) -> str:
     if t.size != 1:
         raise TypeError(
             f"format spec {spec!r} needs a one-element tensor, this one has shape "
-            f"{t.shape}: format t.item() or t.numpy() instead"
+            f"{t.shape}: format t.item() or t.detach().numpy() instead"
         )
     return format(item(t), spec)
 
@@ -134,21 +134,57 @@ def array_function(t: Tensor, func: Any, types: Any, args: tuple,
     compute on its values and record nothing: a gradient would stop there, silently.
     So they refuse a tensor that requires grad (as PyTorch's ``.numpy()`` does), and
     run on the values of the others."""
+    values = _values_for(f"np.{func.__name__}")
+    return func(*values(args), **{key: values(v) for key, v in kwargs.items()})
+
+
+# `ndarray + t` makes NumPy call np.add(array, t): each such ufunc is the Tensor's
+# reflected operator (array < t is t > array)
+_REFLECTED = {
+    np.add: "__radd__", np.subtract: "__rsub__", np.multiply: "__rmul__",
+    np.true_divide: "__rtruediv__", np.power: "__rpow__", np.matmul: "__rmatmul__",
+    np.equal: "__eq__", np.not_equal: "__ne__", np.less: "__gt__",
+    np.less_equal: "__ge__", np.greater: "__lt__", np.greater_equal: "__le__",
+}
+_OWN_OP = {"exp": "t.exp()", "log": "t.log()", "tanh": "t.tanh()", "sqrt": "t.sqrt()",
+           "absolute": "t.abs()", "maximum": "t.relu() or t.clamp(min=...)",
+           "minimum": "t.clamp(max=...)", "clip": "t.clamp(min, max)"}
+
+
+def array_ufunc(t: Tensor, ufunc: np.ufunc, method: str, *inputs: Any,
+                **kwargs: Any) -> Any:
+    """NumPy's ufuncs given a Tensor. ``ndarray + t`` (and ``-``, ``*``, ``/``, ``**``,
+    ``@``, comparisons) runs the Tensor's reflected operator, ``t.__radd__(array)``;
+    any other ufunc (``np.exp(t)``) refuses a tensor that requires grad, naming the
+    Tensor's own op, and runs on the values of the others, like ``array_function``."""
+    if (method == "__call__" and not kwargs and ufunc in _REFLECTED
+            and len(inputs) == 2 and inputs[1] is t
+            and not isinstance(inputs[0], Tensor)):
+        return getattr(t, _REFLECTED[ufunc])(inputs[0])
+    values = _values_for(f"np.{ufunc.__name__}", _OWN_OP.get(ufunc.__name__))
+    return getattr(ufunc, method)(*values(inputs),
+                                  **{key: values(v) for key, v in kwargs.items()})
+
+
+def _values_for(name: str, own_op: str | None = None) -> Callable[[Any], Any]:
+    """A function that replaces each Tensor in NumPy's arguments by its values, and
+    refuses a tensor that requires grad: NumPy records nothing, so no gradient would
+    flow through ``name``."""
+    advice = (f"Use {own_op}" if own_op else "Use the Tensor's own ops (t.sum(), "
+              "a @ b, t.exp(), t.clamp(...), t.reshape(...))")
 
     def values(x: Any) -> Any:
         if isinstance(x, Tensor):
             if x.requires_grad and is_grad_enabled():
                 raise TypeError(
-                    f"np.{func.__name__} got a Tensor that requires grad: NumPy's "
-                    "functions record nothing, so no gradient would flow through "
-                    "it. Use the Tensor's own ops (t.sum(), a @ b, t.clip(...), "
-                    "t.reshape(...)), or t.detach() for values you do not "
-                    "differentiate"
+                    f"{name} got a Tensor that requires grad: NumPy's functions "
+                    f"record nothing, so no gradient would flow through it. {advice}, "
+                    "or t.detach() for values you do not differentiate"
                 )
             return x.data
         return type(x)(values(item) for item in x) if type(x) in (list, tuple) else x
 
-    return func(*values(args), **{key: values(v) for key, v in kwargs.items()})
+    return values
 
 
 def tolist(t: Tensor) -> Any:
@@ -157,7 +193,15 @@ def tolist(t: Tensor) -> Any:
 
 
 def numpy(t: Tensor) -> np.ndarray:
-    """The underlying array (shared, not copied, like PyTorch's ``.numpy()``)."""
+    """The underlying array (shared, not copied, like PyTorch's ``.numpy()``). Refused,
+    as PyTorch does, for a tensor that requires grad: a change through the array would
+    silently change the values its ops' backward reads."""
+    if t.requires_grad:
+        raise RuntimeError(
+            "numpy() on a tensor that requires grad: the array shares its memory, and "
+            "the graph would not see a change made through it. Use t.detach().numpy() "
+            "(a copy, cut from the graph)"
+        )
     return t.data
 
 

@@ -3,9 +3,8 @@
 ``matmul`` writes exactly that for two matrices. np.matmul also takes vectors and
 stacks of matrices; ``stacked_backward`` covers them with the same two products:
 ``as_matrices`` turns vectors into matrices, and ``unbroadcast`` sums the gradient of
-a matrix shared across a stack. By default ``a @ b`` runs ``fast.py``'s faster twin
-of ``matmul``, with the same gradients: to step through this file in a debugger, run
-under ``with fast_paths(False):``.
+a matrix shared across a stack. ``linear`` is a layer's ``x @ W.T + b`` as one op,
+the same two products with B = W^T (``nn.Linear`` runs it).
 """
 
 from __future__ import annotations
@@ -30,6 +29,31 @@ def matmul(a: Tensor, b: Operand) -> Tensor:
 
     matrices = a.data.ndim == 2 and b.data.ndim == 2
     out.backward_fn = backward if matrices else stacked_backward(a, b)
+    return out
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight.T + bias`` as one op, the layer ``nn.Linear`` runs (PyTorch's
+    ``F.linear``). Its backward is ``matmul``'s two products with B = W^T, each written
+    in the layout of what it updates: dX = G W, dW = G^T X (not its transpose), and the
+    bias, added to every row, gets the gradient summed over the rows."""
+    x = lift(x, weight)
+    if x.data.ndim != 2:  # a vector, or a stack of matrices: the general ops
+        out = matmul(x, weight.T)
+        return out if bias is None else out + bias
+    data = product(x.data, weight.data.T)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    out = Tensor(data if bias is None else data + bias.data, inputs=inputs, op="linear")
+
+    def backward(grad: np.ndarray) -> None:
+        if x.requires_grad:
+            x.add_grad(grad @ weight.data)
+        if weight.requires_grad:
+            weight.add_grad(grad.T @ x.data)
+        if bias is not None and bias.requires_grad:
+            bias.add_grad(unbroadcast(grad, bias.shape))  # summed over the rows
+
+    out.backward_fn = backward
     return out
 
 

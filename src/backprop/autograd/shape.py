@@ -85,6 +85,21 @@ def clone(x: Tensor) -> Tensor:
     return out
 
 
+def stack(tensors: list[Tensor], axis: int = 0) -> Tensor:
+    """The tensors (same shape) as one, along a new axis: ``stack([l1, l2])`` has shape
+    (2, ...). Each gets back its slice of the gradient."""
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    data = np.stack([t.data for t in tensors], axis=axis)
+    out = Tensor(data, inputs=tuple(tensors), op="stack")
+
+    def backward(grad: np.ndarray) -> None:  # slice i of the gradient goes to input i
+        for position, t in enumerate(tensors):
+            t.add_grad(np.take(grad, position, axis=axis))
+
+    out.backward_fn = backward
+    return out
+
+
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two axes, as ``torch.transpose`` does (any axis order: ``permute``)."""
     dims = list(range(x.ndim))

@@ -51,9 +51,15 @@ def is_grad_enabled() -> bool:
 
 
 class Tensor:
-    """A NumPy array (``data``) with a gradient (``grad``) and a record of its op."""
+    """A NumPy array (``data``) with a gradient (``grad``) and a record of its op.
 
-    __array_ufunc__ = None  # `ndarray + Tensor` calls our __radd__, not NumPy's loop
+    To write an op: compute the result's array, record it as ``out = Tensor(data,
+    inputs=(x, ...), op="name")``, and set ``out.backward_fn`` to a function of
+    dL/d(out) (an array) that returns nothing and sends each input its gradient, shaped
+    like the input, with ``x.add_grad(g)`` (``unbroadcast(g, x.shape)`` if ``x`` was
+    broadcast).
+    """
+
     data = guards.counted_data()  # t.data is t._data; guards notes each assignment
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False,
@@ -116,8 +122,7 @@ class Tensor:
     def __matmul__(self, other): return ops.matmul(self, other)  # matmul.matmul
     # The named methods are bound in __init__.py's table: t.sum() is reduce.sum,
     # t.exp() elementwise.exp, t.T shape.transposed, t.reshape() shape.reshape ...
-    # With the speed paths on (the default), t.T, t.relu() and @ run fast.py's twins
-    # (fast.transposed, fast.relu, fast.matmul) of those plain ops.
+    # With the speed paths on (the default), t.relu() runs fast.py's twin, fast.relu.
 
 
 def nodes(root: Tensor, constants: bool = False) -> list[Tensor]:

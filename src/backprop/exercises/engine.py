@@ -404,7 +404,7 @@ SQRT_MISTAKES = (
 )
 
 SQRT_ERRORS = (
-    (TypeError, "does not support ufuncs", "NumPy functions such as np.sqrt do not take a Tensor: "
+    (TypeError, "got a Tensor that requires grad", "NumPy functions such as np.sqrt do not take a Tensor: "
      "compute on its array, x.data, and wrap the result in a new Tensor."),
 )
 
