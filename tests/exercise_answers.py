@@ -51,7 +51,7 @@ def _tinynet_wrong(sign=1.0, slope=True, both_paths=True, swap=False, use_h=Fals
 
 
 TINYNET_WRONG = [
-    (_tinynet_wrong(sign=-1.0), "sign is flipped"),
+    (_tinynet_wrong(sign=-1.0), "(p - t) vs (t - p)"),
     (_tinynet_wrong(slope=False), "not a_o itself"),
     (_tinynet_wrong(both_paths=False), "BOTH outputs"),
     (_tinynet_wrong(swap=True), "transposed"),
