@@ -51,7 +51,7 @@ def _tinynet_wrong(sign=1.0, slope=True, both_paths=True, swap=False, use_h=Fals
 
 
 TINYNET_WRONG = [
-    (_tinynet_wrong(sign=-1.0), "sign is flipped"),
+    (_tinynet_wrong(sign=-1.0), "(p - t) vs (t - p)"),
     (_tinynet_wrong(slope=False), "not a_o itself"),
     (_tinynet_wrong(both_paths=False), "BOTH outputs"),
     (_tinynet_wrong(swap=True), "transposed"),
@@ -499,6 +499,44 @@ def one_hot(labels, num_classes):
     ### END SOLUTION
 
 
+def standardise(x_fit, x_other):
+    """Each pixel minus its x_fit mean, over its x_fit std (1 where that std is 0)."""
+    ### BEGIN SOLUTION
+    mean = x_fit.mean(axis=0)
+    std = x_fit.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    return (x_fit - mean) / std, (x_other - mean) / std
+    ### END SOLUTION
+
+
+def _standardise_each_own(x_fit, x_other):
+    out = []
+    for x in (x_fit, x_other):
+        std = x.std(axis=0)
+        out.append((x - x.mean(axis=0)) / np.where(std > 0, std, 1.0))
+    return tuple(out)
+
+
+def _standardise_pooled(x_fit, x_other):
+    both = np.vstack([x_fit, x_other])
+    std = both.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    return (x_fit - both.mean(axis=0)) / std, (x_other - both.mean(axis=0)) / std
+
+
+STANDARDISE_WRONG = [
+    (_standardise_each_own, "ITS OWN mean"),
+    (_standardise_pooled, "both splits together"),
+    (lambda f, o: ((f - f.mean()) / f.std(), (o - f.mean()) / f.std()), "each PIXEL"),
+    (lambda f, o: ((f - f.mean(0)) / f.std(0), (o - f.mean(0)) / f.std(0)), "spread 0"),
+    (lambda f, o: tuple((x - f.mean(0)) / np.where(f.std(0, ddof=1) > 0, f.std(0, ddof=1), 1)
+                        for x in (f, o)), "ddof=1"),
+    (lambda f, o: (f - f.mean(0), o - f.mean(0)), "nothing is divided"),
+    (lambda f, o: tuple((x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, keepdims=True)
+                        for x in (f, o)), "each IMAGE"),
+]
+
+
 IMAGES_WRONG = [
     (lambda images: images.reshape(len(images), -1).astype(np.float32), "divide by 255"),
     (lambda images: (images.reshape(len(images), -1) // 255).astype(np.float32), "divide with / 255, which gives float64"),
@@ -570,6 +608,7 @@ EXERCISES = {
     "central_differences": (central_differences, CENTRAL_WRONG),
     "prepare_images": (prepare_images, IMAGES_WRONG),
     "one_hot": (one_hot, ONE_HOT_WRONG),
+    "standardise": (standardise, STANDARDISE_WRONG),
     "finite_difference_cost": (finite_difference_cost, FD_COST_WRONG),
 }
 

@@ -32,7 +32,7 @@ records and tries it on eight runs of known cause.
 
 from backprop.exercises._core import CheckResult, distinguish_exact
 from backprop.exercises.chain_rule import central_differences, tinynet_backward
-from backprop.exercises.data import one_hot, prepare_images
+from backprop.exercises.data import one_hot, prepare_images, standardise
 from backprop.exercises.manualgrad import (
     linear_backward,
     sigmoid_backward,
@@ -55,6 +55,7 @@ __all__ = [
     "tinynet_backward",
     "central_differences",
     "prepare_images",
+    "standardise",
     "one_hot",
     "linear_backward",
     "sigmoid_backward",

@@ -379,7 +379,8 @@ def diagnose(received: Any, expected: np.ndarray, batch: int | None = None,
     if not gradient:
         return None  # the gradient hints below (sign, 1/N, a constant factor) do not apply
     if same(array, -expected):
-        return "the sign is flipped: check the direction of a subtraction, e.g. (p - y) vs (y - p)."
+        return ("the sign is flipped: check the direction of a subtraction, "
+                "e.g. (p - t) vs (t - p).")
     if batch and batch > 1:
         if same(array, expected * batch):
             return (f"it is {batch} times too large, and {batch} is this case's batch size: a "

@@ -1,7 +1,8 @@
 """Meet the data: turn the raw bytes into the arrays every later chapter trains on.
 
-Two small functions every training script has: scaling raw ``uint8`` images into a ``float32``
-matrix with one row per image, and turning labels into one-hot target rows.
+Three small functions every training script has: scaling raw ``uint8`` images into a
+``float32`` matrix with one row per image, turning labels into one-hot target rows, and
+standardising each pixel with statistics measured on the training split only.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from backprop.exercises._core import (Case, CheckResult, Mistake, Row, returned, run_cases,
                                       run_check)
 
-__all__ = ["prepare_images", "one_hot"]
+__all__ = ["prepare_images", "one_hot", "standardise"]
 
 
 def _raw_images(count: int = 6, seed: int = 5) -> np.ndarray:
@@ -279,3 +280,89 @@ def _one_hot_locate(first_wrong: str, got: Any, want: np.ndarray) -> str | None:
     return ("a one-hot row holds exactly two values: 1 in the label's column and 0 everywhere "
             "else. Is the largest value of each row in the right column but not 1, or the "
             "others not 0 (a smoothing, a scaling, an offset)?")
+
+
+# ----------------------------------------------------------------------------- standardising
+
+
+def _split(fit_count: int, other_count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Images in [0, 1] with 12 pixels; pixel 0 is blank in every fit image (its std is 0), and
+    the other split is brighter, so statistics taken from it (a leak) give other numbers."""
+    rng = np.random.default_rng(seed)
+    fit = rng.random((fit_count, 12)) * np.linspace(0.2, 1.0, 12)
+    fit[:, 0] = 0.0
+    other = np.clip(rng.random((other_count, 12)) * 0.5 + 0.4, 0.0, 1.0)
+    return fit, other
+
+
+STANDARDISE_CASES = (
+    Case("8 fit, 5 other", lambda: _split(8, 5, 11)),
+    Case("20 fit, 3 other", lambda: _split(20, 3, 12), None,
+         "a larger fit split with a small other split: are the statistics taken from the "
+         "right one, per pixel?"),
+    Case("5 fit, 1 other", lambda: _split(5, 1, 13), None,
+         "ONE other image: statistics of the other split would be those of a single image."),
+)
+
+
+def _stats(x: np.ndarray, ddof: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    std = x.std(axis=0, ddof=ddof)
+    return x.mean(axis=0), np.where(std > 0, std, 1.0)
+
+
+def _reference_standardise(x_fit: np.ndarray, x_other: np.ndarray) -> tuple:
+    mean, std = _stats(x_fit)
+    return (x_fit - mean) / std, (x_other - mean) / std
+
+
+def _standardise_run(solution: Callable[..., Any]) -> dict[str, Any]:
+    return run_cases(solution, STANDARDISE_CASES, ("x_fit", "x_other"))
+
+
+def _with_stats(mean: np.ndarray, std: np.ndarray, x_fit: np.ndarray,
+                x_other: np.ndarray) -> tuple:
+    return (x_fit - mean) / std, (x_other - mean) / std
+
+
+STANDARDISE_MISTAKES = (
+    Mistake("the other split is standardised with ITS OWN mean and spread: that is a leak "
+            "(the test set tells the model something), and one image's spread is 0. Measure "
+            "both statistics on x_fit only, and apply those to both splits.",
+            lambda f, o: (_reference_standardise(f, o)[0], (o - _stats(o)[0]) / _stats(o)[1]),
+            ("x_other",)),
+    Mistake("the statistics are measured on both splits together: the other split leaks into "
+            "them. Measure the mean and the spread on x_fit alone.",
+            lambda f, o: _with_stats(*_stats(np.concatenate([f, o])), f, o)),
+    Mistake("one mean and one spread for the whole array: standardise each PIXEL (each "
+            "column) with its own mean and spread over the images (axis=0).",
+            lambda f, o: _with_stats(f.mean(), f.std(), f, o)),
+    Mistake("each IMAGE (row) is standardised by its own mean and spread: the statistics "
+            "belong to each pixel, over the fit images (axis=0, not axis=1).",
+            lambda f, o: tuple((x - x.mean(axis=1, keepdims=True))
+                               / x.std(axis=1, keepdims=True) for x in (f, o))),
+    Mistake("a pixel that is blank in every fit image has spread 0, and 0 / 0 is nan: divide "
+            "such pixels by 1 instead (np.where(std > 0, std, 1)).",
+            lambda f, o: _with_stats(f.mean(axis=0), f.std(axis=0), f, o)),
+    Mistake("the spread is the sample standard deviation (ddof=1): the exercise asks for "
+            "NumPy's default std (ddof=0), the one the library uses.",
+            lambda f, o: _with_stats(*_stats(f, ddof=1), f, o)),
+    Mistake("the mean is subtracted but nothing is divided: standardising also divides by each "
+            "pixel's spread.",
+            lambda f, o: _with_stats(f.mean(axis=0), 1.0, f, o)),
+    Mistake("the pixels are divided by their spread but not centred: subtract each pixel's "
+            "mean first.",
+            lambda f, o: _with_stats(0.0, _stats(f)[1], f, o)),
+)
+
+
+def standardise(solution: Callable[..., Any]) -> CheckResult:
+    """Check ``solution(x_fit, x_other) -> (x_fit_s, x_other_s)``: every pixel (column) minus
+    its mean, divided by its standard deviation (ddof=0), both measured on ``x_fit`` ONLY and
+    applied to both splits; a pixel whose std is 0 is divided by 1.
+
+    Checked on three pairs of splits; the other split is brighter than the fit split, so
+    statistics that leak from it give other numbers, and pixel 0 is blank in every fit image.
+    The arrays given must be left unchanged. Allowed: NumPy."""
+    return run_check("Standardise with the training split's statistics", solution,
+                     _standardise_run, _reference_standardise,
+                     mistakes=STANDARDISE_MISTAKES, products=False, gradient=False)
