@@ -6,9 +6,10 @@ How ``a * b`` runs, forward to backward: ``Tensor.__mul__`` (below) calls
 its ``backward_fn``. ``Tensor.backward`` lists the graph (``nodes``), seeds dL/dL = 1
 and calls each ``backward_fn``, the loss first; ``mul``'s sends ``a`` and ``b`` their
 gradients with ``add_grad``, each summed to its input's shape by ``unbroadcast``. The
-calls into ``guards`` only refuse mistakes: no need to open ``guards.py`` to follow a
-correct program. That reading is 99 lines of functions, in three places (chapter 4
-counts them as it runs):
+calls into ``guards`` turn the data into a float array and refuse mistakes (four
+functions, most of their lines error messages): a reader following a correct program
+can skip ``guards.py``. The rest is 99 lines of functions, in three places (chapter 4
+counts both as it runs; ``(a * b).sum()`` adds ``reduce.sum``):
 
 - ``tensor.py`` (58 lines): ``__init__``, ``__mul__``, ``add_grad``, ``backward``,
   ``nodes``
