@@ -1405,6 +1405,25 @@ def _adam_efficient(*, eps_inside=False, corrected=True, t_shift=0):
     return update
 
 
+def _adam_corrections(m_hat, root_v_hat):
+    """Adam with the averages right and the step built from them wrongly: m_hat(m, c1)
+    and root_v_hat(v, c2) with c = 1 - beta^t (a learner's mistakes from a trial)."""
+    def update(theta, g, m, v, t, lr):
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        c1, c2 = 1 - 0.9**t, 1 - 0.999**t
+        return theta - lr * m_hat(m, c1) / (root_v_hat(v, c2) + 1e-8), m, v
+    return update
+
+
+def _adam_linear_t(theta, g, m, v, t, lr):
+    m = 0.9 * m + 0.1 * g
+    v = 0.999 * v + 0.001 * g * g
+    with np.errstate(invalid="ignore"):
+        root = np.sqrt(v / (1 - 0.999 * t))
+    return theta - lr * (m / (1 - 0.9 * t)) / (root + 1e-8), m, v
+
+
 ADAM_WRONG = [
     (_adam_variant(corrected=False), "no bias correction"),
     (_adam_variant(t_shift=1), "off by one"),
@@ -1417,6 +1436,12 @@ ADAM_WRONG = [
     (_adam_in_place, "in place"),
     (_adam_library, LIBRARY),
     (_adam_fixed_lr, "another learning rate"),
+    (_adam_corrections(lambda m, c1: m * c1, lambda v, c2: np.sqrt(v * c2)), "DIVIDE"),
+    (_adam_corrections(lambda m, c1: m / c1, lambda v, c2: np.sqrt(v) / c2),
+     "outside the square root: v_hat"),
+    (_adam_corrections(lambda m, c1: m / c1 / c1, lambda v, c2: np.sqrt(v / c2)),
+     "m and v are right"),
+    (_adam_linear_t, "beta * t"),
 ]
 EXERCISES["adam_update"] = (adam_update, ADAM_WRONG)
 
@@ -2243,6 +2268,8 @@ MOMENTUM_WRONG = [
     (lambda theta, g, b, lr, mu: (theta - (mu * b + g), mu * b + g), "learning rate is missing"),
     (lambda theta, g, b, lr, mu: (theta - lr * (b + mu * g), b + mu * g), "mu multiplies the old"),
     (_momentum_library, LIBRARY),
+    (lambda theta, g, b, lr, mu: (theta + (mu * b - lr * g), mu * b - lr * g), "velocity form"),
+    (lambda theta, g, b, lr, mu: (-lr * (mu * b + g), mu * b + g), "that is the step"),
 ]
 
 EXERCISES["softmax_backward"] = (softmax_backward, SOFTMAX_LAYER_WRONG)

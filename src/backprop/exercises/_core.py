@@ -855,7 +855,8 @@ def _judge(exercise: str, name: str, learner: Callable[..., Any], expected: dict
             or (None if blown else _float32_hint(row, got, False))
             or (_float32_elsewhere(rows, row) if is_float32(got) and not blown else None)
             or _integer_dtype(got, want)
-            or _known_mistake(run, mistakes, first_wrong, got, received, exact, want)
+            or _known_mistake(run, mistakes, first_wrong, got, received, exact, want,
+                              right={row.name for row in rows if row.ok})
             or _swapped(first_wrong, received, expected)
             or (None if blown else _float32_elsewhere(rows, row)))
     if hint is None:
@@ -1064,12 +1065,15 @@ def _not_done(exercise: str, name: str, expected: dict[str, Any]) -> CheckResult
 
 def _known_mistake(run: Callable, mistakes: Sequence[Mistake], key: str, got: Any,
                    received: dict[str, Any] | None = None, exact: bool = False,
-                   want: np.ndarray | None = None) -> str | None:
+                   want: np.ndarray | None = None,
+                   right: set[str] | frozenset[str] = frozenset()) -> str | None:
     """The hint of the listed mistake whose wrong solution computes the learner's value of
     ``key``; when several do, the one that agrees with most of the learner's other quantities
     (two mistakes can give the same first wrong value and differ later). A mistake whose values
     lie further from the learner's than the right ones (``want``) explains nothing: a near
-    miss of another kind (float32 rounding) can fall within the hint tolerance of both."""
+    miss of another kind (float32 rounding) can fall within the hint tolerance of both. Nor
+    does a mistake that would change a quantity the learner got ``right`` (Adam's m, when
+    only the new theta is wrong): the learner did not make it, whatever it does to ``key``."""
     array = as_array(got)
     if array is None:
         return None
@@ -1093,6 +1097,10 @@ def _known_mistake(run: Callable, mistakes: Sequence[Mistake], key: str, got: An
         if off is not None and wrong_array.shape == array.shape and np.all(
                 np.isfinite(array)) and float(np.max(np.abs(array - wrong_array),
                                                      initial=0.0)) >= off > 0:
+            continue
+        if received is not None and any(
+                name in values and not _matches(received[name], values[name])
+                for name in right if name in received):
             continue
         if received is None:
             return mistake.hint

@@ -106,6 +106,7 @@ def _adam(*, correct: bool = True, square: bool = True, eps_inside: bool = False
           v_plain: bool = False, root: bool = True, swap_betas: bool = False,
           m_weights: tuple[float, float] = (BETA1, 1 - BETA1),
           v_weights: tuple[float, float] = (BETA2, 1 - BETA2), v_from_m: bool = False,
+          times: bool = False, linear_t: bool = False, root_outside: bool = False,
           ) -> Callable[..., tuple]:
     """Adam with one thing changed: the mistakes below. ``m_weights`` and ``v_weights`` are
     (weight of the old average, weight of the new gradient)."""
@@ -118,10 +119,16 @@ def _adam(*, correct: bool = True, square: bool = True, eps_inside: bool = False
             new if v_plain else new * new if square else np.abs(new))
         steps = t + t_shift
         b1, b2 = (BETA2, BETA1) if swap_betas else (BETA1, BETA2)
-        m_hat = m / (1 - b1**steps) if correct else m
-        v_hat = v / (1 - b2**steps) if correct and correct_v else v
+        c1, c2 = (1 - b1 * steps, 1 - b2 * steps) if linear_t else (
+            1 - b1**steps, 1 - b2**steps)
+        if times:  # multiplied by the corrections instead of divided
+            c1, c2 = 1 / c1, 1 / c2
+        m_hat = m / c1 if correct else m
+        v_hat = v / c2 if correct and correct_v else v
         sqrt = np.sqrt if root else (lambda a: a)
         denominator = sqrt(v_hat + EPS) if eps_inside else sqrt(v_hat) + EPS
+        if root_outside:  # sqrt(v) / (1 - beta2^t): the correction left outside the root
+            denominator = np.sqrt(v) / c2 + EPS
         return theta - lr * m_hat / denominator, m, v
     return step
 
@@ -146,6 +153,16 @@ MISTAKES = (
     Mistake("the step number in the correction is off by one: t counts from 1 (the first "
             "call has t = 1), and after one step m holds one share of g, not two.",
             _adam(t_shift=1)),
+    Mistake("the corrections multiply m and v: they undo the shrinking towards 0, so they "
+            "DIVIDE, m_hat = m / (1 - beta1^t): work out m after one step for a constant g.",
+            _adam(times=True), ("new_theta",)),
+    Mistake("the correction uses beta * t, not beta to the power t: after t steps of the "
+            "average, the weight that fell on the zeros it started from is beta^t, so "
+            "m_hat = m / (1 - beta1**t). (With beta * t, 1 - beta2 * t soon turns negative, "
+            "and its square root is nan.)", _adam(linear_t=True), ("new_theta",)),
+    Mistake("v's correction is outside the square root: v_hat = v / (1 - beta2^t) first, "
+            "then its root, sqrt(v_hat), whose correction is the root of v's.",
+            _adam(root_outside=True), ("new_theta",)),
     Mistake("epsilon goes outside the square root, sqrt(v_hat) + eps: inside, it weighs "
             "far more when gradients are small.", _adam(eps_inside=True), ("new_theta",)),
     Mistake("v averages the SQUARED gradient, g * g, not |g| or g.", _adam(square=False)),
@@ -421,6 +438,16 @@ MOMENTUM_MISTAKES = (
     Mistake("that is Nesterov's momentum (the step looks ahead, adding mu times the new buffer "
             "to the gradient): this exercise asks for plain momentum, a step along the "
             "updated buffer itself.", _momentum(nesterov=True), ("new_theta",)),
+    Mistake("that is the velocity form (CS231n's notes): v = mu * v - lr * g, theta + v. Its "
+            "v holds steps, lr folded in, where this exercise's buffer holds gradients, as "
+            "PyTorch's does: buffer = mu * buffer + g, theta - lr * buffer.",
+            lambda theta, g, buffer, lr, mu: (
+                theta + (mu * (np.zeros_like(g) if buffer is None else buffer) - lr * g),
+                mu * (np.zeros_like(g) if buffer is None else buffer) - lr * g)),
+    Mistake("that is the step, not the new parameter: return theta minus lr times the new "
+            "buffer.", lambda theta, g, buffer, lr, mu: (
+                _momentum()(theta, g, buffer, lr, mu)[0] - theta,
+                _momentum()(theta, g, buffer, lr, mu)[1]), ("new_theta",)),
 )
 
 MOMENTUM_ERRORS = (
