@@ -856,7 +856,7 @@ def _judge(exercise: str, name: str, learner: Callable[..., Any], expected: dict
             or (_float32_elsewhere(rows, row) if is_float32(got) and not blown else None)
             or _integer_dtype(got, want)
             or _known_mistake(run, mistakes, first_wrong, got, received, exact, want,
-                              right={row.name for row in rows if row.ok})
+                              right=_right_before(rows, first_wrong))
             or _swapped(first_wrong, received, expected)
             or (None if blown else _float32_elsewhere(rows, row)))
     if hint is None:
@@ -1072,8 +1072,9 @@ def _known_mistake(run: Callable, mistakes: Sequence[Mistake], key: str, got: An
     (two mistakes can give the same first wrong value and differ later). A mistake whose values
     lie further from the learner's than the right ones (``want``) explains nothing: a near
     miss of another kind (float32 rounding) can fall within the hint tolerance of both. Nor
-    does a mistake that would change a quantity the learner got ``right`` (Adam's m, when
-    only the new theta is wrong): the learner did not make it, whatever it does to ``key``."""
+    does a mistake that would change a quantity the learner got ``right`` before ``key`` (Adam's
+    m, when only the new theta is wrong): the learner did not make it, whatever it does to
+    ``key``."""
     array = as_array(got)
     if array is None:
         return None
@@ -1109,6 +1110,13 @@ def _known_mistake(run: Callable, mistakes: Sequence[Mistake], key: str, got: An
         if score > best_score:
             best, best_score = mistake.hint, score
     return best
+
+
+def _right_before(rows: Sequence[Row], first_wrong: str) -> set[str]:
+    """The quantities the table lists before the first wrong one (all right): a mistake that
+    changes one of them is not the learner's. Those listed after it may depend on it."""
+    names = [row.name for row in rows]
+    return set(names[: names.index(first_wrong)])
 
 
 def _matches(mine: Any, theirs: Any) -> bool:

@@ -107,6 +107,7 @@ def _adam(*, correct: bool = True, square: bool = True, eps_inside: bool = False
           m_weights: tuple[float, float] = (BETA1, 1 - BETA1),
           v_weights: tuple[float, float] = (BETA2, 1 - BETA2), v_from_m: bool = False,
           times: bool = False, linear_t: bool = False, root_outside: bool = False,
+          m_twice: bool = False,
           ) -> Callable[..., tuple]:
     """Adam with one thing changed: the mistakes below. ``m_weights`` and ``v_weights`` are
     (weight of the old average, weight of the new gradient)."""
@@ -124,6 +125,8 @@ def _adam(*, correct: bool = True, square: bool = True, eps_inside: bool = False
         if times:  # multiplied by the corrections instead of divided
             c1, c2 = 1 / c1, 1 / c2
         m_hat = m / c1 if correct else m
+        if m_twice:
+            m_hat = m_hat / c1
         v_hat = v / c2 if correct and correct_v else v
         sqrt = np.sqrt if root else (lambda a: a)
         denominator = sqrt(v_hat + EPS) if eps_inside else sqrt(v_hat) + EPS
@@ -156,6 +159,8 @@ MISTAKES = (
     Mistake("the corrections multiply m and v: they undo the shrinking towards 0, so they "
             "DIVIDE, m_hat = m / (1 - beta1^t): work out m after one step for a constant g.",
             _adam(times=True), ("new_theta",)),
+    Mistake("m is corrected twice: m_hat = m / (1 - beta1^t) once; the step then uses m_hat "
+            "as it is.", _adam(m_twice=True), ("new_theta",)),
     Mistake("the correction uses beta * t, not beta to the power t: after t steps of the "
             "average, the weight that fell on the zeros it started from is beta^t, so "
             "m_hat = m / (1 - beta1**t). (With beta * t, 1 - beta2 * t soon turns negative, "

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from backprop import optim
+from backprop import train as training
 from backprop.exercises._core import (BadReturn, Case, CheckResult, Mistake, NotDone, Row,
                                       _learner_error, _snapshot, _unchanged, is_skeleton,
                                       library, run_cases, run_check, then_harder)
@@ -31,7 +32,8 @@ def _grads(scale: float, shapes: tuple = SHAPES, seed: int = 7) -> list[np.ndarr
 
 
 FORBID = library((optim, "clip_grad_norm_", "backprop.optim.clip_grad_norm_"),
-                 (optim, "clip_grad_value_", "backprop.optim.clip_grad_value_"))
+                 (optim, "clip_grad_value_", "backprop.optim.clip_grad_value_"),
+                 (training, "_joint_norm", "backprop.train._joint_norm"))
 
 
 def _reference_clip(grads: list[np.ndarray], max_norm: float) -> list[np.ndarray]:

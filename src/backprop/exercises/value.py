@@ -345,8 +345,8 @@ MISTAKES = (
             _variant(mul_no_out=True)),
     Mistake("tanh's local derivative is nearly right: written with the output t, 1 - t is "
             "missing a square.", _variant(tanh="one_minus_t")),
-    Mistake("tanh's local derivative is written with the INPUT x (1 - x²); the form with a "
-            "square of 1 minus something uses the OUTPUT t = tanh(x), not x.",
+    Mistake("yours is 1 - x², written with the INPUT x: the form with a square of 1 minus "
+            "something uses the OUTPUT t = tanh(x), not x.",
             _variant(tanh="input_squared")),
     Mistake("t (1 - t) is the sigmoid's derivative written with its output, not tanh's: "
             "differentiate tanh again (or check your local derivative against a finite "
