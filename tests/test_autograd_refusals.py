@@ -104,3 +104,20 @@ def test_numpy_on_a_tensor_that_requires_grad_is_refused_as_pytorch_does() -> No
     assert w.data[0] == 1.0
     constant = Tensor([1.0])
     assert constant.numpy() is constant.data
+
+
+def test_tensor_of_a_tracked_tensor_is_refused_naming_clone_and_detach() -> None:
+    # a second cold reader: Tensor(l1(x).relu()) between two layers left l1 untrained
+    h = Tensor([1.0, -2.0], requires_grad=True) * 2
+    with pytest.raises(TypeError, match=r"t\.clone\(\).*t\.detach\(\)"):
+        Tensor(h)
+    np.testing.assert_array_equal(Tensor(h.detach()).data, [2.0, -4.0])  # a constant
+
+
+@pytest.mark.parametrize("convert", [np.asarray, np.array])
+def test_numpy_arrays_of_a_tracked_tensor_are_refused(convert) -> None:
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"t\.detach\(\)\.numpy\(\)"):
+        convert(w)
+    assert convert((w * w).sum()) == 5.0  # a loss reads as its number, as float(loss)
+    np.testing.assert_array_equal(convert(w.detach()), [1.0, 2.0])  # a constant

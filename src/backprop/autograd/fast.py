@@ -4,7 +4,8 @@ Each function here computes what the plain op it names computes, with less work 
 a training step spends its time; the values are the same to the last bit (the twins
 skip a copy, they do no arithmetic of their own), which ``tests/`` checks by running
 every engine test with these on and off. ``benchmarks/`` measures what they gain
-(``benchmarks/README.md``). On by default; ``with fast_paths(False):`` runs the plain ops.
+(``benchmarks/README.md``). On by default; ``with fast_paths(False):`` runs the plain
+ops.
 
 - ``take_grad`` replaces ``Tensor.add_grad`` in these twins, where an op has just built
   a gradient for one input alone: the first such gradient becomes ``.grad`` without a

@@ -103,6 +103,13 @@ def checked_data(data: ArrayLike, inputs: tuple, op: str) -> np.ndarray:
             f"inputs=(x, ...), the Tensors it was computed from: Tensor(data, "
             f"inputs=(x,), op={op!r})"
         )
+    if not inputs and getattr(data, "requires_grad", False) is True:
+        raise TypeError(
+            "Tensor(t) of a tensor that requires grad would copy its values and drop "
+            "its gradient: whatever is computed from the copy never reaches t. Use t "
+            "itself, t.clone() for a copy that keeps the graph, or t.detach() for a "
+            "constant"
+        )
     if not inputs and isinstance(data, (list, tuple)) and _holds_tracked(data):
         raise TypeError(
             "Tensor([...]) of tensors that require grad would copy their values and "

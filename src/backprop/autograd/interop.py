@@ -124,6 +124,16 @@ def format_(t: Tensor, spec: str) -> str:
 
 
 def as_array(t: Tensor, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+    """``np.asarray(t)``: the values. Refused for an array that requires grad, as
+    PyTorch refuses it: the values would leave the graph silently. A one-element tensor
+    (a loss) reads as its number, as ``float(t)`` does, so a list of losses plots."""
+    if t.requires_grad and t.data.size != 1:
+        raise TypeError(
+            "np.asarray(t) (or np.array(t)) of a tensor that requires grad would give "
+            "its values without a gradient: whatever is computed from them never "
+            "reaches t. Use the Tensor's own ops, or t.detach().numpy() for values you "
+            "do not differentiate"
+        )
     values = np.asarray(t.data, dtype=dtype)
     return values.copy() if copy else values
 
